@@ -1,0 +1,175 @@
+"""``rnnbench``: the command line the Snakemake rules call (and users may call directly).
+
+Each data subcommand takes the dataset's config section as ``--dataset-config JSON`` (the
+rule's ``params:``), explicit input/output paths, and logs progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from rnnbench.errors import RnnbenchError
+
+SPLITS = ("train", "validation", "test")
+
+
+def _split_paths(prefix: str, suffix: str) -> dict[str, str]:
+    return {split: f"{prefix}/{split}{suffix}" for split in SPLITS}
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from rnnbench.data.fetch import fetch
+
+    fetch(args.source, args.out, args.sha256 or None)
+    return 0
+
+
+def _cmd_split(args: argparse.Namespace) -> int:
+    from rnnbench.data.stages import split_dataset
+
+    sources = dict(item.split("=", 1) for item in args.source)
+    split_dataset(args.dataset, json.loads(args.dataset_config), sources, args.out_dir)
+    return 0
+
+
+def _cmd_tokenize(args: argparse.Namespace) -> int:
+    from rnnbench.data.stages import tokenize_split
+
+    tokenize_split(json.loads(args.dataset_config), args.input, args.out)
+    return 0
+
+
+def _cmd_vocab(args: argparse.Namespace) -> int:
+    from rnnbench.data.stages import build_vocab_file
+
+    ds = json.loads(args.dataset_config)
+    build_vocab_file(ds, _split_paths(args.tokens_dir, ".jsonl"), args.out)
+    return 0
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    from rnnbench.data.stages import encode_dataset
+
+    ds = json.loads(args.dataset_config)
+    tokens = _split_paths(args.tokens_dir, ".jsonl")
+    encode_dataset(args.dataset, ds, tokens, args.vocab, args.length, args.out)
+    return 0
+
+
+def _cmd_synthesize(args: argparse.Namespace) -> int:
+    from rnnbench.data.stages import synthesize_memory
+
+    synthesize_memory(args.dataset, json.loads(args.dataset_config), args.length, args.out)
+    return 0
+
+
+def _cmd_datacard(args: argparse.Namespace) -> int:
+    from rnnbench.data import stages
+
+    ds = json.loads(args.dataset_config)
+    if ds["task"] == "memory":
+        encoded = {int(p.rsplit("len", 1)[1].removesuffix(".npz")): p for p in args.encoded}
+        stages.write_memory_datacard(args.dataset, ds, encoded, args.out)
+    else:
+        stages.write_text_datacard(
+            args.dataset,
+            ds,
+            _split_paths(args.split_dir, ".jsonl"),
+            _split_paths(args.tokens_dir, ".jsonl"),
+            args.vocab,
+            args.out,
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnnbench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("fetch", help="copy or download a source and verify its sha256")
+    p.add_argument("--source", required=True, help="http(s) URL, file:// URL or local path")
+    p.add_argument("--sha256", default="", help="expected sha256 (empty: warn and log it)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_fetch)
+
+    def dataset_args(p: argparse.ArgumentParser, name: bool = True) -> None:
+        if name:
+            p.add_argument("--dataset", required=True)
+        p.add_argument("--dataset-config", required=True, help="the dataset's config as JSON")
+
+    p = sub.add_parser("split", help="read a corpus into train/validation/test records")
+    dataset_args(p)
+    p.add_argument(
+        "--source",
+        action="append",
+        required=True,
+        metavar="KEY=PATH",
+        help="fetched file per source key (all, or train/validation/test)",
+    )
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=_cmd_split)
+
+    p = sub.add_parser("tokenize", help="tokenize one split")
+    dataset_args(p, name=False)
+    p.add_argument("--input", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_tokenize)
+
+    p = sub.add_parser("vocab", help="build the vocabulary from the train split")
+    dataset_args(p, name=False)
+    p.add_argument("--tokens-dir", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_vocab)
+
+    p = sub.add_parser("encode", help="encode and pad every split to one length")
+    dataset_args(p)
+    p.add_argument("--tokens-dir", required=True)
+    p.add_argument("--vocab", required=True)
+    p.add_argument("--length", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_encode)
+
+    p = sub.add_parser("synthesize", help="generate the memory task at one length")
+    dataset_args(p)
+    p.add_argument("--length", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_synthesize)
+
+    p = sub.add_parser("datacard", help="summarise a prepared dataset")
+    dataset_args(p)
+    p.add_argument("--split-dir")
+    p.add_argument("--tokens-dir")
+    p.add_argument("--vocab")
+    p.add_argument("--encoded", nargs="*", default=[])
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_datacard)
+
+    for module in ("rnnbench.models.summary", "rnnbench.train.cli"):
+        try:
+            __import__(module, fromlist=["register"]).register(sub)
+        except ModuleNotFoundError as err:  # pragma: no cover - during partial installs only
+            if err.name != module:
+                raise
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RnnbenchError as err:
+        logging.getLogger("rnnbench").error("%s", err)
+        print(f"rnnbench {args.command}: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

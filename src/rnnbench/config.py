@@ -1,0 +1,188 @@
+"""Config validation: the JSON schema, its defaults, and the checks a schema cannot express.
+
+Everything here runs when the Snakefile is parsed, so a bad config fails at
+``snakemake -n`` before any job starts, with a message naming the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from rnnbench.errors import ConfigError
+
+FORMATS_BY_TASK = {
+    "sentiment": {"aclimdb", "sentiment_table"},
+    "ner": {"gmb_csv", "conll"},
+    "memory": {"synthetic"},
+}
+# Formats whose source has no official split, so all three splits are carved by fraction.
+UNSPLIT_FORMATS = {"gmb_csv"}
+
+
+def _key_path(path: Any) -> str:
+    return ".".join(str(part) for part in path) or "<top level>"
+
+
+def _apply_defaults(instance: Any, schema: dict, root: dict) -> None:
+    """Fill ``default`` values of the schema into ``instance`` in place, recursively."""
+    if "$ref" in schema:
+        schema = _resolve(schema["$ref"], root)
+    if not isinstance(instance, dict):
+        return
+    properties = schema.get("properties", {})
+    for key, sub in properties.items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+    for key, value in instance.items():
+        if key in properties:
+            _apply_defaults(value, properties[key], root)
+        elif isinstance(schema.get("additionalProperties"), dict):
+            _apply_defaults(value, schema["additionalProperties"], root)
+
+
+def _resolve(ref: str, root: dict) -> dict:
+    node: Any = root
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = _key_path(error.absolute_path)
+    if error.validator == "enum":
+        return f"{where}: {error.instance!r} is not allowed; use one of {error.validator_value}"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        return f"{where}: unknown key(s) {extra}; allowed keys are {allowed}"
+    if error.validator in ("exclusiveMinimum", "minimum", "exclusiveMaximum", "maximum"):
+        return f"{where}: {error.message}"
+    if error.validator == "anyOf" and error.context:
+        # Report the most specific reason among the alternatives.
+        best = jsonschema.exceptions.best_match(error.context)
+        return f"{_key_path(error.absolute_path)}: {best.message}"
+    return f"{where}: {error.message}"
+
+
+def load_schema(path: str | Path) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def validate_config(config: dict, schema_path: str | Path) -> list[str]:
+    """Validate ``config`` in place (filling defaults); return warnings; raise ConfigError."""
+    schema = load_schema(schema_path)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [_describe(err) for err in errors[:10]]
+        raise ConfigError("invalid config:\n  " + "\n  ".join(lines))
+    _apply_defaults(config, schema, schema)
+    return _check_semantics(config)
+
+
+def _check_semantics(config: dict) -> list[str]:
+    notes: list[str] = []
+    datasets = config["datasets"]
+    for name in config["datasets_to_run"]:
+        if name not in datasets:
+            raise ConfigError(
+                f"datasets_to_run: {name!r} is not a configured dataset; "
+                f"configured: {sorted(datasets)}"
+            )
+    for name, ds in datasets.items():
+        key = f"datasets.{name}"
+        task, fmt = ds["task"], ds["format"]
+        if fmt not in FORMATS_BY_TASK[task]:
+            raise ConfigError(
+                f"{key}.format: {fmt!r} does not serve task {task!r}; "
+                f"use one of {sorted(FORMATS_BY_TASK[task])}"
+            )
+        if "grid" not in ds:
+            raise ConfigError(f"{key}.grid: missing; give at least grid.lengths, e.g. [120]")
+        if task == "memory":
+            notes += _check_synthetic(key, ds)
+            continue
+        has_url, has_splits = bool(ds.get("url")), bool(ds.get("splits"))
+        if has_url == has_splits:
+            what = "both are set" if has_url else "neither is set"
+            raise ConfigError(
+                f"{key}: give either `url` (+ `sha256`) or `splits: {{train, test}}`; {what} "
+                "(in an overlay, set `url: null` to switch a dataset to `splits`)"
+            )
+        if has_splits and fmt in UNSPLIT_FORMATS:
+            raise ConfigError(f"{key}.splits: format {fmt!r} is one file; use `url`")
+        fractions = ds["split"]["fractions"]
+        if abs(sum(fractions.values()) - 1.0) > 1e-6:
+            raise ConfigError(
+                f"{key}.split.fractions: {fractions} sum to {sum(fractions.values()):g}, not 1"
+            )
+        for source_key, source in dataset_sources(name, ds).items():
+            if source["sha256"] is None and is_remote(source["url"]):
+                notes.append(
+                    f"{key}: remote source {source['url']} ({source_key}) has no sha256; it will "
+                    "be downloaded unverified and its hash written to the fetch log so you can pin it"
+                )
+    return notes
+
+
+def _check_synthetic(key: str, ds: dict) -> list[str]:
+    if "synthetic" not in ds:
+        raise ConfigError(f"{key}.synthetic: missing; give samples: {{train, validation, test}}")
+    for length in ds["grid"]["lengths"]:
+        try:
+            signal_index(ds["synthetic"]["signal_position"], length)
+        except ValueError as err:
+            raise ConfigError(f"{key}.synthetic.signal_position: {err}") from None
+    return []
+
+
+def signal_index(position: int | dict, length: int) -> int:
+    """Resolve a signal position (see the schema) to a 0-based index within ``length``."""
+    if isinstance(position, dict):
+        ((kind, k),) = position.items()
+        index = k if kind == "from_start" else length - k
+    else:
+        index = position if position >= 0 else length + position
+    if not 0 <= index < length:
+        raise ValueError(f"{position!r} is outside a sequence of length {length}")
+    return index
+
+
+def is_remote(url: str) -> bool:
+    return url.startswith(("http://", "https://", "ftp://"))
+
+
+def dataset_sources(name: str, ds: dict) -> dict[str, dict]:
+    """The files a dataset is read from: ``{"all": {...}}`` or one entry per given split."""
+    if ds["task"] == "memory":
+        return {}
+    if ds.get("url"):
+        return {"all": {"url": ds["url"], "sha256": ds.get("sha256")}}
+    sources = {}
+    for split, value in ds["splits"].items():
+        if isinstance(value, str):
+            value = {"url": value, "sha256": None}
+        sources[split] = {"url": value["url"], "sha256": value.get("sha256")}
+    return sources
+
+
+def stage_options(ds: dict, *keys: str) -> str:
+    """The config values one stage depends on, as canonical JSON.
+
+    Rules pass this string as a ``params:`` value, so editing a value reruns exactly the
+    stages that read it (Snakemake's params rerun trigger).
+    """
+    return json.dumps({k: ds.get(k) for k in keys}, sort_keys=True)
+
+
+def warn_all(notes: list[str]) -> None:
+    for note in notes:
+        warnings.warn(note, stacklevel=2)

@@ -1,0 +1,81 @@
+"""Fetch a source (http(s) URL, ``file://`` URL or local path) and verify its sha256.
+
+The bytes are streamed into a temporary sibling of the destination and hashed on the
+way; only a verified file is renamed into place, so a failed or interrupted fetch
+never leaves a file that looks complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import BinaryIO
+
+from rnnbench.config import is_remote
+from rnnbench.errors import ChecksumError, DataError
+from rnnbench.io import atomic_path
+
+log = logging.getLogger("rnnbench.fetch")
+CHUNK = 1 << 20
+
+
+def local_path(source: str) -> Path | None:
+    """The filesystem path of a ``file://`` URL or plain path; None for a remote URL."""
+    if is_remote(source):
+        return None
+    if source.startswith("file://"):
+        return Path(urllib.parse.unquote(urllib.parse.urlparse(source).path))
+    return Path(source)
+
+
+def _copy_hashing(reader: BinaryIO, writer: BinaryIO) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    while chunk := reader.read(CHUNK):
+        digest.update(chunk)
+        writer.write(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def fetch(source: str, dest: str | Path, sha256: str | None, timeout: float = 60.0) -> str:
+    """Copy or download ``source`` to ``dest``; return the file's sha256."""
+    path = local_path(source)
+    with atomic_path(dest) as tmp, open(tmp, "wb") as out:
+        if path is not None:
+            if not path.is_file():
+                raise DataError(
+                    f"source {source!r} does not exist (resolved to {path.resolve()}); "
+                    "fix the dataset's `url` in your config"
+                )
+            log.info("copying %s -> %s", path, dest)
+            with open(path, "rb") as src:
+                actual, size = _copy_hashing(src, out)
+        else:
+            log.info("downloading %s -> %s", source, dest)
+            request = urllib.request.Request(source, headers={"User-Agent": "rnnbench"})
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as response:
+                    actual, size = _copy_hashing(response, out)
+            except OSError as err:
+                raise DataError(
+                    f"download of {source} failed: {err}. If this machine is offline, point the "
+                    "dataset's `url` at a local copy (see tests/shared-data.yaml)"
+                ) from err
+        out.flush()
+        log.info("%s: %d bytes, sha256 %s", source, size, actual)
+        if sha256 is None:
+            log.warning(
+                "no sha256 configured for %s; pin it by adding `sha256: %s` to the dataset",
+                source,
+                actual,
+            )
+        elif actual.lower() != sha256.lower():
+            raise ChecksumError(
+                f"sha256 mismatch for {source}: expected {sha256.lower()}, got {actual}. "
+                "The file is corrupt, truncated or a different version; re-fetch it, or update "
+                "`sha256` if you deliberately changed the source"
+            )
+    return actual

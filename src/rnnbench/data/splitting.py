@@ -1,0 +1,79 @@
+"""Seeded splits and the checks that stop a degenerate split before it is trained on."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from rnnbench.errors import DataError
+
+SPLITS = ("train", "validation", "test")
+
+
+def carve_validation(
+    records: list[dict], fraction: float, seed: int, stratify: bool
+) -> tuple[list[dict], list[dict]]:
+    """Move ``fraction`` of ``records`` into a validation split (per label if ``stratify``)."""
+    rng = np.random.default_rng(seed)
+    if stratify:
+        groups: dict[str, list[int]] = {}
+        for i, record in enumerate(records):
+            groups.setdefault(record["label"], []).append(i)
+    else:
+        groups = {"": list(range(len(records)))}
+    held_out: set[int] = set()
+    for label in sorted(groups):
+        members = np.array(groups[label])
+        take = round(len(members) * fraction)
+        held_out.update(rng.permutation(members)[:take].tolist())
+    train = [r for i, r in enumerate(records) if i not in held_out]
+    validation = [r for i, r in enumerate(records) if i in held_out]
+    return train, validation
+
+
+def split_by_fractions(
+    records: list[dict], fractions: dict[str, float], seed: int
+) -> dict[str, list[dict]]:
+    """Shuffle whole records (sentences) and cut them train/validation/test by ``fractions``."""
+    order = np.random.default_rng(seed).permutation(len(records))
+    n_train = round(len(records) * fractions["train"])
+    n_validation = round(len(records) * fractions["validation"])
+    cuts = {
+        "train": order[:n_train],
+        "validation": order[n_train : n_train + n_validation],
+        "test": order[n_train + n_validation :],
+    }
+    # Keep source order inside a split: it makes outputs easy to diff against the source.
+    return {name: [records[i] for i in sorted(idx.tolist())] for name, idx in cuts.items()}
+
+
+def label_counts(records: list[dict]) -> dict[str, int]:
+    if records and "tags" in records[0]:
+        counts = Counter(tag for r in records for tag in r["tags"])
+    else:
+        counts = Counter(r["label"] for r in records)
+    return dict(sorted(counts.items()))
+
+
+def check_splits(dataset: str, splits: dict[str, list[dict]], hint: str = "") -> None:
+    """Abort on an empty split, or a split whose labels (or tags) are a single class.
+
+    A single-class split makes every accuracy meaningless (always predict that class):
+    this is the check that would have caught seed C's all-zero labels.
+    """
+    for name in SPLITS:
+        records = splits.get(name, [])
+        if not records:
+            raise DataError(
+                f"dataset {dataset!r}: the {name} split is empty{hint}; add data or change "
+                "the split fractions"
+            )
+        counts = label_counts(records)
+        if len(counts) < 2:
+            kind = "tag" if "tags" in records[0] else "label"
+            raise DataError(
+                f"dataset {dataset!r}: every {kind} in the {name} split is {next(iter(counts))!r} "
+                f"({len(records)} examples); a single-class split cannot measure anything. "
+                "Check the label column / label_map of the source"
+            )

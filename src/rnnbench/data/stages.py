@@ -1,0 +1,243 @@
+"""The data stage, one function per Snakemake rule: read inputs, write outputs atomically.
+
+Each function takes the dataset's config section (already validated, defaults filled)
+and explicit paths, so it runs the same from a rule, the CLI or a test.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rnnbench.config import signal_index
+from rnnbench.data.arrays import SPLITS, EncodedMeta, save_encoded
+from rnnbench.data.datacard import memory_split_card, text_split_card
+from rnnbench.data.encode import encode_split
+from rnnbench.data.readers import read_source
+from rnnbench.data.splitting import carve_validation, check_splits, split_by_fractions
+from rnnbench.data.synthetic import generate_memory_split
+from rnnbench.data.tokenize import normalize, token_mapper, tokenize_texts
+from rnnbench.data.vocab import Vocab, build_vocab
+from rnnbench.errors import DataError
+from rnnbench.io import read_jsonl, write_json_atomic, write_jsonl_atomic
+
+log = logging.getLogger("rnnbench.data")
+
+
+def split_dataset(name: str, ds: dict, sources: dict[str, str], out_dir: str | Path) -> None:
+    """Read the fetched source(s) and write ``<out_dir>/{train,validation,test}.jsonl``."""
+    fmt, options, split_cfg = ds["format"], ds.get("options", {}), ds["split"]
+    stratify = ds["task"] == "sentiment"
+    if "all" in sources:
+        data = read_source(fmt, sources["all"], options)
+        if isinstance(data, dict):  # the source has official train/test splits
+            splits = dict(data)
+        else:
+            splits = split_by_fractions(data, split_cfg["fractions"], split_cfg["seed"])
+            log.info("split %d records by fractions %s", len(data), split_cfg["fractions"])
+    else:
+        splits = {key: read_source(fmt, path, options) for key, path in sources.items()}
+    if "validation" not in splits:
+        fraction = split_cfg["validation_fraction"]
+        splits["train"], splits["validation"] = carve_validation(
+            splits["train"], fraction, split_cfg["seed"], stratify
+        )
+        log.info("carved %.0f%% of train as validation (stratified=%s)", 100 * fraction, stratify)
+        hint = f" (split.validation_fraction {fraction} of {len(splits['train'])} train examples)"
+    else:
+        hint = ""
+    check_splits(name, splits, hint)
+    for split in SPLITS:
+        count = write_jsonl_atomic(Path(out_dir) / f"{split}.jsonl", splits[split])
+        log.info("%s: %d examples", split, count)
+
+
+def lowercase_for(ds: dict) -> bool:
+    lowercase = ds["text"]["lowercase"]
+    return ds["task"] == "sentiment" if lowercase is None else lowercase
+
+
+def tokenize_split(ds: dict, in_path: str | Path, out_path: str | Path) -> None:
+    """Tokenize one split's texts (NER corpora keep their tokens); drop, and log, empty ones."""
+    started = time.perf_counter()
+    records = read_jsonl(in_path)
+    text_cfg = ds["text"]
+    lowercase = lowercase_for(ds)
+    if ds["task"] == "ner":
+        keep = token_mapper(lowercase)
+        out = [{"tokens": keep(r["tokens"]), "tags": r["tags"]} for r in records]
+    else:
+        texts = (normalize(r["text"], lowercase, text_cfg["strip_html"]) for r in records)
+        token_lists = tokenize_texts(texts, text_cfg["tokenizer"], text_cfg["batch_size"])
+        out = [
+            {"tokens": tokens, "label": r["label"]}
+            for r, tokens in zip(records, token_lists, strict=True)
+        ]
+    kept = [r for r in out if r["tokens"]]
+    if len(kept) < len(out):
+        log.warning(
+            "%s: dropped %d example(s) with no tokens after tokenization",
+            in_path,
+            len(out) - len(kept),
+        )
+    write_jsonl_atomic(out_path, kept)
+    log.info(
+        "%s: %d examples, %d tokens, %.1f s",
+        in_path,
+        len(kept),
+        sum(len(r["tokens"]) for r in kept),
+        time.perf_counter() - started,
+    )
+
+
+def build_vocab_file(ds: dict, token_paths: dict[str, str], out_path: str | Path) -> None:
+    """Token vocabulary from train only; the label (tag) set from every split.
+
+    The label set is the output space, not a learned feature, so taking it from all splits
+    leaks nothing and keeps a test label that train happens to lack representable.
+    """
+    train = read_jsonl(token_paths["train"])
+    key = "tags" if ds["task"] == "ner" else "label"
+    labels: set[str] = set()
+    for split, path in token_paths.items():
+        records = train if split == "train" else read_jsonl(path)
+        for r in records:
+            labels.update(r[key] if key == "tags" else [r[key]])
+    # "O" first for NER so tag id 0 is the majority "outside" tag, as in most taggers.
+    label_names = sorted(labels, key=lambda t: (t != "O", t))
+    vocab = build_vocab((r["tokens"] for r in train), label_names, **ds["vocab"])
+    vocab.save(out_path)
+    log.info(
+        "vocabulary: %d ids (max_size=%s, min_freq=%s); labels: %s",
+        len(vocab),
+        ds["vocab"]["max_size"],
+        ds["vocab"]["min_freq"],
+        label_names,
+    )
+
+
+def encode_dataset(
+    name: str,
+    ds: dict,
+    token_paths: dict[str, str],
+    vocab_path: str | Path,
+    length: int,
+    out_path: str | Path,
+) -> None:
+    vocab = Vocab.load(vocab_path)
+    splits = {
+        split: encode_split(
+            read_jsonl(token_paths[split]), vocab, length, ds["padding"], ds["truncating"]
+        )
+        for split in SPLITS
+    }
+    meta = EncodedMeta(
+        dataset=name,
+        task=ds["task"],
+        length=length,
+        padding=ds["padding"],
+        truncating=ds["truncating"],
+        vocab_size=len(vocab),
+        num_classes=len(vocab.label_names),
+        label_names=vocab.label_names,
+    )
+    save_encoded(out_path, meta, splits)
+    for split, arrays in splits.items():
+        truncated = int(np.sum(arrays.lengths == length))
+        log.info("%s: %s, %d rows filled to length %d", split, arrays.x.shape, truncated, length)
+
+
+def synthesize_memory(name: str, ds: dict, length: int, out_path: str | Path) -> None:
+    cfg = ds["synthetic"]
+    index = signal_index(cfg["signal_position"], length)
+    splits = {
+        split: generate_memory_split(cfg["samples"][split], length, index, cfg["seed"], split)
+        for split in SPLITS
+    }
+    meta = EncodedMeta(
+        dataset=name,
+        task="memory",
+        length=length,
+        padding="post",
+        truncating="post",
+        vocab_size=0,
+        num_classes=2,
+        label_names=["-1", "+1"],
+    )
+    save_encoded(out_path, meta, splits)
+    log.info(
+        "memory task: length %d, signal at index %d, samples %s", length, index, cfg["samples"]
+    )
+
+
+def _count_lines(path: str | Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def write_text_datacard(
+    name: str,
+    ds: dict,
+    split_paths: dict[str, str],
+    token_paths: dict[str, str],
+    vocab_path: str | Path,
+    out_path: str | Path,
+) -> None:
+    vocab = Vocab.load(vocab_path)
+    splits = {split: read_jsonl(token_paths[split]) for split in SPLITS}
+    check_splits(name, splits)
+    card = {
+        "dataset": name,
+        "task": ds["task"],
+        "format": ds["format"],
+        "source": ds.get("url") or ds.get("splits"),
+        "tokenizer": ds["text"]["tokenizer"] if ds["task"] == "sentiment" else "given",
+        "lowercase": lowercase_for(ds),
+        "vocab_size": len(vocab),
+        "num_labels": len(vocab.label_names),
+        "labels": vocab.label_names,
+        "splits": {
+            split: text_split_card(
+                splits[split], vocab, _count_lines(split_paths[split]) - len(splits[split])
+            )
+            for split in SPLITS
+        },
+    }
+    write_json_atomic(out_path, card)
+    log.info("data card: %s", json.dumps({s: c["examples"] for s, c in card["splits"].items()}))
+
+
+def write_memory_datacard(
+    name: str, ds: dict, encoded: dict[int, str], out_path: str | Path
+) -> None:
+    from rnnbench.data.arrays import load_encoded
+
+    by_length = {}
+    for length, path in sorted(encoded.items()):
+        data = load_encoded(path)
+        splits = {split: data.splits[split] for split in SPLITS}
+        for split, arrays in splits.items():
+            if len(np.unique(arrays.y)) < 2:
+                raise DataError(
+                    f"dataset {name!r}: the {split} split at length {length} is single-class"
+                )
+        by_length[str(length)] = {
+            "signal_index": signal_index(ds["synthetic"]["signal_position"], length),
+            "splits": {split: memory_split_card(a.y, length) for split, a in splits.items()},
+        }
+    card = {
+        "dataset": name,
+        "task": "memory",
+        "format": "synthetic",
+        "vocab_size": 0,
+        "num_labels": 2,
+        "labels": ["-1", "+1"],
+        "synthetic": ds["synthetic"],
+        "splits": by_length[min(by_length, key=int)]["splits"],
+        "lengths": by_length,
+    }
+    write_json_atomic(out_path, card)

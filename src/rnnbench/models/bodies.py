@@ -1,0 +1,160 @@
+"""Bodies: [B, L, D] encoded inputs + lengths -> features for the head.
+
+Every body is built for one of two output modes:
+
+- sequence (``per_token=False``): one vector per example, [B, F];
+- per token (``per_token=True``, NER): one vector per input position, [B, L, F].
+
+``out_features`` (F) tells the head how wide its input is.
+
+Recurrent bodies read exactly the real positions of each row and never padding: the
+fused modules through ``pack_padded_sequence``, the explicit cells by freezing the state
+once a row's length is reached. Flatten and CNN see the whole padded row, as their Keras
+originals in seed A do (which is part of what that experiment measures).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from rnnbench.models.alignment import post_to_pre, pre_to_post
+from rnnbench.models.cells import Cell
+
+
+class FlattenBody(nn.Module):
+    """Concatenate all L position vectors: a bag-of-positions baseline (seed A's Flatten)."""
+
+    def __init__(self, length: int, dim: int) -> None:
+        super().__init__()
+        self.length = length
+        self.out_features = length * dim
+        self.flatten = nn.Flatten()
+
+    def forward(self, h: Tensor, lengths: Tensor) -> Tensor:
+        if h.shape[1] != self.length:
+            # The first Dense layer's width is tied to L, so any other L cannot work.
+            raise ValueError(f"flatten was built for length {self.length}, got {h.shape[1]}")
+        return self.flatten(h)
+
+
+class ConvBody(nn.Module):
+    """Conv1D + ReLU, then global average pooling (sequence) or per-position features.
+
+    Sequence mode uses 'valid' convolution and averages *all* L - k + 1 windows, padding
+    included: Keras' GlobalAveragePooling1D does that when no mask is propagated, and
+    matching it keeps seed A comparable. Per-token mode uses 'same' padding so there is
+    one feature vector per input position.
+    """
+
+    def __init__(self, dim: int, filters: int, kernel: int, per_token: bool) -> None:
+        super().__init__()
+        self.per_token = per_token
+        self.out_features = filters
+        self.conv = nn.Conv1d(dim, filters, kernel, padding="same" if per_token else "valid")
+
+    def forward(self, h: Tensor, lengths: Tensor) -> Tensor:
+        y = F.relu(self.conv(h.transpose(1, 2)))  # Conv1d wants channels first: [B, D, L]
+        return y.transpose(1, 2) if self.per_token else y.mean(dim=-1)
+
+
+_FUSED_MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class FusedRecurrence(nn.Module):
+    """nn.RNN / nn.LSTM / nn.GRU over left-aligned rows, skipping padding by packing."""
+
+    def __init__(
+        self, kind: str, dim: int, hidden: int, layers: int, bidirectional: bool, dropout: float
+    ) -> None:
+        super().__init__()
+        self.num_directions = 2 if bidirectional else 1
+        self.out_features = hidden * self.num_directions
+        self.rnn = _FUSED_MODULES[kind](
+            dim,
+            hidden,
+            num_layers=layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            # torch only applies dropout between layers and warns if there is none.
+            dropout=dropout if layers > 1 else 0.0,
+        )
+
+    def forward(self, h: Tensor, lengths: Tensor, per_token: bool) -> Tensor:
+        # Packing runs each row for exactly lengths[b] steps; the backward direction starts
+        # at the last real token. Packing needs the lengths on the CPU.
+        packed = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, state = self.rnn(packed)
+        if per_token:
+            # Zeros at padding positions; total_length keeps the original L.
+            seq, _ = pad_packed_sequence(out, batch_first=True, total_length=h.shape[1])
+            return seq
+        h_n = state[0] if isinstance(state, tuple) else state  # LSTMs return (h_n, c_n)
+        # h_n is [layers * directions, B, H]; the top layer's rows come last, forward first.
+        # Forward's final state is at the last real step, backward's at position 0.
+        return torch.cat(list(h_n[-self.num_directions :]), dim=-1)
+
+
+class CellRecurrence(nn.Module):
+    """Stacked explicit cells, a Python loop over time: the readable twin of FusedRecurrence.
+
+    Layers run one after another over the whole sequence (as torch stacks them), with
+    dropout on the sequence passed between layers. Past a row's length the state is frozen,
+    so the final state is the one at its last real step, and the per-step outputs there
+    are zero, as pad_packed_sequence leaves them.
+    """
+
+    def __init__(
+        self, cell: type[Cell], dim: int, hidden: int, layers: int, dropout: float
+    ) -> None:
+        super().__init__()
+        self.out_features = hidden
+        sizes = [dim] + [hidden] * (layers - 1)
+        self.cells = nn.ModuleList(cell(size, hidden) for size in sizes)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, h: Tensor, lengths: Tensor, per_token: bool) -> Tensor:
+        batch, length, _ = h.shape
+        steps = int(lengths.max())  # no row needs more steps than its length
+        # alive[t]: [B, 1], True while step t is a real position of the row.
+        alive = torch.arange(steps, device=h.device)[:, None, None] < lengths.to(h.device)[:, None]
+        seq = h[:, :steps]
+        for index, cell in enumerate(self.cells):
+            if index > 0:
+                seq = self.dropout(seq)
+            x_proj = cell.project_input(seq)  # [B, T, G*H] for all steps at once
+            state = cell.initial_state(batch, h)
+            outputs = []
+            for t in range(steps):
+                new = cell(x_proj[:, t], state)
+                state = tuple(torch.where(alive[t], n, s) for n, s in zip(new, state, strict=True))
+                outputs.append(state[0] * alive[t])
+            seq = torch.stack(outputs, dim=1)
+        if per_token:
+            return F.pad(seq, (0, 0, 0, length - steps))  # back to L positions
+        return state[0]
+
+
+class RecurrentBody(nn.Module):
+    """Wraps a recurrence (fused or explicit) with the padding-side bookkeeping.
+
+    Both recurrences expect each row's real positions first. Pre-padded rows are rolled
+    into that form, and per-token outputs rolled back to the input positions.
+    """
+
+    def __init__(self, recurrence: nn.Module, padding: str, per_token: bool) -> None:
+        super().__init__()
+        self.recurrence = recurrence
+        self.pre_padded = padding == "pre"
+        self.per_token = per_token
+        self.out_features: int = recurrence.out_features
+
+    def forward(self, h: Tensor, lengths: Tensor) -> Tensor:
+        if self.pre_padded:
+            h = pre_to_post(h, lengths)
+        out = self.recurrence(h, lengths, self.per_token)
+        if self.per_token and self.pre_padded:
+            out = post_to_pre(out, lengths)
+        return out

@@ -1,0 +1,158 @@
+"""A Keras ``model.summary()``-like table, and the ``rnnbench summary`` subcommand.
+
+The table lists the leaf layers in the order the data flows through them, with output
+shape and parameter count, then the totals. It is how a preset is checked against a
+published model: ``rnnbench summary --arch flatten`` must say "Total params: 171,533".
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
+
+from rnnbench.data.arrays import EncodedMeta
+from rnnbench.models.build import ARCHITECTURES, build_model
+from rnnbench.models.cells import Cell
+
+
+def _describe(output: Any) -> str:
+    """Output shape with the batch dim as None, as Keras prints it."""
+    if isinstance(output, PackedSequence):  # a namedtuple, so test it before tuple
+        # Rows of different lengths are stored flat; show the padded equivalent.
+        return f"packed (None, {len(output.batch_sizes)}, {output.data.shape[-1]})"
+    if isinstance(output, tuple | list):  # (output, state) or (h, c): the first matters
+        return _describe(output[0])
+    if isinstance(output, Tensor):
+        return "(" + ", ".join(["None", *map(str, output.shape[1:])]) + ")"
+    return "?"
+
+
+def _shown(module: nn.Module) -> bool:
+    # Keras folds the activation into its Dense row and has no Identity layers; a
+    # zero-rate Dropout does nothing, so only layers that do something get a row.
+    if isinstance(module, nn.ReLU | nn.Identity):
+        return False
+    return not (isinstance(module, nn.Dropout) and module.p == 0)
+
+
+def _example_input(meta: EncodedMeta, batch: int = 2) -> tuple[Tensor, Tensor]:
+    lengths = torch.full((batch,), meta.length, dtype=torch.long)
+    if meta.vocab_size == 0:
+        return torch.zeros(batch, meta.length), lengths
+    return torch.ones(batch, meta.length, dtype=torch.long), lengths  # id 1 = <unk>
+
+
+def format_summary(model: nn.Module, meta: EncodedMeta) -> str:
+    """Run one dummy batch through ``model`` and tabulate its leaf layers."""
+    leaves = {
+        name: module
+        for name, module in model.named_modules()
+        if not list(module.children()) and _shown(module)
+    }
+    shapes: dict[str, str] = {}  # filled in call order, so rows follow the data flow
+
+    def record(name: str):
+        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+            # A cell runs once per time step and its output is one step's h.
+            suffix = " per step" if isinstance(module, Cell) else ""
+            shapes[name] = _describe(output) + suffix
+
+        return hook
+
+    handles = [module.register_forward_hook(record(name)) for name, module in leaves.items()]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(*_example_input(meta))
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+
+    order = list(shapes) + [name for name in leaves if name not in shapes]
+    rows = [("Layer (type)", "Output Shape", "Param #")]
+    for name in order:
+        module = leaves[name]
+        count = sum(p.numel() for p in module.parameters())
+        if name not in shapes and count == 0:
+            continue  # never ran and holds nothing (e.g. dropout between a single layer)
+        rows.append((f"{name} ({type(module).__name__})", shapes.get(name, "-"), f"{count:,}"))
+
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    widths = [max(len(row[i]) for row in rows) + 3 for i in range(3)]
+    rule = "=" * sum(widths)
+
+    def line(row: tuple[str, str, str]) -> str:
+        return " " + "".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+
+    arch = getattr(model, "arch", type(model).__name__)
+    lines = [
+        f'Model: "{arch}" (task {meta.task}, length {meta.length}, vocab {meta.vocab_size:,},'
+        f" {meta.num_classes} classes, padding {meta.padding})",
+        "_" * sum(widths),
+        line(rows[0]),
+        rule,
+        *(line(row) for row in rows[1:]),
+        rule,
+        f"Total params: {total:,}",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {total - trainable:,}",
+    ]
+    return "\n".join(text.rstrip() for text in lines)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``summary`` subcommand; its ``func`` default is :func:`run`."""
+    parser = subparsers.add_parser(
+        "summary",
+        help="print a model's layers and parameter counts (Keras-style)",
+        description="Build one model for a dataset shape and print its layer table.",
+    )
+    parser.add_argument("--arch", required=True, help=f"one of: {', '.join(ARCHITECTURES)}")
+    parser.add_argument("--task", default="sentiment", help="sentiment | ner | memory")
+    parser.add_argument(
+        "--vocab", type=int, default=None, help="vocabulary size (default 10000; 0 for memory)"
+    )
+    parser.add_argument("--length", type=int, default=120, help="sequence length L")
+    parser.add_argument("--num-classes", type=int, default=2, help="classes, or tags for ner")
+    parser.add_argument("--padding", default="post", help="post | pre")
+    hp = parser.add_argument_group("model hparams (default: build_model's defaults)")
+    hp.add_argument("--embedding-dim", type=int, default=None)
+    hp.add_argument("--hidden", type=int, default=None)
+    hp.add_argument("--layers", type=int, default=None)
+    hp.add_argument("--head-hidden", type=int, default=None)
+    hp.add_argument("--dropout", type=float, default=None)
+    hp.add_argument("--conv-filters", type=int, default=None)
+    hp.add_argument("--conv-kernel", type=int, default=None)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the summary table; 0 on success, 2 (with a message on stderr) on bad input."""
+    vocab = args.vocab if args.vocab is not None else (0 if args.task == "memory" else 10000)
+    meta = EncodedMeta(
+        dataset="summary",
+        task=args.task,
+        length=args.length,
+        padding=args.padding,
+        truncating="post",
+        vocab_size=vocab,
+        num_classes=args.num_classes,
+    )
+    keys = ("embedding_dim", "hidden", "layers", "head_hidden", "dropout")
+    keys += ("conv_filters", "conv_kernel")
+    hparams = {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
+    try:
+        table = format_summary(build_model(args.arch, meta, hparams), meta)
+    except ValueError as error:
+        print(f"rnnbench summary: error: {error}", file=sys.stderr)
+        return 2
+    print(table)
+    return 0

@@ -1,0 +1,45 @@
+# Stage 5: one padded int32 array set per (dataset, length); the memory task is generated
+# straight into the same format. Both rules write results/prepared/<dataset>/len<L>.npz,
+# told apart by wildcard constraints on the dataset's task.
+
+
+rule encode:
+    input:
+        tokens=expand("results/prepared/{{dataset}}/tokens/{split}.jsonl", split=SPLITS),
+        vocab="results/prepared/{dataset}/vocab.json",
+        code=package_code("data/encode.py", "data/arrays.py"),
+    output:
+        "results/prepared/{dataset}/len{length}.npz",
+    wildcard_constraints:
+        dataset=one_of(TEXT_DATASETS),
+    params:
+        dataset_config=dataset_config("padding", "truncating"),
+    log:
+        "logs/prepare/{dataset}/encode-len{length}.log",
+    resources:
+        mem_mb=lambda wildcards, attempt: 3000 * attempt,
+    conda:
+        ENV
+    shell:
+        "rnnbench encode --dataset {wildcards.dataset} --dataset-config {params.dataset_config:q}"
+        " --tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {input.vocab:q}"
+        " --length {wildcards.length} --out {output:q} > {log:q} 2>&1"
+
+
+rule synthesize:
+    input:
+        code=package_code("data/synthetic.py", "data/arrays.py"),
+    output:
+        "results/prepared/{dataset}/len{length}.npz",
+    wildcard_constraints:
+        dataset=one_of(MEMORY_DATASETS),
+    params:
+        dataset_config=dataset_config("synthetic"),
+    log:
+        "logs/prepare/{dataset}/synthesize-len{length}.log",
+    conda:
+        ENV
+    shell:
+        "rnnbench synthesize --dataset {wildcards.dataset}"
+        " --dataset-config {params.dataset_config:q} --length {wildcards.length}"
+        " --out {output:q} > {log:q} 2>&1"

@@ -1,0 +1,20 @@
+# Stage 3: tokenize each split once (spaCy or basic_english); padding reuses the result.
+
+
+rule tokenize:
+    input:
+        split="results/prepared/{dataset}/split/{split}.jsonl",
+        code=package_code("data/tokenize.py"),
+    output:
+        "results/prepared/{dataset}/tokens/{split}.jsonl",
+    params:
+        dataset_config=dataset_config("text"),
+    log:
+        "logs/prepare/{dataset}/tokenize-{split}.log",
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+    conda:
+        ENV
+    shell:
+        "rnnbench tokenize --dataset-config {params.dataset_config:q} --input {input.split:q}"
+        " --out {output:q} > {log:q} 2>&1"
