@@ -7,12 +7,25 @@ configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    dataset=one_of(DATASETS),
+    split=one_of(SPLITS),
+    source=one_of(["all", *SPLITS]),
+    length=r"[1-9][0-9]*",
+    arch=one_of({cell["arch"] for cell in ALL_CELLS}),
+    optimizer=one_of({cell["optimizer"] for cell in ALL_CELLS}),
+    seed=r"[0-9]+",
+
+
 include: "workflow/rules/fetch.smk"
 include: "workflow/rules/split.smk"
 include: "workflow/rules/tokenize.smk"
 include: "workflow/rules/vocab.smk"
 include: "workflow/rules/encode.smk"
 include: "workflow/rules/datacard.smk"
+include: "workflow/rules/train.smk"
 
 
 localrules:
@@ -21,9 +34,9 @@ localrules:
 
 
 rule all:
+    default_target: True
     input:
         final_targets(config["target"]),
-    default_target: True
 
 
 rule prepare:

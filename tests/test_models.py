@@ -196,6 +196,10 @@ def test_peepholes_change_the_output() -> None:
     meta = make_meta(length=7)
     fused, peephole = twin_models("lstm_peephole", "lstm", meta, 1)
     copy_fused_into_cells(fused.body.recurrence.rnn, peephole.body.recurrence)
+    cell = peephole.body.recurrence.cells[0]
+    with torch.no_grad():  # Keras-style init starts peepholes at zero; give them weight
+        for vector in (cell.peephole_i, cell.peephole_f, cell.peephole_o):
+            vector.uniform_(-0.5, 0.5)
     h, _ = encoded_input(meta, LENGTHS)
     assert not torch.allclose(
         run_body_and_head(peephole, h, LENGTHS)[0], fused.head(fused.body(h, LENGTHS))
@@ -431,3 +435,30 @@ def test_summary_errors_return_2(
 ) -> None:
     assert run_summary(argv) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arch", ["flatten", "cnn", "lstm", "bigru", "lstm_cifg", "lstm_peephole"])
+def test_keras_init_matches_keras_defaults(arch: str) -> None:
+    meta = make_meta(length=12)
+    torch.manual_seed(0)
+    model = build_model(arch, meta, {"init": "keras"})
+    embedding = model.encoder.weight
+    assert embedding.abs().max() <= 0.05 and embedding[0].abs().sum() == 0  # <pad> row zero
+    for name, param in model.named_parameters():
+        if "bias" in name and "bias_ih" not in name:
+            assert param.abs().sum() == 0, f"{name} should start at zero"
+    if arch in ("lstm", "lstm_cifg", "lstm_peephole"):
+        rec = model.body.recurrence
+        hidden = 32
+        bias = rec.rnn.bias_ih_l0 if arch == "lstm" else rec.cells[0].bias_ih
+        forget = 0 if arch == "lstm_cifg" else 1
+        assert torch.all(bias[forget * hidden : (forget + 1) * hidden] == 1.0)  # unit_forget_bias
+        assert bias.sum() == hidden
+
+
+def test_torch_init_keeps_pytorch_defaults_and_unknown_init_is_rejected() -> None:
+    meta = make_meta(length=12)
+    model = build_model("flatten", meta, {"init": "torch"})
+    assert model.encoder.weight.abs().max() > 0.5  # N(0, 1) embeddings
+    with pytest.raises(ValueError, match="'init' must be one of keras, torch"):
+        build_model("flatten", meta, {"init": "glorot"})

@@ -7,6 +7,7 @@ rule's ``params:``), explicit input/output paths, and logs progress to stderr.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
@@ -14,6 +15,10 @@ import sys
 from rnnbench.errors import RnnbenchError
 
 SPLITS = ("train", "validation", "test")
+HEAVY_COMMANDS = {
+    "train": ("rnnbench.train.cli", "train one grid cell"),
+    "summary": ("rnnbench.models.summary", "print a model's layers and parameter count"),
+}
 
 
 def _split_paths(prefix: str, suffix: str) -> dict[str, str]:
@@ -85,7 +90,7 @@ def _cmd_datacard(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -147,12 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_datacard)
 
-    for module in ("rnnbench.models.summary", "rnnbench.train.cli"):
-        try:
-            __import__(module, fromlist=["register"]).register(sub)
-        except ModuleNotFoundError as err:  # pragma: no cover - during partial installs only
-            if err.name != module:
-                raise
+    # The model and training commands import torch (~2 s); data jobs must not pay for it,
+    # so each is registered for real only when it is the command being run.
+    command = argv[0] if argv else None
+    for name, (module, summary) in HEAVY_COMMANDS.items():
+        if command == name:
+            importlib.import_module(module).register(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
 
 
@@ -162,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     try:
         return args.func(args)
     except RnnbenchError as err:

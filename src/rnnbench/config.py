@@ -24,6 +24,8 @@ FORMATS_BY_TASK = {
 }
 # Formats whose source has no official split, so all three splits are carved by fraction.
 UNSPLIT_FORMATS = {"gmb_csv"}
+# Formats read from one file only: `splits` (one file per split) does not apply.
+ONE_FILE_FORMATS = UNSPLIT_FORMATS | {"aclimdb"}  # aclimdb: one tarball, both splits
 
 
 def _key_path(path: Any) -> str:
@@ -62,8 +64,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
         return f"{where}: unknown key(s) {extra}; allowed keys are {allowed}"
-    if error.validator in ("exclusiveMinimum", "minimum", "exclusiveMaximum", "maximum"):
-        return f"{where}: {error.message}"
+    bound = {"exclusiveMinimum": ">", "minimum": ">=", "exclusiveMaximum": "<", "maximum": "<="}
+    if error.validator in bound:
+        return f"{where}: {error.instance!r} is out of range; it must be {bound[error.validator]} {error.validator_value}"
     if error.validator == "anyOf" and error.context:
         # Report the most specific reason among the alternatives.
         best = jsonschema.exceptions.best_match(error.context)
@@ -117,7 +120,7 @@ def _check_semantics(config: dict) -> list[str]:
                 f"{key}: give either `url` (+ `sha256`) or `splits: {{train, test}}`; {what} "
                 "(in an overlay, set `url: null` to switch a dataset to `splits`)"
             )
-        if has_splits and fmt in UNSPLIT_FORMATS:
+        if has_splits and fmt in ONE_FILE_FORMATS:
             raise ConfigError(f"{key}.splits: format {fmt!r} is one file; use `url`")
         fractions = ds["split"]["fractions"]
         if abs(sum(fractions.values()) - 1.0) > 1e-6:
@@ -186,3 +189,49 @@ def stage_options(ds: dict, *keys: str) -> str:
 def warn_all(notes: list[str]) -> None:
     for note in notes:
         warnings.warn(note, stacklevel=2)
+
+
+def grid_cells(name: str, ds: dict) -> list[dict]:
+    """Every (arch, optimizer, length, seed) cell of a dataset's grid, in config order."""
+    grid = ds["grid"]
+    return [
+        {"dataset": name, "arch": arch, "optimizer": opt, "length": length, "seed": seed}
+        for arch in grid.get("archs", [])
+        for opt in grid["optimizers"]
+        for length in grid["lengths"]
+        for seed in grid["seeds"]
+    ]
+
+
+def cell_spec(ds: dict, cell: dict) -> dict:
+    """The training spec of one cell: grid hparams, then per-arch, then per-optimizer."""
+    grid = ds["grid"]
+    hparams = {
+        **grid["hparams"],
+        **grid["per_arch"].get(cell["arch"], {}),
+        **grid["per_optimizer"].get(cell["optimizer"], {}),
+    }
+    return {**cell, "hparams": hparams}
+
+
+# Architectures that only make sense for one label per sequence.
+SEQUENCE_ONLY_ARCHS = {"flatten"}
+
+
+def validate_grids(config: dict) -> None:
+    """Resolve every cell's training spec now, so a bad hyperparameter fails at `-n`."""
+    from rnnbench.train.spec import SpecError, resolve_spec  # imports torch: only when needed
+
+    for name in config["datasets_to_run"]:
+        ds = config["datasets"][name]
+        for cell in grid_cells(name, ds):
+            where = f"datasets.{name}.grid (arch {cell['arch']}, optimizer {cell['optimizer']})"
+            if ds["task"] == "ner" and cell["arch"] in SEQUENCE_ONLY_ARCHS:
+                raise ConfigError(
+                    f"{where}: {cell['arch']!r} reads a whole sequence into one vector and cannot "
+                    "tag tokens; remove it from the NER grid"
+                )
+            try:
+                resolve_spec(cell_spec(ds, cell))
+            except SpecError as err:
+                raise ConfigError(f"{where}: {err}") from None

@@ -1,12 +1,23 @@
 # Shared helpers: config validation, wildcard constraints, paths and input functions.
+import json
+import os
+import posixpath
 import re
+import urllib.parse
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import min_version
 
-from rnnbench.config import dataset_sources, stage_options, validate_config
+from rnnbench.config import (
+    cell_spec,
+    dataset_sources,
+    grid_cells,
+    stage_options,
+    validate_config,
+    validate_grids,
+)
 from rnnbench.errors import ConfigError
 
 min_version("9.0")
@@ -19,6 +30,7 @@ ENV = "../../envs/rnnbench.yaml"
 try:
     for note in validate_config(config, CONFIG_SCHEMA):
         logger.warning(f"config warning: {note}")
+    validate_grids(config)
 except ConfigError as err:
     raise WorkflowError(f"{err}\n(schema: {CONFIG_SCHEMA})") from None
 
@@ -33,17 +45,15 @@ def one_of(names):
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
-wildcard_constraints:
-    dataset=one_of(DATASETS),
-    split=one_of(SPLITS),
-    source=one_of(["all", *SPLITS]),
-    length=r"[1-9][0-9]*",
-
-
 def package_code(*modules):
-    """Source files of rnnbench a rule runs: inputs, so editing the code reruns the rule."""
+    """Source files of rnnbench that a job executes, declared as inputs so code edits rerun it."""
     paths = [PACKAGE_SRC / m for m in modules]
     return [str(p) for p in paths if p.exists()]
+
+
+def package_tree(*folders):
+    """Every module under these package folders (the model zoo and the training loop)."""
+    return sorted(str(p) for folder in folders for p in (PACKAGE_SRC / folder).glob("*.py"))
 
 
 def dataset_config(*keys):
@@ -52,8 +62,9 @@ def dataset_config(*keys):
 
 
 def source_file_name(url):
-    name = re.sub(r"[^A-Za-z0-9._-]", "_", url.rstrip("/").rsplit("/", 1)[-1])
-    return name or "download"
+    """The file name a source is stored under in resources/ (its URL's last part)."""
+    name = posixpath.basename(urllib.parse.urlparse(url).path.rstrip(posixpath.sep))
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "download"
 
 
 def fetched_path(dataset, source_key):
@@ -74,7 +85,8 @@ def grid_lengths(dataset):
 
 def encoded_paths(dataset):
     return [
-        f"results/prepared/{dataset}/len{length}.npz" for length in grid_lengths(dataset)
+        f"results/prepared/{dataset}/len{length}.npz"
+        for length in grid_lengths(dataset)
     ]
 
 
@@ -86,6 +98,55 @@ def prepared_targets():
     return targets
 
 
+RUN_DIR = "results/runs/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}"
+ALL_CELLS = [cell for name in RUN_DATASETS for cell in grid_cells(name, DATASETS[name])]
+
+
+def train_spec(wildcards):
+    """The cell's resolved hyperparameters as canonical JSON (the rule's params)."""
+    cell = {
+        "dataset": wildcards.dataset,
+        "arch": wildcards.arch,
+        "optimizer": wildcards.optimizer,
+        "length": int(wildcards.length),
+        "seed": int(wildcards.seed),
+    }
+    return json.dumps(cell_spec(DATASETS[wildcards.dataset], cell), sort_keys=True)
+
+
+def run_targets():
+    return [RUN_DIR.format(**cell) + "/metrics.json" for cell in ALL_CELLS]
+
+
 def final_targets(target):
     """What `rule all` builds; grows with each later stage of the pipeline."""
-    return prepared_targets()
+    if target == "prepare":
+        return prepared_targets()
+    return prepared_targets() + run_targets()
+
+
+def fetch_source(wildcards):
+    return dataset_sources(wildcards.dataset, DATASETS[wildcards.dataset])[
+        wildcards.source
+    ]
+
+
+def fetch_local_input(wildcards):
+    """A local source is an input, so Snakemake notices when the file changes."""
+    from rnnbench.data.fetch import local_path
+
+    path = local_path(fetch_source(wildcards)["url"])
+    return [] if path is None else [str(path)]
+
+
+def datacard_input(wildcards):
+    name = wildcards.dataset
+    if DATASETS[name]["task"] == "memory":
+        return {"encoded": encoded_paths(name)}
+    return {
+        "split": expand(f"results/prepared/{name}/split/{{split}}.jsonl", split=SPLITS),
+        "tokens": expand(
+            f"results/prepared/{name}/tokens/{{split}}.jsonl", split=SPLITS
+        ),
+        "vocab": f"results/prepared/{name}/vocab.json",
+    }

@@ -10,16 +10,16 @@ rule encode:
         code=package_code("data/encode.py", "data/arrays.py"),
     output:
         "results/prepared/{dataset}/len{length}.npz",
-    wildcard_constraints:
-        dataset=one_of(TEXT_DATASETS),
-    params:
-        dataset_config=dataset_config("padding", "truncating"),
     log:
         "logs/prepare/{dataset}/encode-len{length}.log",
-    resources:
-        mem_mb=lambda wildcards, attempt: 3000 * attempt,
+    wildcard_constraints:
+        dataset=one_of(TEXT_DATASETS),
     conda:
         ENV
+    resources:
+        mem_mb=lambda wildcards, attempt: 3000 * attempt,
+    params:
+        dataset_config=dataset_config("padding", "truncating"),
     shell:
         "rnnbench encode --dataset {wildcards.dataset} --dataset-config {params.dataset_config:q}"
         " --tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {input.vocab:q}"
@@ -31,14 +31,14 @@ rule synthesize:
         code=package_code("data/synthetic.py", "data/arrays.py"),
     output:
         "results/prepared/{dataset}/len{length}.npz",
-    wildcard_constraints:
-        dataset=one_of(MEMORY_DATASETS),
-    params:
-        dataset_config=dataset_config("synthetic"),
     log:
         "logs/prepare/{dataset}/synthesize-len{length}.log",
+    wildcard_constraints:
+        dataset=one_of(MEMORY_DATASETS),
     conda:
         ENV
+    params:
+        dataset_config=dataset_config("synthetic"),
     shell:
         "rnnbench synthesize --dataset {wildcards.dataset}"
         " --dataset-config {params.dataset_config:q} --length {wildcards.length}"

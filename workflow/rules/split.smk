@@ -7,17 +7,18 @@ rule split:
         code=package_code("data/readers.py", "data/splitting.py"),
     output:
         expand("results/prepared/{{dataset}}/split/{split}.jsonl", split=SPLITS),
+    log:
+        "logs/prepare/{dataset}/split.log",
+    conda:
+        ENV
+    resources:
+        mem_mb=lambda wildcards, attempt: 3000 * attempt,
     params:
         dataset_config=dataset_config("format", "options", "split"),
         sources=lambda w: " ".join(
-            f"--source {key}={path}" for key, path in fetched_sources(w.dataset).items()
+            f"--source {key}={path}"
+            for key, path in fetched_sources(w.dataset).items()
         ),
-    log:
-        "logs/prepare/{dataset}/split.log",
-    resources:
-        mem_mb=lambda wildcards, attempt: 3000 * attempt,
-    conda:
-        ENV
     shell:
         "rnnbench split --dataset {wildcards.dataset} --dataset-config {params.dataset_config:q}"
         " {params.sources} --out-dir results/prepared/{wildcards.dataset}/split > {log:q} 2>&1"

@@ -7,14 +7,14 @@ rule tokenize:
         code=package_code("data/tokenize.py"),
     output:
         "results/prepared/{dataset}/tokens/{split}.jsonl",
-    params:
-        dataset_config=dataset_config("text"),
     log:
         "logs/prepare/{dataset}/tokenize-{split}.log",
-    resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
     conda:
         ENV
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+    params:
+        dataset_config=dataset_config("text"),
     shell:
         "rnnbench tokenize --dataset-config {params.dataset_config:q} --input {input.split:q}"
         " --out {output:q} > {log:q} 2>&1"

@@ -7,14 +7,14 @@ rule vocab:
         code=package_code("data/vocab.py"),
     output:
         "results/prepared/{dataset}/vocab.json",
-    params:
-        dataset_config=dataset_config("vocab"),
     log:
         "logs/prepare/{dataset}/vocab.log",
-    resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
     conda:
         ENV
+    resources:
+        mem_mb=lambda wildcards, attempt: 2000 * attempt,
+    params:
+        dataset_config=dataset_config("vocab"),
     shell:
         "rnnbench vocab --dataset-config {params.dataset_config:q}"
         " --tokens-dir results/prepared/{wildcards.dataset}/tokens --out {output:q} > {log:q} 2>&1"

@@ -7,12 +7,14 @@ Sentiment records are ``{"text": str, "label": str}``; NER records are
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import re
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,9 +67,36 @@ def open_member(path: str | Path, member: str | None = None) -> Iterator[IO[byte
             yield handle
 
 
+class _LinePerRead(io.BufferedIOBase):
+    """A binary stream whose ``read1`` returns exactly one line.
+
+    TextIOWrapper decodes whatever one ``read1`` returns (8 KiB by default), so a decode
+    error would surface while the lines before it in that chunk are still unread, and the
+    reported line number would be that of the chunk's first line.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._raw.readline()  # a whole line whatever ``size``: errors stay on it
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._raw.read(-1 if size is None else size)
+
+
 def _text_lines(stream: IO[bytes], path: Path, encoding: str) -> Iterator[str]:
     """Decode lines, turning decode and truncation errors into DataErrors naming the file."""
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise DataError(
+            f"{path}: unknown encoding {encoding!r}; fix the dataset's `options: {{encoding: ...}}`"
+        ) from None
+    text = io.TextIOWrapper(_LinePerRead(stream), encoding=encoding, newline="")
     line_number = 0
     try:
         for line_number, line in enumerate(text, start=1):  # noqa: B007 - used in except
@@ -75,9 +104,9 @@ def _text_lines(stream: IO[bytes], path: Path, encoding: str) -> Iterator[str]:
     except UnicodeDecodeError as err:
         raise DataError(
             f"{path}: line {line_number + 1} is not valid {encoding} ({err.reason} at byte "
-            f"{err.start}); set the dataset's `options: {{encoding: ...}}` (e.g. latin-1)"
+            f"{err.start} of the line); set the dataset's `options: {{encoding: ...}}` (e.g. latin-1)"
         ) from err
-    except (EOFError, OSError, zipfile.BadZipFile) as err:
+    except (EOFError, OSError, zipfile.BadZipFile, zlib.error) as err:
         raise DataError(f"{path} is truncated or corrupt ({err}); re-fetch it") from err
 
 
@@ -103,7 +132,11 @@ def read_aclimdb(path: str | Path) -> dict[str, list[Record]]:
                 except UnicodeDecodeError as err:
                     raise DataError(f"{path}: {member.name} is not valid UTF-8 ({err})") from err
                 splits[split].append((member.name, {"text": text, "label": label}))
-    except (tarfile.TarError, EOFError, OSError, zipfile.BadZipFile) as err:
+            # tarfile stops quietly at a garbled header, so a corrupt archive would pass for a
+            # shorter one; reading on to the end makes gzip check its CRC and length.
+            while archive.fileobj.read(1 << 20):
+                pass
+    except (tarfile.TarError, EOFError, OSError, zipfile.BadZipFile, zlib.error) as err:
         raise DataError(
             f"{path} is not a readable aclImdb tar archive ({type(err).__name__}: {err}); "
             "it is probably truncated: delete it and re-fetch"

@@ -17,6 +17,7 @@ from rnnbench.models.bodies import (
 from rnnbench.models.cells import CELLS
 from rnnbench.models.encoders import build_encoder
 from rnnbench.models.heads import Head
+from rnnbench.models.init import INITS, apply_init
 
 # arch name -> (torch module kind, bidirectional)
 FUSED: dict[str, tuple[str, bool]] = {
@@ -43,6 +44,7 @@ DEFAULT_HPARAMS: dict[str, Any] = {
     "head_hidden": 6,
     "conv_filters": 128,
     "conv_kernel": 5,
+    "init": "keras",  # see init.py: "keras" or "torch"
 }
 # Smallest allowed value of each integer hparam (embedding_dim 0 only makes sense for memory).
 _MINIMUM = {
@@ -88,6 +90,10 @@ def resolve_hparams(hparams: dict[str, Any] | None) -> dict[str, Any]:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"model hparam {key!r} must be an integer >= {minimum}, got {value!r}")
+    if resolved["init"] not in INITS:
+        raise ValueError(
+            f"model hparam 'init' must be one of {', '.join(INITS)}, got {resolved['init']!r}"
+        )
     dropout = resolved["dropout"]
     if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
         raise ValueError(f"model hparam 'dropout' must be a number in [0, 1), got {dropout!r}")
@@ -150,4 +156,4 @@ def build_model(arch: str, meta: EncodedMeta, hparams: dict[str, Any] | None = N
     encoder, dim = build_encoder(meta.vocab_size, hp["embedding_dim"])
     body = _build_body(arch, meta, dim, hp)
     head = Head(body.out_features, hp["head_hidden"], num_outputs(meta), hp["dropout"])
-    return SequenceModel(arch, encoder, body, head)
+    return apply_init(SequenceModel(arch, encoder, body, head), hp["init"])

@@ -1,0 +1,32 @@
+# Quick start: `make run` (set up + run the main job), `make test` (the test suite).
+# Both install into a local virtual environment first: torch from the CPU wheel, *before*
+# the package, so pip never resolves the multi-GB CUDA build.
+VENV ?= .venv
+PYTHON ?= python3
+CORES ?= 2
+# The main job: the pipeline on the real datasets (read from ../shared/data, offline).
+RUN_CONFIG ?= tests/shared-data.yaml
+
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: install run test lint
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet torch==2.13.0
+	$(VENV)/bin/pip install --quiet -e ".[test]"
+	touch $@
+
+run: install
+	snakemake --cores $(CORES) --configfile $(RUN_CONFIG)
+
+test: install
+	python -m pytest
+
+lint: install
+	ruff check src tests bench
+	ruff format --check src tests bench
+	snakefmt --check .
+	snakemake --lint

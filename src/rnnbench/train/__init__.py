@@ -1,0 +1,28 @@
+"""The training job: spec -> trained model, metrics.json, history.csv.
+
+``run_training`` is the entry point; ``rnnbench.train.cli`` wraps it as ``rnnbench train``.
+Names are imported on first use (PEP 562) so that validating a spec at workflow parse
+time (``rnnbench.train.spec``) does not import torch.
+"""
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "run_training": "rnnbench.train.loop",
+    "compute_metrics": "rnnbench.train.metrics",
+    "headline_metric": "rnnbench.train.metrics",
+    "DEFAULT_LR": "rnnbench.train.optimizers",
+    "OPTIMIZERS": "rnnbench.train.optimizers",
+    "build_optimizer": "rnnbench.train.optimizers",
+    "NONDETERMINISTIC_KEYS": "rnnbench.train.report",
+    "SpecError": "rnnbench.train.spec",
+    "resolve_spec": "rnnbench.train.spec",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'rnnbench.train' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -1,0 +1,68 @@
+"""``rnnbench train``: one training job, as the Snakemake rule calls it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from rnnbench.train.loop import run_training
+from rnnbench.train.spec import SpecError
+
+EXIT_BAD_SPEC = 2
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``train`` subcommand to an ``argparse`` subparsers object."""
+    parser = subparsers.add_parser(
+        "train",
+        help="train one (dataset, arch, optimizer, length, seed) spec",
+        description="Train one spec on an encoded .npz; writes metrics.json, history.csv "
+        "and model.pt into --out. Resumes from --out/checkpoint.pt if a killed run left one.",
+    )
+    parser.add_argument("--data", required=True, help="encoded dataset (.npz)")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument(
+        "--spec",
+        required=True,
+        help='JSON object {"dataset","arch","optimizer","length","seed","hparams"}; '
+        "@FILE reads it from a file",
+    )
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.set_defaults(func=run)
+
+
+def _parse_spec(text: str) -> dict[str, Any]:
+    if text.startswith("@"):
+        with open(text[1:], encoding="utf-8") as handle:
+            text = handle.read()
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SpecError(f"--spec is not valid JSON: {err}") from None
+    if not isinstance(spec, dict):
+        raise SpecError(f"--spec must be a JSON object, got {type(spec).__name__}")
+    return spec
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the job; 0 on success (status ok or diverged), 2 for a bad spec."""
+    # The rule redirects stderr to the job's log; a caller that already set up
+    # logging keeps its own handlers (basicConfig does nothing then).
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Per-epoch progress is INFO; show it even under a caller's WARNING-level root logger.
+    logging.getLogger("rnnbench.train").setLevel(logging.INFO)
+    try:
+        spec = _parse_spec(args.spec)
+        run_training(args.data, args.out, spec, threads=args.threads)
+    except SpecError as err:
+        # print, not log: the message must reach stderr whatever logging setup the caller has.
+        print(f"rnnbench train: invalid spec: {err}", file=sys.stderr)
+        return EXIT_BAD_SPEC
+    return 0

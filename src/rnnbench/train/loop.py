@@ -1,0 +1,552 @@
+"""The training job: one loop for every task, architecture and optimizer.
+
+``run_training`` reads an encoded ``.npz``, trains with early stopping on the validation
+headline metric, and writes into ``out_dir``:
+
+- ``metrics.json``: the result (schema in :func:`_metrics`); written last, so its
+  presence means the job finished (status "ok" or "diverged");
+- ``history.csv``: one row per epoch, rewritten at every epoch end;
+- ``model.pt``: the best-validation weights (see checkpoint.save_model);
+- ``checkpoint.pt``: full resume state, rewritten atomically at every epoch end and
+  deleted once metrics.json is written (it holds model, optimizer moments and the best
+  weights, ~4x the model, and nothing in it is needed after the run).
+
+Reproducibility: the model is initialised from ``torch.manual_seed(seed)``, the batch
+order of each epoch comes from (seed, epoch) alone, and the global torch RNG (dropout)
+is saved in every checkpoint, so on CPU with the same thread count a run - resumed or
+not - gives identical numbers. On CUDA, cuDNN kernels may not be bit-reproducible.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from rnnbench.data.arrays import IGNORE_INDEX, EncodedMeta, Split, load_encoded
+from rnnbench.models import DEFAULT_HPARAMS, build_model
+from rnnbench.train import report
+from rnnbench.train.batches import SplitTensors, batches, epoch_order, subsample, to_tensors
+from rnnbench.train.checkpoint import (
+    CHECKPOINT_FORMAT,
+    file_sha256,
+    load_checkpoint,
+    save_model,
+    save_torch,
+)
+from rnnbench.train.metrics import (
+    compute_metrics,
+    headline_metric,
+    is_binary,
+    label_counts,
+    majority_label,
+    majority_score,
+)
+from rnnbench.train.optimizers import build_optimizer
+from rnnbench.train.spec import SpecError, TrainingSpec, resolve_spec
+
+log = logging.getLogger("rnnbench.train")
+
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.csv"
+MODEL_FILE = "model.pt"
+CHECKPOINT_FILE = "checkpoint.pt"
+SCHEMA_VERSION = 1
+PROGRESS_EVERY_S = 60.0
+
+EpochCallback = Callable[[int, nn.Module, dict[str, Any]], None]
+
+
+@dataclass
+class Progress:
+    """Everything that must survive a kill: saved in checkpoint.pt after every epoch."""
+
+    epoch: int = 0  # last completed epoch
+    initial_loss: float = math.nan
+    best_epoch: int | None = None
+    best_value: float = -math.inf
+    best_state: dict[str, torch.Tensor] | None = None
+    bad_epochs: int = 0  # epochs since the last improvement
+    history: list[dict[str, Any]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    train_samples: int = 0
+
+
+@dataclass
+class Task:
+    """How to score and to compute the loss for the dataset at hand."""
+
+    meta: EncodedMeta
+    binary: bool
+    headline: str
+    criterion: nn.Module
+
+    @classmethod
+    def from_meta(cls, meta: EncodedMeta) -> Task:
+        binary = is_binary(meta.task, meta.num_classes)
+        criterion: nn.Module = (
+            nn.BCEWithLogitsLoss() if binary else nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX)
+        )
+        return cls(meta, binary, headline_metric(meta.task), criterion)
+
+    def units(self, y: torch.Tensor) -> int:
+        """What the mean loss is averaged over: examples, or real tokens for NER."""
+        return int((y != IGNORE_INDEX).sum()) if self.meta.task == "ner" else int(y.shape[0])
+
+
+def batch_loss(task: Task, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean loss of one batch, in float32 even under autocast."""
+    logits = logits.float()
+    if task.binary:
+        return task.criterion(logits.reshape(-1), y.float())
+    if logits.dim() == 3:  # NER: [B, L, C] against [B, L]
+        return task.criterion(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+    return task.criterion(logits, y)
+
+
+def run_training(
+    data_path: str | Path,
+    out_dir: str | Path,
+    spec: dict[str, Any],
+    threads: int = 1,
+    *,
+    on_epoch_end: EpochCallback | None = None,
+) -> dict[str, Any]:
+    """Train ``spec`` on the encoded data at ``data_path``; return the metrics written.
+
+    ``on_epoch_end(epoch, model, record)`` runs after each epoch's checkpoint is saved
+    (tests use it to simulate a kill). Raises SpecError (a ValueError) for a bad spec.
+    """
+    started = time.perf_counter()
+    resolved = resolve_spec(spec)
+    if threads < 1:
+        raise SpecError(f"threads must be >= 1, got {threads}")
+    torch.set_num_threads(threads)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    hp = resolved.training
+    device = _device(hp["device"])
+    amp = bool(hp["amp"]) and device.type == "cuda"
+
+    meta, splits = _load_data(data_path, resolved)
+    task = Task.from_meta(meta)
+    tensors = {name: to_tensors(split, device) for name, split in splits.items()}
+
+    torch.manual_seed(resolved.seed)
+    model = _build_model(resolved.arch, meta, resolved.model).to(device)
+    initial_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    optimizer = build_optimizer(
+        resolved.optimizer,
+        model.parameters(),
+        {key: hp[key] for key in ("lr", "weight_decay", "momentum")},
+    )
+    amp_dtype = torch.bfloat16 if amp and torch.cuda.is_bf16_supported() else torch.float16
+    # bf16 has fp32's exponent range, so only fp16 needs loss scaling.
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
+    hparams = _recorded_hparams(resolved, device, amp)
+    fingerprint = {
+        "spec": resolved.identity(),
+        "hparams": hparams,
+        "data_sha256": file_sha256(data_path),
+    }
+
+    ckpt_path = out / CHECKPOINT_FILE
+    progress = Progress()
+    saved = load_checkpoint(ckpt_path, fingerprint)
+    resumed_from = None
+    if saved is not None:
+        progress = _restore(saved, model, optimizer, scaler, device, threads)
+        resumed_from = progress.epoch
+        log.info("resuming from %s after epoch %d", ckpt_path, progress.epoch)
+    else:
+        model.eval()
+        progress.initial_loss, _ = _predict(
+            model, task, tensors["train"], hp["batch_size"], keep_logits=False
+        )
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.info(
+        "%s %s %s len=%d seed=%d: %d params, %d/%d/%d examples, device %s, %d threads",
+        resolved.dataset,
+        resolved.arch,
+        resolved.optimizer,
+        resolved.length,
+        resolved.seed,
+        params,
+        *(len(tensors[name]) for name in ("train", "validation", "test")),
+        device,
+        threads,
+    )
+
+    def autocast() -> torch.autocast:
+        return torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=amp)
+
+    diverged_epoch = None
+    columns = _history_columns(task)
+    for epoch in range(progress.epoch + 1, hp["epochs"] + 1):
+        if _stopped_early(progress, hp["patience"]):
+            break
+        tick = time.perf_counter()
+        train_loss = _train_epoch(
+            model, task, tensors["train"], optimizer, scaler, hp, resolved.seed, epoch, autocast
+        )
+        train_seconds = time.perf_counter() - tick
+        if train_loss is None:
+            diverged_epoch = epoch
+            log.warning("epoch %d: non-finite training loss; stopping (diverged)", epoch)
+            break
+        model.eval()
+        val_loss, val_logits = _predict(model, task, tensors["validation"], hp["batch_size"])
+        if not math.isfinite(val_loss):
+            diverged_epoch = epoch
+            log.warning("epoch %d: non-finite validation loss; stopping (diverged)", epoch)
+            break
+        validation = {
+            "loss": val_loss,
+            **compute_metrics(meta.task, splits["validation"].y, val_logits, meta.label_names),
+        }
+        record = _record(epoch, train_loss, validation, task, time.perf_counter() - tick)
+        progress.train_seconds += train_seconds
+        progress.train_samples += len(tensors["train"])
+        _update_best(progress, model, epoch, validation[task.headline])
+        progress.history.append(record)
+        progress.epoch = epoch
+        _log_epoch(record, hp["epochs"], task, progress)
+        save_torch(ckpt_path, _checkpoint(progress, model, optimizer, scaler, fingerprint, threads))
+        report.write_history(out / HISTORY_FILE, progress.history, columns)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, model, record)
+
+    # The final test score comes from the best-validation weights, never the last ones.
+    test = None
+    if progress.best_state is not None:
+        model.load_state_dict(progress.best_state)
+        model.eval()
+        test_loss, test_logits = _predict(model, task, tensors["test"], hp["batch_size"])
+        test = {
+            "loss": test_loss,
+            **compute_metrics(meta.task, splits["test"].y, test_logits, meta.label_names),
+        }
+    save_model(
+        out / MODEL_FILE,
+        progress.best_state if progress.best_state is not None else initial_state,
+        arch=resolved.arch,
+        meta=meta,
+        model_hparams={k: v for k, v in hparams.items() if k not in resolved.training},
+        epoch=progress.best_epoch or 0,
+    )
+    report.write_history(out / HISTORY_FILE, progress.history, columns)
+    metrics = _metrics(
+        resolved=resolved,
+        hparams=hparams,
+        task=task,
+        splits=splits,
+        progress=progress,
+        params=params,
+        test=test,
+        diverged_epoch=diverged_epoch,
+        stopped_early=_stopped_early(progress, hp["patience"])
+        and len(progress.history) < hp["epochs"],
+        resumed_from=resumed_from,
+        device=device,
+        data_path=data_path,
+        data_sha256=fingerprint["data_sha256"],
+        total_seconds=time.perf_counter() - started,
+    )
+    report.write_metrics(out / METRICS_FILE, metrics)
+    ckpt_path.unlink(missing_ok=True)
+    log.info(
+        "done: status %s, best epoch %s, test %s %s",
+        metrics["status"],
+        metrics["best_epoch"],
+        task.headline,
+        None if test is None else _fmt(test[task.headline]),
+    )
+    return report.json_safe(metrics)
+
+
+def _device(requested: str) -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise SpecError("hparams.device is 'cuda' but no CUDA device is available")
+    return torch.device(requested)
+
+
+def _load_data(path: str | Path, resolved: TrainingSpec) -> tuple[EncodedMeta, dict[str, Split]]:
+    """The encoded splits, subsampled as the spec asks."""
+    dataset = load_encoded(path)
+    meta = dataset.meta
+    # A spec run on another dataset's file would record wrong results under its name.
+    if meta.dataset != resolved.dataset or meta.length != resolved.length:
+        raise SpecError(
+            f"spec is for dataset {resolved.dataset!r} at length {resolved.length}, but "
+            f"{path} holds {meta.dataset!r} at length {meta.length}"
+        )
+    hp, seed = resolved.training, resolved.seed
+    splits = {
+        "train": subsample(dataset.splits["train"], hp["train_subsample"], seed, train=True),
+        "validation": subsample(
+            dataset.splits["validation"], hp["eval_subsample"], seed, train=False
+        ),
+        "test": subsample(dataset.splits["test"], hp["eval_subsample"], seed, train=False),
+    }
+    return meta, splits
+
+
+def _build_model(arch: str, meta: EncodedMeta, model_hparams: dict[str, Any]) -> nn.Module:
+    try:
+        return build_model(arch, meta, model_hparams)
+    except (ValueError, KeyError) as err:
+        raise SpecError(f"cannot build arch {arch!r}: {err}") from err
+
+
+def _recorded_hparams(resolved: TrainingSpec, device: torch.device, amp: bool) -> dict[str, Any]:
+    """Every hparam as actually used, flat like the spec's: model keys with the zoo's
+    defaults filled in, then the training keys."""
+    given = {k: v for k, v in resolved.model.items() if v is not None}
+    training = dict(resolved.training)
+    training["device"] = device.type
+    training["amp"] = amp
+    return {**DEFAULT_HPARAMS, **given, **training}
+
+
+def _train_epoch(
+    model: nn.Module,
+    task: Task,
+    data: SplitTensors,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    hp: dict[str, Any],
+    seed: int,
+    epoch: int,
+    autocast: Callable[[], torch.autocast],
+) -> float | None:
+    """One pass over the training data; mean loss, or None as soon as a loss is non-finite."""
+    model.train()
+    total, units = 0.0, 0
+    n_batches = math.ceil(len(data) / hp["batch_size"])
+    last_log = time.perf_counter()
+    order = epoch_order(len(data), seed, epoch)
+    for step, (x, lengths, y) in enumerate(batches(data, hp["batch_size"], order), start=1):
+        optimizer.zero_grad(set_to_none=True)
+        with autocast():
+            loss = batch_loss(task, model(x, lengths), y)
+        value = loss.item()
+        if not math.isfinite(value):
+            return None
+        scaler.scale(loss).backward()
+        if hp["clip_norm"]:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), hp["clip_norm"])
+        scaler.step(optimizer)
+        scaler.update()
+        n = task.units(y)
+        total += value * n
+        units += n
+        # Long CPU epochs (LSTM on IMDB) would leave the log silent for minutes.
+        if time.perf_counter() - last_log >= PROGRESS_EVERY_S:
+            last_log = time.perf_counter()
+            log.info(
+                "epoch %d: batch %d/%d, train_loss so far %.4f",
+                epoch,
+                step,
+                n_batches,
+                total / units,
+            )
+    return total / max(units, 1)
+
+
+@torch.no_grad()
+def _predict(
+    model: nn.Module, task: Task, data: SplitTensors, batch_size: int, *, keep_logits: bool = True
+) -> tuple[float, np.ndarray | None]:
+    """(mean loss, logits as float32 numpy) over ``data``, in row order; model in eval mode."""
+    total, units = 0.0, 0
+    outputs = []
+    for x, lengths, y in batches(data, batch_size):
+        logits = model(x, lengths)
+        n = task.units(y)
+        total += batch_loss(task, logits, y).item() * n
+        units += n
+        if keep_logits:
+            outputs.append(logits.float().cpu())
+    return total / max(units, 1), torch.cat(outputs).numpy() if keep_logits else None
+
+
+def _stopped_early(progress: Progress, patience: int | None) -> bool:
+    return patience is not None and progress.bad_epochs >= patience
+
+
+def _update_best(progress: Progress, model: nn.Module, epoch: int, value: Any) -> None:
+    # A NaN headline (e.g. entity F1 with no entities anywhere) never counts as better.
+    score = float(value) if value is not None and math.isfinite(float(value)) else -math.inf
+    if progress.best_epoch is None or score > progress.best_value:
+        progress.best_epoch, progress.best_value, progress.bad_epochs = epoch, score, 0
+        progress.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    else:
+        progress.bad_epochs += 1
+
+
+def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+
+
+def _record(
+    epoch: int, train_loss: float, validation: dict[str, Any], task: Task, seconds: float
+) -> dict[str, Any]:
+    scalars = _scalar_metrics(validation)
+    record: dict[str, Any] = {
+        "epoch": epoch,
+        "train_loss": train_loss,
+        "val_loss": scalars.pop("loss"),
+        f"val_{task.headline}": scalars.pop(task.headline),
+    }
+    record.update({f"val_{k}": v for k, v in scalars.items()})
+    record["seconds"] = seconds
+    record["validation"] = validation  # full dict (NER per type); not a CSV column
+    return record
+
+
+def _history_columns(task: Task) -> list[str]:
+    others = {
+        "sentiment": ["val_f1", "val_roc_auc"],
+        "memory": [],
+        "ner": [
+            "val_token_accuracy",
+            "val_non_o_accuracy",
+            "val_entity_precision",
+            "val_entity_recall",
+        ],
+    }[task.meta.task]
+    return ["epoch", "train_loss", "val_loss", f"val_{task.headline}", *others, "seconds"]
+
+
+def _fmt(value: Any) -> str:
+    return "nan" if value is None or not math.isfinite(float(value)) else f"{float(value):.4f}"
+
+
+def _log_epoch(record: dict[str, Any], epochs: int, task: Task, progress: Progress) -> None:
+    shown = [k for k in _history_columns(task) if k not in ("epoch", "seconds")]
+    log.info(
+        "epoch %d/%d %s %.2fs%s",
+        record["epoch"],
+        epochs,
+        " ".join(f"{k} {_fmt(record[k])}" for k in shown),
+        record["seconds"],
+        " *best*" if progress.best_epoch == record["epoch"] else "",
+    )
+
+
+def _checkpoint(
+    progress: Progress,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    fingerprint: dict[str, Any],
+    threads: int,
+) -> dict[str, Any]:
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "fingerprint": fingerprint,
+        "threads": threads,
+        "progress": {k: v for k, v in vars(progress).items() if k != "best_state"},
+        "best_state": progress.best_state,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scaler": scaler.state_dict(),
+        "rng_cpu": torch.get_rng_state(),
+        "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
+
+
+def _restore(
+    saved: dict[str, Any],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    device: torch.device,
+    threads: int,
+) -> Progress:
+    if saved["threads"] != threads:
+        log.warning(
+            "checkpoint was written with %d threads, now %d: results may differ in the last bits",
+            saved["threads"],
+            threads,
+        )
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    scaler.load_state_dict(saved["scaler"])
+    torch.set_rng_state(saved["rng_cpu"])
+    if device.type == "cuda" and saved["rng_cuda"] is not None:
+        torch.cuda.set_rng_state_all(saved["rng_cuda"])
+    return Progress(**saved["progress"], best_state=saved["best_state"])
+
+
+def _metrics(
+    *,
+    resolved: TrainingSpec,
+    hparams: dict[str, Any],
+    task: Task,
+    splits: dict[str, Any],
+    progress: Progress,
+    params: int,
+    test: dict[str, Any] | None,
+    diverged_epoch: int | None,
+    stopped_early: bool,
+    resumed_from: int | None,
+    device: torch.device,
+    data_path: str | Path,
+    data_sha256: str,
+    total_seconds: float,
+) -> dict[str, Any]:
+    history = progress.history
+    best = next((r for r in history if r["epoch"] == progress.best_epoch), None)
+    meta = task.meta
+    majority = majority_label(splits["train"].y)
+    names = list(meta.label_names)
+    seconds = [r["seconds"] for r in history]
+    peak_gpu = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "status": "diverged" if diverged_epoch is not None else "ok",
+        "spec": resolved.identity(),
+        "task": meta.task,
+        "headline_metric": task.headline,
+        "hparams": hparams,
+        "params": params,
+        "epochs_run": len(history),
+        "best_epoch": progress.best_epoch,
+        "stopped_early": stopped_early,
+        "diverged_epoch": diverged_epoch,
+        "initial_loss": progress.initial_loss,
+        "final_train_loss": history[-1]["train_loss"] if history else None,
+        "validation": None if best is None else best["validation"],
+        "test": test,
+        "majority_baseline": {
+            "metric": "token_accuracy" if meta.task == "ner" else "accuracy",
+            "label": names[majority] if majority < len(names) else majority,
+            "validation": majority_score(splits["validation"].y, majority),
+            "test": majority_score(splits["test"].y, majority),
+        },
+        "train_label_counts": label_counts(splits["train"].y, names),
+        "examples": {name: len(split) for name, split in splits.items()},
+        "data": {"path": str(data_path), "sha256": data_sha256},
+        "seconds_per_epoch": float(np.mean(seconds)) if seconds else None,
+        "samples_per_second": (
+            progress.train_samples / progress.train_seconds if progress.train_seconds else None
+        ),
+        "total_seconds": total_seconds,
+        "peak_rss_mb": report.peak_rss_mb(),
+        "peak_gpu_mb": peak_gpu,
+        "resumed_from_epoch": resumed_from,
+        "hardware": report.hardware(device),
+        "versions": report.versions(),
+    }

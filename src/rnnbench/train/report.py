@@ -1,0 +1,105 @@
+"""What a run writes besides weights: NaN-safe JSON, the history table, machine facts."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import platform
+import resource
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+import torch
+
+from rnnbench.io import atomic_path, write_json_atomic
+
+# Keys of metrics.json that legitimately differ between two runs of the same spec; every
+# other key is a function of (spec, data, threads). Tests and reports compare the rest.
+NONDETERMINISTIC_KEYS: tuple[str, ...] = (
+    "seconds_per_epoch",
+    "samples_per_second",
+    "total_seconds",
+    "peak_rss_mb",
+    "peak_gpu_mb",
+    "resumed_from_epoch",
+    "hardware",
+)
+
+
+def json_safe(obj: Any) -> Any:
+    """Plain-JSON copy of ``obj``: NaN/inf -> None, numpy scalars and arrays -> Python."""
+    if isinstance(obj, dict):
+        return {str(key): json_safe(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(value) for value in obj]
+    if isinstance(obj, np.ndarray):
+        return json_safe(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_metrics(path: str | Path, metrics: dict[str, Any]) -> None:
+    write_json_atomic(path, json_safe(metrics))
+
+
+def write_history(path: str | Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """One row per epoch; a missing or non-finite value is an empty cell."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: _cell(row.get(key)) for key in columns})
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    return value
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (MiB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    peak_bytes = peak if sys.platform == "darwin" else peak * 1024
+    # Fall back to the current RSS where ru_maxrss is unavailable (reported as 0).
+    return max(peak_bytes, psutil.Process().memory_info().rss) / 2**20
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def hardware(device: torch.device) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "cpu_model": cpu_model(),
+        "cpu_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device),
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "platform": platform.platform(),
+    }
+    return info
+
+
+def versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }

@@ -1,0 +1,31 @@
+# The grid: one job per dataset x arch x optimizer x length x seed (rnnbench.train).
+# The cell's resolved hyperparameters are its params, so editing one reruns exactly the
+# cells it reaches; the model and training code are inputs, so a code change reruns all.
+# A killed job leaves checkpoint.pt (not an output, so Snakemake keeps it) and the rerun
+# (--rerun-incomplete) resumes from it.
+
+
+rule train:
+    input:
+        data="results/prepared/{dataset}/len{length}.npz",
+        code=package_tree("models", "train") + package_code("data/arrays.py"),
+    output:
+        metrics=f"{RUN_DIR}/metrics.json",
+        history=f"{RUN_DIR}/history.csv",
+        model=f"{RUN_DIR}/model.pt",
+    params:
+        spec=train_spec,
+        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
+    log:
+        "logs/train/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}.log",
+    benchmark:
+        "benchmarks/train/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}.tsv"
+    threads: config["threads"]
+    resources:
+        mem_mb=lambda wildcards, attempt: 3000 * attempt,
+        runtime=lambda wildcards, attempt: 120 * attempt,
+    conda:
+        ENV
+    shell:
+        "rnnbench train --data {input.data:q} --out {params.out_dir:q}"
+        " --spec {params.spec:q} --threads {threads} > {log:q} 2>&1"
