@@ -1,0 +1,1 @@
+"""Analysis of a finished grid: collect runs, sanity checks, statistics and plots."""

@@ -1,0 +1,249 @@
+"""Aggregation: every run's metrics.json (and history.csv) into one flat table, runs.csv.
+
+One row per run, diverged runs included (their test metrics are empty, not missing
+rows). Column order is fixed (see :data:`LEADING_COLUMNS` and :func:`column_order`), so
+two aggregations of the same runs give byte-identical files whatever the order of the
+paths given. Rows are sorted by dataset, arch, optimizer, length, seed.
+
+Metric columns are named ``<split>_<metric>`` with the metric names of metrics.json
+(``test_accuracy``, ``test_f1``, ``test_roc_auc``, ``test_loss``, ``test_entity_f1``,
+...), per NER entity type ``test_entity_f1_<TYPE>``; every hyperparameter as recorded by
+the training job is ``hp_<key>``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rnnbench.analysis.sanity import flag_run, join_flags
+from rnnbench.errors import RnnbenchError
+from rnnbench.io import atomic_path
+
+log = logging.getLogger("rnnbench.analysis")
+
+GRID_KEYS: tuple[str, ...] = ("dataset", "arch", "optimizer", "length", "seed")
+SPLITS: tuple[str, ...] = ("validation", "test")
+LEADING_COLUMNS: tuple[str, ...] = (
+    "dataset",
+    "task",
+    "arch",
+    "optimizer",
+    "length",
+    "seed",
+    "status",
+    "flags",
+    "params",
+    "epochs_run",
+    "best_epoch",
+    "stopped_early",
+    "diverged_epoch",
+    "seconds_per_epoch",
+    "samples_per_second",
+    "initial_loss",
+    "final_train_loss",
+    "headline_metric",
+    "test_headline",
+)
+# Metric columns in this order (then any other metric, alphabetically): the order of
+# metrics.py, so sentiment, NER and memory columns read the same way in every file.
+METRIC_ORDER: tuple[str, ...] = (
+    "loss",
+    "accuracy",
+    "f1",
+    "roc_auc",
+    "token_accuracy",
+    "non_o_accuracy",
+    "entity_precision",
+    "entity_recall",
+    "entity_f1",
+)
+TRAILING_COLUMNS: tuple[str, ...] = (
+    "majority_label",
+    "majority_validation",
+    "majority_test",
+    "train_classes",
+)
+INTEGER_COLUMNS: tuple[str, ...] = (
+    "length",
+    "seed",
+    "params",
+    "epochs_run",
+    "best_epoch",
+    "diverged_epoch",
+    "train_classes",
+)
+HP_PREFIX = "hp_"
+PER_TYPE_PREFIX = "test_entity_f1_"
+
+
+class AnalysisError(RnnbenchError):
+    """An input of the analysis stage is missing or malformed; the message names it."""
+
+
+def load_metrics(path: str | Path) -> dict[str, Any]:
+    """A metrics.json, checked for the keys aggregation needs."""
+    p = Path(path)
+    try:
+        with open(p, encoding="utf-8") as handle:
+            metrics = json.load(handle)
+    except FileNotFoundError:
+        raise AnalysisError(f"{p}: metrics file not found (did the training job finish?)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise AnalysisError(f"{p}: cannot read metrics file: {err}") from None
+    if not isinstance(metrics, dict):
+        raise AnalysisError(f"{p}: metrics file must hold a JSON object")
+    missing = [key for key in ("status", "spec", "task", "headline_metric") if key not in metrics]
+    spec = metrics.get("spec")
+    if isinstance(spec, dict):
+        missing += [f"spec.{key}" for key in GRID_KEYS if key not in spec]
+    elif "spec" not in missing:
+        missing.append("spec (not an object)")
+    if missing:
+        raise AnalysisError(f"{p}: metrics file lacks {missing}; is it a training job's output?")
+    return metrics
+
+
+def load_history(run_dir: str | Path) -> pd.DataFrame | None:
+    """history.csv beside metrics.json, or None when absent or unreadable (it is optional:
+    without it the stuck check falls back to final_train_loss)."""
+    path = Path(run_dir) / "history.csv"
+    if not path.exists():
+        return None
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError) as err:
+        log.warning("%s: unreadable history (%s); using final_train_loss only", path, err)
+        return None
+
+
+def _scalars(metrics: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (metrics or {}).items() if not isinstance(v, dict | list)}
+
+
+def run_row(metrics: dict[str, Any], run_dir: str, history: pd.DataFrame | None = None) -> dict:
+    """The runs.csv row of one run (unordered; :func:`collect_runs` orders columns)."""
+    spec = metrics["spec"]
+    headline = metrics["headline_metric"]
+    test = metrics.get("test")
+    majority = metrics.get("majority_baseline") or {}
+    counts = metrics.get("train_label_counts")
+    row: dict[str, Any] = {key: spec[key] for key in GRID_KEYS}
+    row.update(
+        {
+            "task": metrics["task"],
+            "status": metrics["status"],
+            "flags": join_flags(flag_run(metrics, history)),
+            "headline_metric": headline,
+            "test_headline": (test or {}).get(headline),
+            "majority_label": majority.get("label"),
+            "majority_validation": majority.get("validation"),
+            "majority_test": majority.get("test"),
+            "train_classes": len(counts) if isinstance(counts, dict) else None,
+            "run_dir": run_dir,
+        }
+    )
+    for key in LEADING_COLUMNS:
+        if key not in row:
+            row[key] = metrics.get(key)
+    for split in SPLITS:
+        for name, value in _scalars(metrics.get(split)).items():
+            row[f"{split}_{name}"] = value
+    for name, scores in sorted(((test or {}).get("per_type") or {}).items()):
+        row[f"{PER_TYPE_PREFIX}{name}"] = scores.get("f1")
+    for key, value in (metrics.get("hparams") or {}).items():
+        row[f"{HP_PREFIX}{key}"] = value
+    return row
+
+
+def _metric_rank(name: str) -> tuple[int, str]:
+    return (METRIC_ORDER.index(name), "") if name in METRIC_ORDER else (len(METRIC_ORDER), name)
+
+
+def column_order(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Leading columns, then validation_* and test_* metrics in METRIC_ORDER, per-type
+    entity F1 (by type), majority baseline, hp_* (first-seen order over the sorted rows),
+    run_dir."""
+    keys: dict[str, None] = {}
+    for row in rows:
+        keys.update(dict.fromkeys(row))
+    metric_cols = []
+    for split in SPLITS:
+        names = [
+            k.removeprefix(f"{split}_")
+            for k in keys
+            if k.startswith(f"{split}_")
+            and k not in LEADING_COLUMNS
+            and not k.startswith(PER_TYPE_PREFIX)
+        ]
+        metric_cols += [f"{split}_{n}" for n in sorted(names, key=_metric_rank)]
+    per_type = sorted(k for k in keys if k.startswith(PER_TYPE_PREFIX))
+    hparams = [k for k in keys if k.startswith(HP_PREFIX)]
+    return [
+        *LEADING_COLUMNS,
+        *metric_cols,
+        *per_type,
+        *TRAILING_COLUMNS,
+        *hparams,
+        "run_dir",
+    ]
+
+
+def _sort_key(row: dict[str, Any]) -> tuple:
+    def part(value: Any) -> tuple[int, Any]:
+        # Numbers sort numerically (length 50 before 100), anything else as text.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (0, float(value)) if math.isfinite(float(value)) else (1, "")
+        return (1, str(value))
+
+    return (*(part(row[key]) for key in GRID_KEYS), str(row["run_dir"]))
+
+
+def collect_runs(metrics_paths: Iterable[str | Path]) -> pd.DataFrame:
+    """One row per metrics.json (see the module doc); raises AnalysisError naming a file
+    that is missing or malformed."""
+    rows = []
+    for path in metrics_paths:
+        metrics = load_metrics(path)
+        run_dir = str(Path(path).parent)
+        rows.append(run_row(metrics, run_dir, load_history(run_dir)))
+    rows.sort(key=_sort_key)
+    frame = pd.DataFrame(rows, columns=column_order(rows))
+    for column in INTEGER_COLUMNS:
+        # Nullable integers: a diverged run's best_epoch is empty, not "1.0" elsewhere.
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
+    for column in ("flags", "status"):
+        frame[column] = frame[column].fillna("").astype(str)
+    return frame
+
+
+def write_runs_csv(metrics_paths: Iterable[str | Path], out_csv: str | Path) -> pd.DataFrame:
+    """Collect the runs and write them atomically to ``out_csv``; return the table."""
+    frame = collect_runs(metrics_paths)
+    with atomic_path(out_csv) as tmp:
+        frame.to_csv(tmp, index=False)
+    flagged = int((frame["flags"] != "").sum())
+    log.info("runs.csv: %d runs, %d flagged -> %s", len(frame), flagged, out_csv)
+    return frame
+
+
+def read_runs_csv(path: str | Path) -> pd.DataFrame:
+    """runs.csv as written by :func:`write_runs_csv` (flags as text, "" when none)."""
+    p = Path(path)
+    try:
+        frame = pd.read_csv(p)
+    except FileNotFoundError:
+        raise AnalysisError(f"{p}: runs table not found") from None
+    except (OSError, ValueError) as err:
+        raise AnalysisError(f"{p}: cannot read runs table: {err}") from None
+    missing = [c for c in ("dataset", "arch", "test_headline", "flags") if c not in frame.columns]
+    if missing:
+        raise AnalysisError(f"{p}: runs table lacks column(s) {missing}")
+    frame["flags"] = frame["flags"].fillna("").astype(str)
+    return frame

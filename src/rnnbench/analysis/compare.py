@@ -1,0 +1,320 @@
+"""Per-dataset comparison table: grid cells grouped over seeds, baselines alongside.
+
+A cell is one (arch, optimizer, length, hyperparameters) combination; its seeds give
+the mean, SD and t confidence interval of the headline test metric. Only the parameters
+that vary within the dataset are columns (DVC's ``exp show --only-changed``); ``arch``
+is always kept because it names the row, baselines included.
+
+Ranking: a cell with any flagged run (see :mod:`rnnbench.analysis.sanity`) is never
+"best"; among the others the highest mean is "best", and a cell whose Welch test against
+it gives p >= alpha is "not significantly worse" (see :func:`stats.mark_best`). Rows are
+sorted by mean, highest first, so a flagged high scorer (seed C's "99%") sits on top,
+visibly flagged and unranked, rather than disappearing.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rnnbench.analysis import stats
+from rnnbench.analysis.baselines import baseline_scores
+from rnnbench.analysis.collect import HP_PREFIX, AnalysisError
+from rnnbench.analysis.sanity import FLAG_HELP, FLAGS, split_flags
+from rnnbench.io import atomic_path, write_text_atomic
+
+GRID_COLUMNS: tuple[str, ...] = ("arch", "optimizer", "length")
+# Recorded hparams that describe where a run ran, not what was run: grouping on them
+# would split one cell's seeds (e.g. some on CPU, some on GPU) into separate rows.
+NON_GROUPING_HPARAMS: frozenset[str] = frozenset({"hp_device"})
+BASELINE_PREFIX = "baseline: "
+KIND_MODEL, KIND_BASELINE = "model", "baseline"
+STAT_COLUMNS: tuple[str, ...] = (
+    "n_seeds",
+    "n_scored",
+    "metric",
+    "mean",
+    "sd",
+    "ci_low",
+    "ci_high",
+    "p_vs_best",
+    "mark",
+    "rank",
+    "flags",
+    "flagged_runs",
+    "params",
+    "seconds_per_epoch",
+    "kind",
+)
+
+
+def varying_columns(runs: pd.DataFrame) -> list[str]:
+    """Grid and hp_ columns that take more than one value (NaN counts as a value)."""
+    candidates = [c for c in GRID_COLUMNS if c in runs.columns]
+    candidates += [
+        c for c in runs.columns if c.startswith(HP_PREFIX) and c not in NON_GROUPING_HPARAMS
+    ]
+    return [c for c in candidates if runs[c].nunique(dropna=False) > 1]
+
+
+def _union_flags(cells: Sequence[str]) -> tuple[str, int]:
+    """(";"-joined union of the runs' flags in FLAGS order, number of flagged runs)."""
+    seen: list[list[str]] = [split_flags(c) for c in cells]
+    names = {f for flags in seen for f in flags}
+    ordered = [f for f in FLAGS if f in names] + sorted(names - set(FLAGS))
+    return ";".join(ordered), sum(1 for flags in seen if flags)
+
+
+def _first(series: pd.Series) -> Any:
+    return series.iloc[0] if len(series) else math.nan
+
+
+def comparison_table(
+    runs: pd.DataFrame,
+    dataset: str,
+    baselines: dict[str, Any] | None = None,
+    *,
+    confidence: float = 0.95,
+    alpha: float = stats.ALPHA,
+    alternative: str = stats.DEFAULT_ALTERNATIVE,
+) -> pd.DataFrame:
+    """The comparison table of ``dataset`` (see the module doc).
+
+    ``runs`` is runs.csv (collect_runs); ``baselines`` a compute_baselines result whose
+    test headline scores become rows ``arch = "baseline: <name>"``. The table's
+    ``attrs`` record the dataset, headline metric and the test settings for the HTML.
+    """
+    sub = runs[runs["dataset"] == dataset]
+    if sub.empty:
+        known = sorted(runs["dataset"].dropna().unique().tolist()) if "dataset" in runs else []
+        raise AnalysisError(f"no runs for dataset {dataset!r} (runs hold {known})")
+    headlines = sub["headline_metric"].dropna().unique().tolist()
+    if len(headlines) > 1:
+        raise AnalysisError(f"dataset {dataset!r} mixes headline metrics {headlines}")
+    headline = headlines[0] if headlines else "headline"
+    metric = f"test {headline}"
+
+    shown = varying_columns(sub)
+    keys = ["arch", *[c for c in shown if c != "arch"]]
+    cells: list[dict[str, Any]] = []
+    scores: dict[int, list[float]] = {}
+    flagged: list[int] = []
+    for i, (_, group) in enumerate(sub.groupby(keys, dropna=False, sort=True)):
+        values = pd.to_numeric(group["test_headline"], errors="coerce").tolist()
+        mean, sd, lo, hi = stats.mean_sd_ci(values, confidence)
+        flags, n_flagged = _union_flags(group["flags"].tolist())
+        params = pd.to_numeric(group["params"], errors="coerce").dropna()
+        seconds = pd.to_numeric(group["seconds_per_epoch"], errors="coerce").dropna()
+        cell = {key: _first(group[key]) for key in keys}
+        cell.update(
+            {
+                "n_seeds": len(group),
+                "n_scored": int(stats.finite(values).size),
+                "metric": metric,
+                "mean": mean,
+                "sd": sd,
+                "ci_low": lo,
+                "ci_high": hi,
+                "flags": flags,
+                "flagged_runs": n_flagged,
+                # Seeds share one architecture, so the count is one number; median
+                # guards against nothing but costs nothing.
+                "params": int(params.median()) if len(params) else pd.NA,
+                "seconds_per_epoch": float(seconds.mean()) if len(seconds) else math.nan,
+                "kind": KIND_MODEL,
+            }
+        )
+        cells.append(cell)
+        scores[i] = values
+        if n_flagged:
+            flagged.append(i)
+
+    marks = stats.mark_best(scores, flagged, alpha=alpha, alternative=alternative)
+    # Rank among unflagged cells only (a flagged cell has no rank, so seed C's "99%"
+    # can never read as rank 1); equal means share a rank.
+    ranked = [
+        c["mean"] for i, c in enumerate(cells) if i not in flagged and math.isfinite(c["mean"])
+    ]
+    for i, cell in enumerate(cells):
+        cell["mark"] = marks[i].mark
+        cell["p_vs_best"] = marks[i].p_value
+        eligible = i not in flagged and math.isfinite(cell["mean"])
+        cell["rank"] = 1 + sum(m > cell["mean"] for m in ranked) if eligible else pd.NA
+
+    # Highest mean first; NaN (no scored seed) last; ties keep the grid order.
+    cells.sort(key=lambda c: (not math.isfinite(c["mean"]), -np.nan_to_num(c["mean"])))
+    for name, score in baseline_scores(baselines).items():
+        cells.append(
+            {
+                "arch": f"{BASELINE_PREFIX}{name}",
+                "metric": metric,
+                "mean": score,
+                "mark": "",
+                "flags": "",
+                "kind": KIND_BASELINE,
+            }
+        )
+
+    table = pd.DataFrame(cells, columns=[*keys, *STAT_COLUMNS])
+    for column in ("n_seeds", "n_scored", "rank", "flagged_runs", "params"):
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype("Int64")
+    if "length" in table.columns:
+        table["length"] = pd.to_numeric(table["length"], errors="coerce").astype("Int64")
+    table.attrs.update(
+        {
+            "dataset": dataset,
+            "headline_metric": headline,
+            "confidence": confidence,
+            "alpha": alpha,
+            "alternative": alternative,
+            "parameters": keys,
+        }
+    )
+    return table
+
+
+# --- output ----------------------------------------------------------------------------
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 1em; color: #222; }
+table.comparison { border-collapse: collapse; font-size: 0.9em; }
+table.comparison th, table.comparison td { border: 1px solid #ccc; padding: 0.25em 0.6em; }
+table.comparison th { background: #eee; text-align: left; }
+table.comparison td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.best td { background: #cdeccd; font-weight: bold; }
+tr.tied td { background: #ebf7eb; }
+tr.flagged td { background: #fbe3e3; color: #666; }
+tr.flagged td.flags { color: #a00000; font-weight: bold; }
+tr.baseline td { background: #f4f4f4; font-style: italic; }
+.legend { font-size: 0.85em; max-width: 60em; }
+"""
+
+
+_MARK_HTML = {stats.MARK_BEST: "&#9733; best", stats.MARK_NOT_WORSE: "&#8776; not sig. worse"}
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return "" if not math.isfinite(float(value)) else f"{float(value):.{digits}f}"
+    return str(value)
+
+
+def _param_label(column: str) -> str:
+    return column.removeprefix(HP_PREFIX)
+
+
+def _row_class(row: pd.Series) -> str:
+    if row["kind"] == KIND_BASELINE:
+        return KIND_BASELINE
+    if row["flags"]:
+        return "flagged"
+    return {stats.MARK_BEST: "best", stats.MARK_NOT_WORSE: "tied"}.get(row["mark"], "")
+
+
+def render_html(table: pd.DataFrame, title: str) -> str:
+    """A self-contained HTML page (inline CSS, no script) of a comparison table."""
+    attrs = table.attrs
+    headline = attrs.get("headline_metric", "headline")
+    confidence = float(attrs.get("confidence", 0.95))
+    alpha = float(attrs.get("alpha", stats.ALPHA))
+    alternative = attrs.get("alternative", stats.DEFAULT_ALTERNATIVE)
+    params = [c for c in table.columns if c not in STAT_COLUMNS]
+    ci_label = f"{confidence:.0%} CI"
+    header = [
+        *(_param_label(c) for c in params),
+        "seeds",
+        f"mean test {headline}",
+        "SD",
+        ci_label,
+        "p vs best",
+        "mark",
+        "flags",
+        "params",
+        "s/epoch",
+    ]
+    lines = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h2>{html.escape(title)}</h2>",
+        '<table class="comparison">',
+        "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>",
+        "<tbody>",
+    ]
+    for _, row in table.iterrows():
+        cls = _row_class(row)
+        seeds = (
+            ""
+            if row["kind"] == KIND_BASELINE
+            else f"{_fmt(row['n_scored'])}/{_fmt(row['n_seeds'])}"
+        )
+        ci = ""
+        if _fmt(row["ci_low"]):  # empty when NaN (one seed)
+            ci = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
+        flags = ""
+        if row["flags"]:
+            flags = (
+                f"&#9888; {html.escape(row['flags'].replace(';', ', '))} "
+                f"({_fmt(row['flagged_runs'])} of {_fmt(row['n_seeds'])} runs)"
+            )
+        cells = [
+            *(f"<td>{html.escape(_fmt(row[c]))}</td>" for c in params),
+            f'<td class="num">{seeds}</td>',
+            f'<td class="num">{_fmt(row["mean"])}</td>',
+            f'<td class="num">{_fmt(row["sd"])}</td>',
+            f'<td class="num">{ci}</td>',
+            f'<td class="num">{_fmt(row["p_vs_best"])}</td>',
+            f"<td>{_MARK_HTML.get(row['mark'], '')}</td>",
+            f'<td class="flags">{flags}</td>',
+            f'<td class="num">{_fmt(row["params"])}</td>',
+            f'<td class="num">{_fmt(row["seconds_per_epoch"], 2)}</td>',
+        ]
+        lines.append(f'<tr class="{cls}">' + "".join(cells) + "</tr>")
+    lines += [
+        "</tbody></table>",
+        _legend(headline, confidence, alpha, alternative),
+        "</body></html>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _legend(headline: str, confidence: float, alpha: float, alternative: str) -> str:
+    sided = "one-sided (is this cell worse?)" if alternative == "less" else alternative
+    items = [
+        f"Each model row is one grid cell over its seeds: <b>seeds</b> = scored/run, mean "
+        f"and sample SD of the test {html.escape(headline)}, and a {confidence:.0%} "
+        "t-distribution confidence interval (n&minus;1 degrees of freedom; none for one seed).",
+        "Only parameters that vary across this dataset's runs are shown as columns.",
+        "&#9733; <b>best</b>: highest mean among cells with no flagged run. "
+        f"&#8776; <b>not sig. worse</b>: Welch t-test against the best, {html.escape(sided)}, "
+        f"p &ge; {alpha:g}. Cells with fewer than 2 scored seeds cannot be tested and "
+        "stay unmarked.",
+        "Flagged rows (red) are shown but never ranked: "
+        + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in FLAG_HELP.items())
+        + ".",
+        "Baseline rows (grey, italic) are computed on the same splits, fit on train "
+        "only, and are not ranked.",
+    ]
+    return '<div class="legend"><ul>' + "".join(f"<li>{i}</li>" for i in items) + "</ul></div>"
+
+
+def write_comparison(
+    table: pd.DataFrame, csv_path: str | Path, html_path: str | Path, title: str
+) -> None:
+    """Write the table as CSV (full precision) and as an HTML page, both atomically."""
+    with atomic_path(csv_path) as tmp:
+        table.to_csv(tmp, index=False)
+    write_text_atomic(html_path, render_html(table, title))

@@ -1,0 +1,171 @@
+"""Baselines on tiny token files: BoW logistic regression, most-frequent tag, majority."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnbench.analysis.baselines import (
+    BOW,
+    MAJORITY,
+    MOST_FREQUENT_TAG,
+    baseline_scores,
+    compute_baselines,
+    most_frequent_tagger,
+    write_baselines,
+)
+from rnnbench.train.metrics import HEADLINE
+
+POS = ["great", "superb", "moving", "brilliant"]
+NEG = ["awful", "dull", "boring", "weak"]
+FILLER = ["the", "film", "was", "a", "plot"]
+
+
+def _write_jsonl(path: Path, records: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+
+def sentiment_corpus(root: Path) -> tuple[Path, Path]:
+    """Separable toy reviews: one polar word among filler; train is 60% pos."""
+    rng = np.random.default_rng(0)
+
+    def docs(n_pos: int, n_neg: int) -> list[dict]:
+        out = []
+        for label, words, n in (("pos", POS, n_pos), ("neg", NEG, n_neg)):
+            for _ in range(n):
+                tokens = [*rng.choice(FILLER, 4), rng.choice(words)]
+                out.append({"tokens": [str(t) for t in tokens], "label": label})
+        return out
+
+    tokens = root / "tokens"
+    for split, (n_pos, n_neg) in {"train": (30, 20), "validation": (6, 6), "test": (8, 12)}.items():
+        _write_jsonl(tokens / f"{split}.jsonl", docs(n_pos, n_neg))
+    vocab = root / "vocab.json"
+    vocab.write_text(json.dumps({"tokens": ["<pad>", "<unk>"], "label_names": ["neg", "pos"]}))
+    return tokens, vocab
+
+
+NER_TRAIN = [
+    (["Ann", "visited", "Paris", "."], ["B-per", "O", "B-geo", "O"]),
+    (["Ann", "Lee", "left", "New", "York"], ["B-per", "I-per", "O", "B-geo", "I-geo"]),
+    (["Paris", "is", "big"], ["B-geo", "O", "O"]),
+    (["Lee", "is", "here"], ["I-per", "O", "O"]),  # Lee: I-per twice, B-per never
+]
+NER_TEST = [
+    (["Ann", "Lee", "visited", "York"], ["B-per", "I-per", "O", "I-geo"]),
+    (["Bob", "left", "Paris"], ["B-per", "O", "B-geo"]),  # Bob is unseen -> O
+]
+NER_LABELS = ["O", "B-geo", "B-per", "I-geo", "I-per"]
+
+
+def ner_corpus(root: Path) -> tuple[Path, Path]:
+    tokens = root / "tokens"
+    as_records = [{"tokens": w, "tags": t} for w, t in NER_TRAIN]
+    _write_jsonl(tokens / "train.jsonl", as_records)
+    for split in ("validation", "test"):
+        _write_jsonl(tokens / f"{split}.jsonl", [{"tokens": w, "tags": t} for w, t in NER_TEST])
+    vocab = root / "vocab.json"
+    vocab.write_text(json.dumps({"tokens": ["<pad>", "<unk>"], "label_names": NER_LABELS}))
+    return tokens, vocab
+
+
+def test_bow_logreg_beats_majority_on_separable_text(tmp_path: Path) -> None:
+    tokens, vocab = sentiment_corpus(tmp_path)
+    result = compute_baselines("sentiment", tokens, vocab, dataset="toy")
+    assert result["headline_metric"] == HEADLINE["sentiment"] == "accuracy"
+    majority = result["baselines"][MAJORITY]
+    assert majority["label"] == "pos"
+    assert majority["test"]["accuracy"] == pytest.approx(8 / 20)
+    assert majority["test"]["roc_auc"] == pytest.approx(0.5)
+    bow = result["baselines"][BOW]
+    assert bow["test"] == {"accuracy": 1.0, "f1": 1.0, "roc_auc": 1.0}
+    assert bow["settings"]["vectorizer"] == "count"
+    assert bow["settings"]["features"] == len(POS) + len(NEG) + len(FILLER)
+    assert baseline_scores(result) == {MAJORITY: 0.4, BOW: 1.0}
+
+    tfidf = compute_baselines("sentiment", tokens, vocab, vectorizer="tfidf")
+    assert tfidf["baselines"][BOW]["test"]["accuracy"] == 1.0
+
+
+def test_single_class_training_labels_skip_bow(tmp_path: Path) -> None:
+    tokens, vocab = sentiment_corpus(tmp_path)
+    train = [json.loads(x) for x in (tokens / "train.jsonl").read_text().splitlines()]
+    _write_jsonl(tokens / "train.jsonl", [{**r, "label": "neg"} for r in train])
+    result = compute_baselines("sentiment", tokens, vocab)
+    assert "skipped" in result["baselines"][BOW]
+    assert list(baseline_scores(result)) == [MAJORITY]
+
+
+def test_most_frequent_tag_tagger(tmp_path: Path) -> None:
+    tagger = most_frequent_tagger(*zip(*NER_TRAIN, strict=True), NER_LABELS)
+    assert tagger["Ann"] == "B-per" and tagger["Lee"] == "I-per" and tagger["."] == "O"
+
+    tokens, vocab = ner_corpus(tmp_path)
+    result = compute_baselines("ner", tokens, vocab)
+    assert result["headline_metric"] == "entity_f1"
+    mft = result["baselines"][MOST_FREQUENT_TAG]["test"]
+    # Predicted: [B-per I-per O I-geo] [O O B-geo]: 6 of 7 tokens right (Bob missed).
+    assert mft["token_accuracy"] == pytest.approx(6 / 7)
+    assert mft["non_o_accuracy"] == pytest.approx(4 / 5)
+    # Gold entities: per(Ann Lee), geo(York: a lone I-geo, no entity under strict IOB2),
+    # per(Bob), geo(Paris) -> 3; predicted: per(Ann Lee), geo(Paris) -> 2, both right.
+    assert mft["entity_precision"] == pytest.approx(1.0)
+    assert mft["entity_recall"] == pytest.approx(2 / 3)
+    assert mft["entity_f1"] == pytest.approx(0.8)
+    assert set(mft["per_type"]) == {"per", "geo"}
+    majority = result["baselines"][MAJORITY]
+    assert majority["label"] == "O"
+    assert majority["test"]["token_accuracy"] == pytest.approx(2 / 7)
+    assert majority["test"]["entity_f1"] == 0.0
+
+
+def test_most_frequent_tag_exact_on_a_consistent_corpus(tmp_path: Path) -> None:
+    tokens, vocab = ner_corpus(tmp_path)
+    consistent = [{"tokens": w, "tags": t} for w, t in NER_TRAIN[:3]]
+    for split in ("train", "validation", "test"):
+        _write_jsonl(tokens / f"{split}.jsonl", consistent)
+    mft = compute_baselines("ner", tokens, vocab)["baselines"][MOST_FREQUENT_TAG]["test"]
+    assert mft["token_accuracy"] == mft["entity_f1"] == 1.0
+
+
+def test_memory_majority_and_json(tmp_path: Path) -> None:
+    from rnnbench.analysis.baselines import memory_baselines
+    from rnnbench.data.arrays import EncodedMeta, Split, save_encoded
+
+    paths = []
+    for length in (20, 5):
+        meta = EncodedMeta("memory", "memory", length, "post", "post", 0, 2, ["-1", "+1"])
+        splits = {
+            s: Split(
+                x=np.zeros((n, length), np.float32),
+                lengths=np.full(n, length, np.int32),
+                y=(np.arange(n) < n // 2).astype(np.int64),
+            )
+            for s, n in (("train", 10), ("validation", 4), ("test", 6))
+        }
+        paths.append(tmp_path / f"len{length}.npz")
+        save_encoded(paths[-1], meta, splits)
+    result = compute_baselines("memory", encoded=paths)
+    majority = result["baselines"][MAJORITY]
+    assert majority["test"]["accuracy"] == 0.5 and list(majority["by_length"]) == ["5", "20"]
+    assert memory_baselines(paths[:1])[MAJORITY]["label"] == "-1"
+
+    out = tmp_path / "b" / "baselines.json"
+    write_baselines(out, {**result, "nan": math.nan})
+    assert json.loads(out.read_text())["nan"] is None
+
+
+def test_errors_name_the_file(tmp_path: Path) -> None:
+    from rnnbench.analysis.collect import AnalysisError
+
+    tokens, vocab = sentiment_corpus(tmp_path)
+    (tokens / "test.jsonl").unlink()
+    with pytest.raises(AnalysisError, match="test.jsonl"):
+        compute_baselines("sentiment", tokens, vocab)
+    with pytest.raises(AnalysisError, match="nothing.json"):
+        compute_baselines("ner", tokens, tmp_path / "nothing.json")

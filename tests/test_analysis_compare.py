@@ -1,0 +1,151 @@
+"""Comparison tables: seed-C runs flagged and never best, statistics as scipy gives them,
+only-changed parameter columns, baselines alongside, CSV and HTML output."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+from test_analysis_helpers import LN2, make_metrics, seed_c_metrics, write_run
+
+from rnnbench.analysis.collect import collect_runs, read_runs_csv, write_runs_csv
+from rnnbench.analysis.compare import comparison_table, write_comparison
+from rnnbench.analysis.stats import MARK_BEST, MARK_NOT_WORSE
+
+LSTM = [0.85, 0.86, 0.87]
+GRU = [0.845, 0.855, 0.86]
+RNN = [0.70, 0.71, 0.72]
+BASELINES = {
+    "task": "sentiment",
+    "headline_metric": "accuracy",
+    "baselines": {
+        "majority": {"label": "neg", "validation": {"accuracy": 0.5}, "test": {"accuracy": 0.5}},
+        "bow-logreg": {"validation": {"accuracy": 0.88}, "test": {"accuracy": 0.87}},
+    },
+}
+
+
+def _grid(root: Path) -> list[Path]:
+    paths = []
+    for arch, scores, params in (("lstm", LSTM, 3000), ("gru", GRU, 2500), ("rnn", RNN, 900)):
+        for seed, acc in enumerate(scores):
+            metrics = make_metrics(arch=arch, seed=seed, accuracy=acc, params=params)
+            paths.append(write_run(root, metrics, [0.6, 0.4, 0.3]))
+    # Seed C's kind: three seeds at ln 2 throughout, "99%" on single-class labels; its
+    # mean is the highest in the table.
+    for seed in range(3):
+        paths.append(write_run(root, seed_c_metrics(arch="rnn_c", seed=seed), [LN2] * 5))
+    return paths
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> pd.DataFrame:
+    return comparison_table(collect_runs(_grid(tmp_path)), "imdb", BASELINES)
+
+
+def _cell(table: pd.DataFrame, arch: str) -> dict:
+    rows = table[table["arch"] == arch].to_dict("records")
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_seed_c_cell_is_flagged_and_not_ranked_best(table: pd.DataFrame) -> None:
+    seed_c = _cell(table, "rnn_c")
+    assert seed_c["mean"] == pytest.approx(0.99)
+    assert seed_c["mean"] == table["mean"].max()  # it would win on the number alone
+    assert seed_c["flags"] == "single_class;stuck;degenerate"
+    assert seed_c["flagged_runs"] == 3
+    assert seed_c["mark"] == "" and pd.isna(seed_c["rank"])
+    assert table.iloc[0]["arch"] == "rnn_c"  # shown on top, flagged, not hidden
+    assert _cell(table, "lstm")["mark"] == MARK_BEST
+    assert _cell(table, "lstm")["rank"] == 1
+
+
+def test_statistics_match_scipy(table: pd.DataFrame) -> None:
+    lstm = _cell(table, "lstm")
+    arr = np.array(LSTM)
+    lo, hi = sps.t.interval(0.95, 2, loc=arr.mean(), scale=arr.std(ddof=1) / math.sqrt(3))
+    assert (lstm["mean"], lstm["sd"]) == pytest.approx((arr.mean(), arr.std(ddof=1)))
+    assert (lstm["ci_low"], lstm["ci_high"]) == pytest.approx((lo, hi))
+    assert lstm["n_seeds"] == lstm["n_scored"] == 3
+    assert lstm["params"] == 3000 and lstm["seconds_per_epoch"] == pytest.approx(2.0)
+
+    gru, rnn = _cell(table, "gru"), _cell(table, "rnn")
+    p_gru = sps.ttest_ind(GRU, LSTM, equal_var=False, alternative="less").pvalue
+    p_rnn = sps.ttest_ind(RNN, LSTM, equal_var=False, alternative="less").pvalue
+    assert p_gru >= 0.05 > p_rnn
+    assert gru["p_vs_best"] == pytest.approx(p_gru) and gru["mark"] == MARK_NOT_WORSE
+    assert rnn["p_vs_best"] == pytest.approx(p_rnn) and rnn["mark"] == ""
+    assert (gru["rank"], rnn["rank"]) == (2, 3)
+
+
+def test_only_changed_columns(table: pd.DataFrame, tmp_path: Path) -> None:
+    # optimizer is adam and length 120 everywhere except seed C's sgd cell, and seed C's
+    # lr differs: optimizer and hp_lr vary, length and the other hparams do not.
+    params = table.attrs["parameters"]
+    assert params == ["arch", "optimizer", "hp_lr"]
+    assert "length" not in table.columns and "hp_hidden" not in table.columns
+    only = collect_runs(_grid(tmp_path / "g"))
+    only = only[only["arch"] != "rnn_c"]
+    assert comparison_table(only, "imdb").attrs["parameters"] == ["arch"]
+    extra = [
+        write_run(tmp_path / "l", make_metrics(length=length, seed=s, accuracy=0.8 + s / 100))
+        for length in (50, 200)
+        for s in range(2)
+    ]
+    by_length = comparison_table(collect_runs(extra), "imdb")
+    assert by_length.attrs["parameters"] == ["arch", "length"]
+    assert by_length["length"].tolist() == [50, 200] or by_length["length"].tolist() == [200, 50]
+
+
+def test_baseline_rows(table: pd.DataFrame) -> None:
+    base = table[table["kind"] == "baseline"]
+    assert base["arch"].tolist() == ["baseline: majority", "baseline: bow-logreg"]
+    assert base["mean"].tolist() == [0.5, 0.87]
+    assert (base["mark"] == "").all() and base["rank"].isna().all()
+
+
+def test_diverged_seed_counts_but_is_not_scored(tmp_path: Path) -> None:
+    paths = [write_run(tmp_path, make_metrics(seed=s, accuracy=0.8 + s / 100)) for s in range(2)]
+    paths.append(
+        write_run(
+            tmp_path,
+            make_metrics(seed=2, status="diverged", test=None, final_train_loss=None),
+        )
+    )
+    paths.append(write_run(tmp_path, make_metrics(arch="gru", accuracy=0.7)))
+    table = comparison_table(collect_runs(paths), "imdb")
+    lstm = _cell(table, "lstm")
+    assert (lstm["n_seeds"], lstm["n_scored"]) == (3, 2)
+    assert lstm["flags"] == "diverged" and lstm["mark"] == ""
+    assert _cell(table, "gru")["mark"] == MARK_BEST
+
+
+def test_unknown_dataset_is_an_error(table: pd.DataFrame, tmp_path: Path) -> None:
+    from rnnbench.analysis.collect import AnalysisError
+
+    with pytest.raises(AnalysisError, match="no runs for dataset 'gmb'"):
+        comparison_table(collect_runs(_grid(tmp_path)), "gmb")
+
+
+def test_csv_and_html_output(tmp_path: Path) -> None:
+    write_runs_csv(_grid(tmp_path / "runs"), tmp_path / "runs.csv")
+    table = comparison_table(read_runs_csv(tmp_path / "runs.csv"), "imdb", BASELINES)
+    write_comparison(table, tmp_path / "t.csv", tmp_path / "t.html", "imdb <test>")
+    back = pd.read_csv(tmp_path / "t.csv")
+    assert back["mean"].tolist() == pytest.approx(table["mean"].tolist())
+    assert back["mark"].fillna("").tolist() == table["mark"].tolist()
+    page = (tmp_path / "t.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert "imdb &lt;test&gt;" in page  # escaped title
+    assert page.count('<tr class="flagged">') == 1
+    assert page.count('<tr class="best">') == 1
+    assert page.count('<tr class="tied">') == 1
+    assert page.count('<tr class="baseline">') == 2
+    lstm = _cell(table, "lstm")
+    assert f"[{lstm['ci_low']:.4f}, {lstm['ci_high']:.4f}]" in page
+    assert "0.8600" in page and "Welch" in page and "degenerate" in page
