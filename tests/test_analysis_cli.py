@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_analysis_baselines import sentiment_corpus
-from test_analysis_helpers import LN2, make_metrics, seed_c_metrics, write_run
 
 from rnnbench.analysis.cli import register
 from rnnbench.analysis.collect import AnalysisError
+from test_analysis_baselines import sentiment_corpus
+from test_analysis_helpers import LN2, make_metrics, seed_c_metrics, write_run
 
 
 def _run(argv: list[str]) -> int:

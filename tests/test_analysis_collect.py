@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_analysis_helpers import LN2, make_metrics, seed_c_metrics, write_run
 
 from rnnbench.analysis.collect import (
     LEADING_COLUMNS,
@@ -16,6 +15,7 @@ from rnnbench.analysis.collect import (
     read_runs_csv,
     write_runs_csv,
 )
+from test_analysis_helpers import LN2, make_metrics, seed_c_metrics, write_run
 
 
 def _runs(root: Path) -> list[Path]:
@@ -49,7 +49,7 @@ def test_columns_rows_and_flags(tmp_path: Path) -> None:
     for column in (
         "test_accuracy",
         "test_f1",
-        "test_roc_auc",
+        "test_auc",
         "test_loss",
         "validation_accuracy",
         "test_entity_f1",
@@ -110,7 +110,7 @@ def test_missing_and_malformed_files_are_named(tmp_path: Path) -> None:
         collect_runs([missing])
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
-    with pytest.raises(AnalysisError, match="bad.json"):
+    with pytest.raises(AnalysisError, match=r"bad\.json"):
         collect_runs([bad])
     partial = tmp_path / "partial.json"
     partial.write_text('{"status": "ok", "spec": {"dataset": "x"}}', encoding="utf-8")

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
-from test_analysis_helpers import LN2, make_metrics, seed_c_metrics, write_run
 
 from rnnbench.analysis.collect import collect_runs, read_runs_csv, write_runs_csv
 from rnnbench.analysis.compare import comparison_table, write_comparison
 from rnnbench.analysis.stats import MARK_BEST, MARK_NOT_WORSE
+from test_analysis_helpers import LN2, make_metrics, seed_c_metrics, write_run
 
 LSTM = [0.85, 0.86, 0.87]
 GRU = [0.845, 0.855, 0.86]

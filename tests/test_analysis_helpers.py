@@ -38,7 +38,7 @@ def sentiment_scores(accuracy: float, loss: float = 0.4) -> dict[str, float]:
         "loss": loss,
         "accuracy": accuracy,
         "f1": accuracy,
-        "roc_auc": min(1.0, accuracy + 0.05),
+        "auc": min(1.0, accuracy + 0.05),
     }
 
 
@@ -66,7 +66,7 @@ def make_metrics(
     length: int = 120,
     seed: int = 0,
     status: str = "ok",
-    test: dict[str, Any] | None | str = "auto",
+    test: dict[str, Any] | str | None = "auto",
     accuracy: float = 0.85,
     initial_loss: float | None = 0.70,
     final_train_loss: float | None = 0.30,
@@ -152,7 +152,7 @@ def seed_c_metrics(**overrides: Any) -> dict[str, Any]:
     kwargs.update(overrides)
     metrics = make_metrics(**kwargs)
     metrics["test"]["loss"] = LN2
-    metrics["test"]["roc_auc"] = None  # undefined with a single class, as metrics.py says
+    metrics["test"]["auc"] = None  # undefined with a single class, as metrics.py says
     return metrics
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_analysis_helpers import LN2, make_metrics, seed_c_metrics
 
 from rnnbench.analysis.sanity import (
     ACCURACY_MARGIN,
@@ -17,6 +16,7 @@ from rnnbench.analysis.sanity import (
     is_stuck,
     stuck_tolerance,
 )
+from test_analysis_helpers import LN2, make_metrics, seed_c_metrics
 
 
 def test_healthy_run_has_no_flag() -> None:

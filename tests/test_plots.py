@@ -25,7 +25,7 @@ from rnnbench.analysis.plots import PLOT_KINDS, plot, plot_all
 SVG_NS = "{http://www.w3.org/2000/svg}"
 NER_TYPES = ("geo", "gpe", "org", "per", "tim", "art", "eve", "nat")
 HISTORY_COLUMNS = {
-    "sentiment": ["val_f1", "val_roc_auc"],
+    "sentiment": ["val_f1", "val_auc"],
     "memory": [],
     "ner": ["val_token_accuracy", "val_non_o_accuracy", "val_entity_precision"],
 }
@@ -123,6 +123,7 @@ def ner_runs(root: Path, dataset: str = "gmb") -> pd.DataFrame:
                 _history(run_dir, "entity_f1", "ner", 5, value, rng)
                 row = _row(dataset, "ner", "entity_f1", arch, opt, 104, seed, value, 2.0, run_dir)
                 row["test_token_accuracy"] = 0.95
+                row.update(majority_validation=0.85, majority_test=0.85)  # token accuracy
                 for k, entity in enumerate(NER_TYPES):
                     row[f"test_entity_f1_{entity}"] = max(
                         0.0, value - 0.08 * k + rng.normal(0, 0.02)
@@ -158,6 +159,7 @@ def memory_runs(root: Path, dataset: str = "memory") -> pd.DataFrame:
                     seconds,
                     run_dir,
                 )
+                row.update(majority_validation=0.51, majority_test=0.503)
                 rows.append(row)
     return pd.DataFrame(rows)
 
@@ -252,14 +254,17 @@ def test_heatmap_cell_whose_seeds_all_diverged_is_empty_not_a_crash(runs, tmp_pa
     assert any("no finite test value" in t for t in texts)
 
 
-def test_metric_vs_length_has_chance_line_and_flag_marker(rendered):
+def test_metric_vs_length_has_reference_line_and_flag_marker(rendered):
     text = joined(rendered["imdb", "metric_vs_length"])
-    assert "chance (0.5)" in text
+    assert "chance (0.5)" in text  # no majority_* columns: the binary task's chance level
     assert "flagged run" in text
     assert "left out, no finite test value: lstm/sgd/len200/seed1 [diverged]" in text
     memory = joined(rendered["memory", "metric_vs_length"])
-    assert "chance (0.5)" in memory and "rnn" in memory and "lstm" in memory
-    assert "chance" not in joined(rendered["gmb", "metric_vs_length"])  # no chance level for F1
+    assert "majority class (0.503)" in memory and "rnn" in memory and "lstm" in memory
+    assert "majority class (0.51)" in joined(rendered["memory", "learning_curves"])
+    # NER's majority baseline is a token accuracy: no line on an entity F1 axis
+    gmb = joined(rendered["gmb", "metric_vs_length"])
+    assert "chance" not in gmb and "majority" not in gmb
 
 
 def test_entity_f1_picks_best_setting_and_skips_nan_type(rendered):

@@ -163,7 +163,7 @@ def test_sentiment_run_writes_every_output(data: dict[str, Path], tmp_path: Path
     assert hp["lr"] == 0.02 and hp["clip_norm"] is None and hp["hidden"] == 8
     assert hp["embedding_dim"] is None and hp["head_hidden"] == 6  # zoo defaults recorded
     assert {"validation", "test", "majority_baseline"} <= set(metrics)
-    assert set(metrics["test"]) == {"loss", "accuracy", "f1", "roc_auc"}
+    assert set(metrics["test"]) == {"loss", "accuracy", "f1", "auc"}
     assert metrics["test"]["accuracy"] >= 0.8  # the label is learnable
     assert metrics["final_train_loss"] < metrics["initial_loss"]
     assert math.isclose(metrics["initial_loss"], math.log(2), rel_tol=0.2)
@@ -182,7 +182,7 @@ def test_sentiment_run_writes_every_output(data: dict[str, Path], tmp_path: Path
         "val_loss",
         "val_accuracy",
         "val_f1",
-        "val_roc_auc",
+        "val_auc",
         "seconds",
     ]
     assert not (tmp_path / "checkpoint.pt").exists()

@@ -41,14 +41,14 @@ def test_sentiment_metrics_by_hand() -> None:
     # tp=2 fp=1 fn=1 -> precision 2/3, recall 2/3
     assert m["f1"] == pytest.approx(2 / 3)
     # positive scores {2.0, -0.5, 0.1} vs negative {-1.0, 0.3}: 4 of 6 pairs ordered
-    assert m["roc_auc"] == pytest.approx(4 / 6)
+    assert m["auc"] == pytest.approx(4 / 6)
 
 
 def test_single_class_auc_is_nan_and_becomes_null_in_json() -> None:
     m = sentiment_metrics(np.zeros(4, dtype=int), np.array([0.1, -0.2, 0.3, -0.4]))
-    assert math.isnan(m["roc_auc"])
+    assert math.isnan(m["auc"])
     assert m["accuracy"] == 0.5
-    assert json.loads(json.dumps(json_safe(m)))["roc_auc"] is None
+    assert json.loads(json.dumps(json_safe(m)))["auc"] is None
 
 
 def test_multiclass_logits_use_argmax() -> None:
@@ -56,7 +56,7 @@ def test_multiclass_logits_use_argmax() -> None:
     logits = np.array([[3, 0, 0], [0, 3, 0], [0, 3, 0], [0, 0, 3]], dtype=float)
     m = compute_metrics("memory", y, logits)
     assert m == {"accuracy": 0.75}
-    assert 0 < compute_metrics("sentiment", y, logits)["roc_auc"] <= 1
+    assert 0 < compute_metrics("sentiment", y, logits)["auc"] <= 1
 
 
 def _ner_example() -> tuple[np.ndarray, np.ndarray]:

@@ -15,9 +15,17 @@ import sys
 from rnnbench.errors import RnnbenchError
 
 SPLITS = ("train", "validation", "test")
+# Modules whose `register(subparsers)` adds these commands; they import torch, pandas or
+# scikit-learn, so they are imported only when one of their commands runs.
 HEAVY_COMMANDS = {
-    "train": ("rnnbench.train.cli", "train one grid cell"),
-    "summary": ("rnnbench.models.summary", "print a model's layers and parameter count"),
+    "rnnbench.train.cli": {"train": "train one grid cell"},
+    "rnnbench.models.summary": {"summary": "print a model's layers and parameter count"},
+    "rnnbench.analysis.cli": {
+        "baselines": "majority, bag-of-words and most-frequent-tag baselines",
+        "aggregate": "collect metrics.json files into runs.csv",
+        "compare": "the per-dataset comparison table (CSV + HTML)",
+    },
+    "rnnbench.analysis.plots": {"plot": "one figure of a dataset's results (SVG)"},
 }
 
 
@@ -155,11 +163,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     # The model and training commands import torch (~2 s); data jobs must not pay for it,
     # so each is registered for real only when it is the command being run.
     command = argv[0] if argv else None
-    for name, (module, summary) in HEAVY_COMMANDS.items():
-        if command == name:
+    for module, commands in HEAVY_COMMANDS.items():
+        if command in commands:
             importlib.import_module(module).register(sub)
         else:
-            sub.add_parser(name, help=summary)
+            for name, summary in commands.items():
+                sub.add_parser(name, help=summary)
     return parser
 
 

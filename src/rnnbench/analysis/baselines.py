@@ -13,7 +13,7 @@
   ``B-`` before it is no entity under seqeval's strict IOB2 scoring - the same rule
   the models are scored by.
 
-Metric names are those of metrics.json (``accuracy``, ``f1``, ``roc_auc``,
+Metric names are those of metrics.json (``accuracy``, ``f1``, ``auc``,
 ``token_accuracy``, ``entity_f1``, ...), so a baseline lines up with a run's
 ``test_<metric>`` columns. The memory task has the majority baseline only: its inputs
 are noise except for one position, and a constant is what "not learning" scores.

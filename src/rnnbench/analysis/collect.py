@@ -6,7 +6,7 @@ two aggregations of the same runs give byte-identical files whatever the order o
 paths given. Rows are sorted by dataset, arch, optimizer, length, seed.
 
 Metric columns are named ``<split>_<metric>`` with the metric names of metrics.json
-(``test_accuracy``, ``test_f1``, ``test_roc_auc``, ``test_loss``, ``test_entity_f1``,
+(``test_accuracy``, ``test_f1``, ``test_auc``, ``test_loss``, ``test_entity_f1``,
 ...), per NER entity type ``test_entity_f1_<TYPE>``; every hyperparameter as recorded by
 the training job is ``hp_<key>``.
 """
@@ -57,7 +57,7 @@ METRIC_ORDER: tuple[str, ...] = (
     "loss",
     "accuracy",
     "f1",
-    "roc_auc",
+    "auc",
     "token_accuracy",
     "non_o_accuracy",
     "entity_precision",
@@ -127,7 +127,9 @@ def _scalars(metrics: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (metrics or {}).items() if not isinstance(v, dict | list)}
 
 
-def run_row(metrics: dict[str, Any], run_dir: str, history: pd.DataFrame | None = None) -> dict:
+def run_row(
+    metrics: dict[str, Any], run_dir: str, history: pd.DataFrame | None = None
+) -> dict[str, Any]:
     """The runs.csv row of one run (unordered; :func:`collect_runs` orders columns)."""
     spec = metrics["spec"]
     headline = metrics["headline_metric"]

@@ -105,7 +105,7 @@ def comparison_table(
     cells: list[dict[str, Any]] = []
     scores: dict[int, list[float]] = {}
     flagged: list[int] = []
-    for i, (_, group) in enumerate(sub.groupby(keys, dropna=False, sort=True)):
+    for i, (_, group) in enumerate(sub.groupby(keys, dropna=False, sort=False)):
         values = pd.to_numeric(group["test_headline"], errors="coerce").tolist()
         mean, sd, lo, hi = stats.mean_sd_ci(values, confidence)
         flags, n_flagged = _union_flags(group["flags"].tolist())
@@ -123,9 +123,8 @@ def comparison_table(
                 "ci_high": hi,
                 "flags": flags,
                 "flagged_runs": n_flagged,
-                # Seeds share one architecture, so the count is one number; median
-                # guards against nothing but costs nothing.
-                "params": int(params.median()) if len(params) else pd.NA,
+                # A cell's seeds share one architecture, hence one parameter count.
+                "params": int(params.iloc[0]) if len(params) else pd.NA,
                 "seconds_per_epoch": float(seconds.mean()) if len(seconds) else math.nan,
                 "kind": KIND_MODEL,
             }
@@ -211,6 +210,11 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def _fmt_int(value: Any) -> str:
+    """Thousands separators for parameter counts (1,605,729 reads at a glance)."""
+    return "" if value is None or pd.isna(value) else f"{int(value):,}"
+
+
 def _param_label(column: str) -> str:
     return column.removeprefix(HP_PREFIX)
 
@@ -279,7 +283,7 @@ def render_html(table: pd.DataFrame, title: str) -> str:
             f'<td class="num">{_fmt(row["p_vs_best"])}</td>',
             f"<td>{_MARK_HTML.get(row['mark'], '')}</td>",
             f'<td class="flags">{flags}</td>',
-            f'<td class="num">{_fmt(row["params"])}</td>',
+            f'<td class="num">{_fmt_int(row["params"])}</td>',
             f'<td class="num">{_fmt(row["seconds_per_epoch"], 2)}</td>',
         ]
         lines.append(f'<tr class="{cls}">' + "".join(cells) + "</tr>")

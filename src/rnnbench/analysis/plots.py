@@ -91,7 +91,7 @@ OPTIMIZER_ORDER: tuple[str, ...] = ("sgd", "nag", "adadelta", "adam", "adamw", "
 METRIC_NAMES: dict[str, str] = {
     "accuracy": "accuracy",
     "f1": "F1",
-    "roc_auc": "ROC-AUC",
+    "auc": "ROC-AUC",
     "entity_f1": "entity F1",
     "entity_precision": "entity precision",
     "entity_recall": "entity recall",
@@ -199,8 +199,16 @@ def _flag_footnote(flagged: pd.DataFrame, lead: str, limit: int = 4) -> str:
     return f"{lead}: {shown}"
 
 
-def _reference(df: pd.DataFrame) -> tuple[float, str] | None:
-    chance = CHANCE.get((df.attrs["task"], df.attrs["headline"]))
+def _reference(df: pd.DataFrame, split: str = "test") -> tuple[float, str] | None:
+    """The level a model must beat: the majority-class baseline (``majority_<split>``,
+    written by collect; it is an accuracy, so only for an accuracy headline), else the
+    task's chance level where it is a known constant."""
+    headline = df.attrs["headline"]
+    majority = _numeric(df, f"majority_{split}").dropna()
+    if headline == "accuracy" and len(majority):
+        level = float(majority.median())
+        return level, f"majority class ({level:.3g})"
+    chance = CHANCE.get((df.attrs["task"], headline))
     return None if chance is None else (chance, f"chance ({chance:g})")
 
 
@@ -468,7 +476,7 @@ def _learning_curves(df: pd.DataFrame) -> Figure:
     dashes = {length: DASHES[i % len(DASHES)] for i, length in enumerate(lengths)}
     multi_length = len(lengths) > 1
     flagged_archs = set(df.loc[df["flagged"], "arch"])
-    reference = _reference(df)
+    reference = _reference(df, "validation")
     # Many overlapping bands turn into mud: fainter the more lines a panel holds.
     lines = len(archs) * len(lengths)
     band_alpha = 0.2 if lines <= 4 else 0.12 if lines <= 10 else 0.06

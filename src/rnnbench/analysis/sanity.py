@@ -56,8 +56,8 @@ FLAG_HELP: dict[str, str] = {
     STUCK: "the training loss never moved more than "
     f"max({STUCK_ABS_TOL}, {STUCK_REL_TOL:.0%} of it) from its initial value",
     DEGENERATE: "the test score is not clearly above a constant prediction "
-    f"(accuracy <= majority + {ACCURACY_MARGIN}; NER entity F1 <= {ENTITY_F1_FLOOR} "
-    "or token accuracy <= the majority tag's)",
+    f"(accuracy <= the best constant class's accuracy + {ACCURACY_MARGIN}; "
+    f"NER: entity F1 <= {ENTITY_F1_FLOOR} or token accuracy <= the majority tag's)",
 }
 
 

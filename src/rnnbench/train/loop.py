@@ -417,7 +417,7 @@ def _record(
 
 def _history_columns(task: Task) -> list[str]:
     others = {
-        "sentiment": ["val_f1", "val_roc_auc"],
+        "sentiment": ["val_f1", "val_auc"],
         "memory": [],
         "ner": [
             "val_token_accuracy",

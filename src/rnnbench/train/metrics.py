@@ -59,7 +59,7 @@ def sentiment_metrics(y_true: np.ndarray, logits: np.ndarray) -> dict[str, float
     return {
         "accuracy": accuracy(y_true, y_pred),
         "f1": float(f1),
-        "roc_auc": _roc_auc(y_true, logits),
+        "auc": _roc_auc(y_true, logits),
     }
 
 
