@@ -6,6 +6,9 @@
 configfile: "config.yaml"
 
 
+report: "reports/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 
 
@@ -17,6 +20,7 @@ wildcard_constraints:
     arch=one_of({cell["arch"] for cell in ALL_CELLS}),
     optimizer=one_of({cell["optimizer"] for cell in ALL_CELLS}),
     seed=r"[0-9]+",
+    kind=one_of(PLOT_KINDS + NER_PLOT_KINDS),
 
 
 include: "workflow/rules/fetch.smk"
@@ -26,11 +30,16 @@ include: "workflow/rules/vocab.smk"
 include: "workflow/rules/encode.smk"
 include: "workflow/rules/datacard.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/analysis.smk"
 
 
 localrules:
     all,
     prepare,
+    aggregate,
+    compare,
+    plot,
+    datacard_report,
 
 
 rule all:

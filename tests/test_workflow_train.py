@@ -85,7 +85,23 @@ def test_grid_trains_every_cell_and_reruns_only_the_edited_optimizer(tmp_path: P
                 tmp_path / "benchmarks/train/mem" / arch / optimizer / "len12/seed0.tsv"
             ).exists()
 
+    runs = (tmp_path / "results/summary/runs.csv").read_text().splitlines()
+    assert len(runs) == 1 + 4 and runs[0].startswith("dataset,task,arch,optimizer,length,seed")
+    summary = tmp_path / "results/summary/mem"
+    assert "<table" in (summary / "comparison.html").read_text()
+    assert "baseline: majority" in (summary / "comparison.csv").read_text()
+    for kind in ("heatmap", "learning_curves", "metric_vs_length", "metric_vs_cost"):
+        assert (summary / "plots" / f"{kind}.svg").read_text().lstrip().startswith("<?xml")
+    assert "Data card: mem" in (summary / "datacard.html").read_text()
+    assert not (summary / "plots/entity_f1_per_type.svg").exists()  # NER only
+
     assert "Nothing to be done" in snakemake(tmp_path, "-n").stdout
+
+    report = tmp_path / "report.html"
+    snakemake(tmp_path, "--report", str(report))
+    html = report.read_text()
+    for name in ("comparison.html", "heatmap.svg", "runs.csv", "datacard.html"):
+        assert name in html, f"{name} missing from the report"
 
     write_config(tmp_path, ["rnn", "lstm"], ["adam", "sgd"], per_optimizer={"sgd": {"lr": 0.05}})
     dry = snakemake(tmp_path, "-n").stdout

@@ -98,6 +98,15 @@ def _cmd_datacard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_datacard_html(args: argparse.Namespace) -> int:
+    from rnnbench.data.datacard import datacard_html
+    from rnnbench.io import write_text_atomic
+
+    with open(args.card, encoding="utf-8") as handle:
+        write_text_atomic(args.out, datacard_html(json.load(handle)))
+    return 0
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +168,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--encoded", nargs="*", default=[])
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_datacard)
+
+    p = sub.add_parser("datacard-html", help="render a data card as HTML for the report")
+    p.add_argument("--card", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_datacard_html)
 
     # The model and training commands import torch (~2 s); data jobs must not pay for it,
     # so each is registered for real only when it is the command being run.

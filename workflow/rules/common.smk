@@ -99,6 +99,7 @@ def prepared_targets():
 
 
 RUN_DIR = "results/runs/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}"
+RUN_METRICS = f"{RUN_DIR}/metrics.json"
 ALL_CELLS = [cell for name in RUN_DATASETS for cell in grid_cells(name, DATASETS[name])]
 
 
@@ -115,14 +116,53 @@ def train_spec(wildcards):
 
 
 def run_targets():
-    return [RUN_DIR.format(**cell) + "/metrics.json" for cell in ALL_CELLS]
+    return [RUN_METRICS.format(**cell) for cell in ALL_CELLS]
+
+
+PLOT_KINDS = ["heatmap", "learning_curves", "metric_vs_length", "metric_vs_cost"]
+NER_PLOT_KINDS = ["entity_f1_per_type"]
+TRAINED_DATASETS = [n for n in RUN_DATASETS if DATASETS[n]["grid"].get("archs")]
+
+
+def baseline_input(wildcards):
+    name = wildcards.dataset
+    if DATASETS[name]["task"] == "memory":
+        return {"encoded": encoded_paths(name)}
+    return {
+        "tokens": expand(f"results/prepared/{name}/tokens/{{split}}.jsonl", split=SPLITS),
+        "vocab": f"results/prepared/{name}/vocab.json",
+    }
+
+
+def baseline_args(wildcards):
+    data = baseline_input(wildcards)
+    if "encoded" in data:
+        return "--encoded " + " ".join(data["encoded"])
+    return (
+        f"--tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {data['vocab']}"
+    )
+
+
+def analysis_targets():
+    """runs.csv, and per trained dataset its comparison table, figures and data card."""
+    if not ALL_CELLS:
+        return []
+    targets = ["results/summary/runs.csv"]
+    for name in TRAINED_DATASETS:
+        kinds = PLOT_KINDS + (NER_PLOT_KINDS if DATASETS[name]["task"] == "ner" else [])
+        targets += [
+            f"results/summary/{name}/comparison.html",
+            f"results/summary/{name}/datacard.html",
+        ]
+        targets += [f"results/summary/{name}/plots/{kind}.svg" for kind in kinds]
+    return targets
 
 
 def final_targets(target):
-    """What `rule all` builds; grows with each later stage of the pipeline."""
+    """The default target: the data stage only, or everything through the report."""
     if target == "prepare":
         return prepared_targets()
-    return prepared_targets() + run_targets()
+    return prepared_targets() + run_targets() + analysis_targets()
 
 
 def fetch_source(wildcards):

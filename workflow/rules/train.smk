@@ -10,7 +10,7 @@ rule train:
         data="results/prepared/{dataset}/len{length}.npz",
         code=package_tree("models", "train") + package_code("data/arrays.py"),
     output:
-        metrics=f"{RUN_DIR}/metrics.json",
+        metrics=RUN_METRICS,
         history=f"{RUN_DIR}/history.csv",
         model=f"{RUN_DIR}/model.pt",
     params:

@@ -1,0 +1,111 @@
+# After training: baselines on the same splits, runs.csv, per-dataset comparison tables
+# and figures, each registered for `snakemake --report` (rnnbench.analysis).
+
+
+rule baselines:
+    input:
+        unpack(baseline_input),
+        code=package_code("analysis/baselines.py"),
+    output:
+        "results/baselines/{dataset}.json",
+    params:
+        task=lambda wildcards: DATASETS[wildcards.dataset]["task"],
+        data=baseline_args,
+    log:
+        "logs/analysis/{dataset}/baselines.log",
+    resources:
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
+    conda:
+        ENV
+    shell:
+        "rnnbench baselines --dataset {wildcards.dataset} --task {params.task} {params.data}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+rule aggregate:
+    input:
+        metrics=run_targets(),
+        code=package_code("analysis/collect.py", "analysis/sanity.py"),
+    output:
+        report(
+            "results/summary/runs.csv",
+            caption="../../reports/captions/runs.rst",
+            category="Summary",
+            labels={"table": "every run (CSV)"},
+        ),
+    log:
+        "logs/analysis/aggregate.log",
+    conda:
+        ENV
+    shell:
+        "rnnbench aggregate --metrics {input.metrics:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule compare:
+    input:
+        runs="results/summary/runs.csv",
+        baselines="results/baselines/{dataset}.json",
+        code=package_code("analysis/compare.py", "analysis/stats.py"),
+    output:
+        csv=report(
+            "results/summary/{dataset}/comparison.csv",
+            caption="../../reports/captions/comparison.rst",
+            category="{dataset}",
+            subcategory="Comparison",
+            labels={"table": "comparison (CSV download)"},
+        ),
+        html=report(
+            "results/summary/{dataset}/comparison.html",
+            caption="../../reports/captions/comparison.rst",
+            category="{dataset}",
+            subcategory="Comparison",
+            labels={"table": "comparison"},
+        ),
+    log:
+        "logs/analysis/{dataset}/compare.log",
+    conda:
+        ENV
+    shell:
+        "rnnbench compare --runs {input.runs:q} --dataset {wildcards.dataset}"
+        " --baselines {input.baselines:q} --csv {output.csv:q} --html {output.html:q}"
+        " > {log:q} 2>&1"
+
+
+rule plot:
+    input:
+        runs="results/summary/runs.csv",
+        code=package_code("analysis/plots.py"),
+    output:
+        report(
+            "results/summary/{dataset}/plots/{kind}.svg",
+            caption="../../reports/captions/figure.rst",
+            category="{dataset}",
+            subcategory="Figures",
+            labels={"figure": "{kind}"},
+        ),
+    log:
+        "logs/analysis/{dataset}/plot-{kind}.log",
+    conda:
+        ENV
+    shell:
+        "rnnbench plot --runs {input.runs:q} --dataset {wildcards.dataset} --kind {wildcards.kind}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+rule datacard_report:
+    input:
+        "results/prepared/{dataset}/datacard.json",
+    output:
+        report(
+            "results/summary/{dataset}/datacard.html",
+            caption="../../reports/captions/datacard.rst",
+            category="{dataset}",
+            subcategory="Data",
+            labels={"table": "data card"},
+        ),
+    log:
+        "logs/analysis/{dataset}/datacard-report.log",
+    conda:
+        ENV
+    shell:
+        "rnnbench datacard-html --card {input:q} --out {output:q} > {log:q} 2>&1"
