@@ -40,6 +40,7 @@ localrules:
     compare,
     plot,
     datacard_report,
+    published,
 
 
 rule all:

@@ -26,6 +26,7 @@ HEAVY_COMMANDS = {
         "compare": "the per-dataset comparison table (CSV + HTML)",
     },
     "rnnbench.analysis.plots": {"plot": "one figure of a dataset's results (SVG)"},
+    "rnnbench.analysis.published": {"published": "published vs measured (CSV + HTML)"},
 }
 
 

@@ -109,3 +109,31 @@ rule datacard_report:
         ENV
     shell:
         "rnnbench datacard-html --card {input:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule published:
+    input:
+        runs="results/summary/runs.csv",
+        code=package_code("analysis/published.py", "analysis/stats.py"),
+    output:
+        csv=report(
+            "results/summary/published.csv",
+            caption="../../reports/captions/published.rst",
+            category="Published vs measured",
+            labels={"table": "published vs measured (CSV download)"},
+        ),
+        html=report(
+            "results/summary/published.html",
+            caption="../../reports/captions/published.rst",
+            category="Published vs measured",
+            labels={"table": "published vs measured"},
+        ),
+    params:
+        published=json.dumps(config["published"], sort_keys=True),
+    log:
+        "logs/analysis/published.log",
+    conda:
+        ENV
+    shell:
+        "rnnbench published --runs {input.runs:q} --config-json {params.published:q}"
+        " --csv {output.csv:q} --html {output.html:q} > {log:q} 2>&1"

@@ -144,7 +144,8 @@ def baseline_args(wildcards):
 
 
 def analysis_targets():
-    """runs.csv, and per trained dataset its comparison table, figures and data card."""
+    """runs.csv, per trained dataset its comparison table, figures and data card, and the
+    published-vs-measured table when the config lists published numbers."""
     if not ALL_CELLS:
         return []
     targets = ["results/summary/runs.csv"]
@@ -155,6 +156,8 @@ def analysis_targets():
             f"results/summary/{name}/datacard.html",
         ]
         targets += [f"results/summary/{name}/plots/{kind}.svg" for kind in kinds]
+    if config.get("published"):
+        targets += ["results/summary/published.csv", "results/summary/published.html"]
     return targets
 
 

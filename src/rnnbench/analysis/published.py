@@ -1,0 +1,418 @@
+"""Published vs measured: each published number beside what this pipeline measured.
+
+A preset (``presets/*.yaml``) carries its source's numbers as the config's ``published``
+list; each entry names one grid cell (dataset, arch, optimizer, length), a metric (a
+``test_<metric>`` column of runs.csv without the prefix) and the published value. The
+table gives the measured mean over the cell's seeds with its t confidence interval, the
+difference (measured - published), the runs' flags and a verdict:
+
+- ``published value not credible: <reason>`` when the entry says ``credible: false``
+  (seed C's 99% at an untrained loss, seed E's accuracy counting padding): the measured
+  figure is shown beside it, but the published one is never "reproduced";
+- ``not measured`` when the cell has no run, or no run with a finite score (diverged);
+- ``reproduced`` when ``|difference| <= tolerance`` or the published value lies inside
+  the confidence interval; for a published bound (``relation: at_least`` / ``at_most``,
+  e.g. "> 0.90 up to length 150") when the measurement meets it within the tolerance or
+  the interval reaches it;
+- ``not reproduced`` otherwise (better or worse: the number differs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rnnbench.analysis import stats
+from rnnbench.analysis.collect import AnalysisError
+from rnnbench.analysis.sanity import FLAG_HELP, FLAGS, split_flags
+from rnnbench.io import atomic_path, write_text_atomic
+
+TOLERANCE = 0.02
+CONFIDENCE = 0.95
+# Float noise must not turn |0.532 - 0.512| = 0.020000000000000018 into "not reproduced".
+_EPS = 1e-9
+
+REPRODUCED = "reproduced"
+NOT_REPRODUCED = "not reproduced"
+NOT_MEASURED = "not measured"
+NOT_CREDIBLE = "published value not credible"
+
+APPROX, AT_LEAST, AT_MOST = "approx", "at_least", "at_most"
+RELATIONS: tuple[str, ...] = (APPROX, AT_LEAST, AT_MOST)
+_RELATION_SIGN = {APPROX: "", AT_LEAST: "\u2265 ", AT_MOST: "\u2264 "}
+
+CELL_KEYS: tuple[str, ...] = ("dataset", "arch", "optimizer", "length")
+REQUIRED_KEYS: tuple[str, ...] = ("source", *CELL_KEYS, "metric", "value")
+OPTIONAL_KEYS: tuple[str, ...] = ("relation", "credible", "reason", "note", "extra_metrics")
+COLUMNS: tuple[str, ...] = (
+    "source",
+    "dataset",
+    "arch",
+    "optimizer",
+    "length",
+    "metric",
+    "published",
+    "measured",
+    "n_seeds",
+    "ci_low",
+    "ci_high",
+    "difference",
+    "flags",
+    "verdict",
+    "relation",
+    "also_measured",
+    "note",
+)
+_METRIC = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+# --- entries ---------------------------------------------------------------------------
+
+
+def normalize_entry(entry: Any, index: int = 0) -> dict[str, Any]:
+    """One ``published`` entry checked and with its defaults; AnalysisError names it.
+
+    The config schema checks the same when the workflow is parsed; this check is for the
+    command line, which may be given any JSON.
+    """
+    where = f"published[{index}]"
+    if not isinstance(entry, Mapping):
+        raise AnalysisError(f"{where}: must be an object, got {entry!r}")
+    missing = [key for key in REQUIRED_KEYS if key not in entry]
+    unknown = sorted(set(entry) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
+    if missing or unknown:
+        raise AnalysisError(
+            f"{where} ({entry.get('source', '?')}): "
+            + (f"missing {missing}" if missing else f"unknown key(s) {unknown}")
+            + f"; keys are {[*REQUIRED_KEYS, *OPTIONAL_KEYS]}"
+        )
+    out = {
+        **{key: entry[key] for key in REQUIRED_KEYS},
+        "relation": entry.get("relation", APPROX),
+        "credible": entry.get("credible", True),
+        "reason": entry.get("reason") or "",
+        "note": entry.get("note") or "",
+        "extra_metrics": list(entry.get("extra_metrics") or []),
+    }
+    value, length = out["value"], out["length"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise AnalysisError(f"{where}.value: must be a finite number, got {value!r}")
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise AnalysisError(f"{where}.length: must be a positive integer, got {length!r}")
+    names = [("metric", out["metric"])]
+    names += [(f"extra_metrics.{i}", name) for i, name in enumerate(out["extra_metrics"])]
+    for key, name in names:
+        if not isinstance(name, str) or not _METRIC.match(name):
+            raise AnalysisError(
+                f"{where}.{key}: {name!r} is not a metric name (a runs.csv test_* column "
+                "without the prefix, e.g. accuracy, token_accuracy, entity_f1)"
+            )
+    if out["relation"] not in RELATIONS:
+        raise AnalysisError(f"{where}.relation: {out['relation']!r}; use one of {RELATIONS}")
+    if not isinstance(out["credible"], bool):
+        raise AnalysisError(f"{where}.credible: must be true or false")
+    if not out["credible"] and not out["reason"]:
+        raise AnalysisError(f"{where}: credible is false, so give the `reason`")
+    return out
+
+
+def load_published(text: str) -> list[dict[str, Any]]:
+    """The ``--config-json`` argument: the ``published`` list (or a config holding it)."""
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise AnalysisError(f"--config-json: not JSON: {err}") from None
+    if isinstance(data, Mapping):
+        data = data.get("published", [])
+    if not isinstance(data, list):
+        raise AnalysisError("--config-json: expected the `published` list of entries")
+    return [normalize_entry(entry, i) for i, entry in enumerate(data)]
+
+
+# --- the table -------------------------------------------------------------------------
+
+
+def _union_flags(cells: Sequence[Any]) -> str:
+    names = {flag for cell in cells for flag in split_flags(cell)}
+    return ";".join([f for f in FLAGS if f in names] + sorted(names - set(FLAGS)))
+
+
+def _cell_rows(runs: pd.DataFrame, entry: dict[str, Any]) -> pd.DataFrame:
+    if runs.empty or not set(CELL_KEYS) <= set(runs.columns):
+        return runs.iloc[0:0]
+    lengths = pd.to_numeric(runs["length"], errors="coerce")
+    mask = (
+        (runs["dataset"].astype(str) == str(entry["dataset"]))
+        & (runs["arch"].astype(str) == str(entry["arch"]))
+        & (runs["optimizer"].astype(str) == str(entry["optimizer"]))
+        & (lengths == int(entry["length"]))
+    )
+    return runs[mask]
+
+
+def _scores(rows: pd.DataFrame, metric: str, entry: dict[str, Any]) -> list[float]:
+    column = f"test_{metric}"
+    if column not in rows.columns:
+        known = sorted(c.removeprefix("test_") for c in rows.columns if c.startswith("test_"))
+        raise AnalysisError(
+            f"published entry {entry['source']!r} ({entry['dataset']}/{entry['arch']}/"
+            f"{entry['optimizer']}/len{entry['length']}): runs.csv has no column {column!r}; "
+            f"test metrics there: {known}"
+        )
+    return pd.to_numeric(rows[column], errors="coerce").tolist()
+
+
+def verdict(
+    entry: dict[str, Any],
+    measured: float,
+    ci_low: float,
+    ci_high: float,
+    tolerance: float = TOLERANCE,
+) -> str:
+    """The verdict of one entry (see the module doc); ``entry`` as normalize_entry gives."""
+    if not entry["credible"]:
+        return f"{NOT_CREDIBLE}: {entry['reason']}"
+    if not math.isfinite(measured):
+        return NOT_MEASURED
+    value, relation = float(entry["value"]), entry["relation"]
+    difference = measured - value
+    has_ci = math.isfinite(ci_low) and math.isfinite(ci_high)
+    if relation == AT_LEAST:
+        ok = difference >= -tolerance - _EPS or (has_ci and ci_high >= value)
+    elif relation == AT_MOST:
+        ok = difference <= tolerance + _EPS or (has_ci and ci_low <= value)
+    else:
+        ok = abs(difference) <= tolerance + _EPS or (has_ci and ci_low <= value <= ci_high)
+    return REPRODUCED if ok else NOT_REPRODUCED
+
+
+def published_vs_measured(
+    runs: pd.DataFrame,
+    published: Sequence[Mapping[str, Any]],
+    tolerance: float = TOLERANCE,
+    *,
+    confidence: float = CONFIDENCE,
+) -> pd.DataFrame:
+    """One row per published entry, in the given order (see the module doc).
+
+    ``runs`` is runs.csv (one row per run); ``measured`` is the mean of ``test_<metric>``
+    over the cell's seeds, ``ci_low``/``ci_high`` its t interval (NaN for one seed).
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+    rows: list[dict[str, Any]] = []
+    for index, raw in enumerate(published):
+        entry = normalize_entry(raw, index)
+        cell = _cell_rows(runs, entry)
+        if cell.empty:
+            scores: list[float] = []
+        else:
+            scores = _scores(cell, entry["metric"], entry)
+        mean, _sd, lo, hi = stats.mean_sd_ci(scores, confidence)
+        also = []
+        for name in entry["extra_metrics"]:
+            column = f"test_{name}"
+            values = [] if column not in cell.columns else cell[column].tolist()
+            extra_mean = stats.mean_sd_ci(values, confidence)[0] if len(values) else math.nan
+            also.append(f"{name} {extra_mean:.4f}" if math.isfinite(extra_mean) else f"{name} -")
+        rows.append(
+            {
+                **{key: entry[key] for key in ("source", *CELL_KEYS, "metric")},
+                "published": float(entry["value"]),
+                "measured": mean,
+                "n_seeds": len(cell),
+                "ci_low": lo,
+                "ci_high": hi,
+                "difference": mean - float(entry["value"]),
+                "flags": _union_flags(cell["flags"].tolist()) if "flags" in cell else "",
+                "verdict": verdict(entry, mean, lo, hi, tolerance),
+                "relation": entry["relation"],
+                "also_measured": "; ".join(also),
+                "note": entry["note"],
+            }
+        )
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    table["length"] = pd.to_numeric(table["length"]).astype("Int64")
+    table["n_seeds"] = pd.to_numeric(table["n_seeds"]).astype("Int64")
+    table.attrs.update({"tolerance": tolerance, "confidence": confidence})
+    return table
+
+
+# --- output ----------------------------------------------------------------------------
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 1em; color: #222; }
+table.published { border-collapse: collapse; font-size: 0.9em; }
+table.published th, table.published td { border: 1px solid #ccc; padding: 0.25em 0.6em;
+  vertical-align: top; }
+table.published th { background: #eee; text-align: left; }
+table.published td.num { text-align: right; font-variant-numeric: tabular-nums;
+  white-space: nowrap; }
+tr.reproduced td.verdict { background: #cdeccd; font-weight: bold; }
+tr.not-reproduced td.verdict { background: #fdf0c8; font-weight: bold; }
+tr.not-credible td { background: #fbe3e3; }
+tr.not-credible td.verdict { color: #a00000; font-weight: bold; }
+tr.not-measured td { background: #f4f4f4; color: #777; font-style: italic; }
+td.flags { color: #a00000; font-weight: bold; }
+td.note { font-size: 0.9em; color: #555; max-width: 28em; }
+.legend { font-size: 0.85em; max-width: 60em; }
+"""
+
+
+def _num(value: Any, digits: int = 4, signed: bool = False) -> str:
+    if value is None or value is pd.NA:
+        return ""
+    number = float(value)
+    if not math.isfinite(number):
+        return ""
+    return f"{number:+.{digits}f}" if signed else f"{number:.{digits}f}"
+
+
+def _row_class(verdict_text: str) -> str:
+    if verdict_text.startswith(NOT_CREDIBLE):
+        return "not-credible"
+    return {REPRODUCED: "reproduced", NOT_REPRODUCED: "not-reproduced"}.get(
+        verdict_text, "not-measured"
+    )
+
+
+def render_html(table: pd.DataFrame, title: str = "Published vs measured") -> str:
+    """A self-contained HTML page (inline CSS, no script) of a published-vs-measured table."""
+    tolerance = float(table.attrs.get("tolerance", TOLERANCE))
+    confidence = float(table.attrs.get("confidence", CONFIDENCE))
+    header = [
+        "source",
+        "dataset",
+        "arch",
+        "optimizer",
+        "length",
+        "metric (test)",
+        "published",
+        "measured",
+        "seeds",
+        f"{confidence:.0%} CI",
+        "difference",
+        "flags",
+        "verdict",
+        "also measured",
+        "note",
+    ]
+    lines = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h2>{html.escape(title)}</h2>",
+    ]
+    if table.empty:
+        lines.append(
+            "<p>No published numbers are configured (config key <code>published</code>).</p>"
+        )
+    lines += [
+        '<table class="published">',
+        "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>",
+        "<tbody>",
+    ]
+    for _, row in table.iterrows():
+        ci = ""
+        if _num(row["ci_low"]):
+            ci = f"[{_num(row['ci_low'])}, {_num(row['ci_high'])}]"
+        flags = ""
+        if row["flags"]:
+            flags = "&#9888; " + html.escape(str(row["flags"]).replace(";", ", "))
+        published = _RELATION_SIGN.get(row["relation"], "") + _num(row["published"])
+        cells = [
+            *(
+                f"<td>{html.escape(str(row[key]))}</td>"
+                for key in ("source", "dataset", "arch", "optimizer", "length", "metric")
+            ),
+            f'<td class="num">{html.escape(published)}</td>',
+            f'<td class="num">{_num(row["measured"])}</td>',
+            f'<td class="num">{html.escape(str(row["n_seeds"]))}</td>',
+            f'<td class="num">{ci}</td>',
+            f'<td class="num">{_num(row["difference"], signed=True)}</td>',
+            f'<td class="flags">{flags}</td>',
+            f'<td class="verdict">{html.escape(str(row["verdict"]))}</td>',
+            f"<td>{html.escape(str(row['also_measured'] or ''))}</td>",
+            f'<td class="note">{html.escape(str(row["note"] or ""))}</td>',
+        ]
+        lines.append(f'<tr class="{_row_class(str(row["verdict"]))}">' + "".join(cells) + "</tr>")
+    lines += ["</tbody></table>", _legend(tolerance, confidence), "</body></html>"]
+    return "\n".join(lines) + "\n"
+
+
+def _legend(tolerance: float, confidence: float) -> str:
+    items = [
+        "One row per published number. <b>measured</b>: the mean over the cell's seeds of "
+        "the test metric named in <b>metric</b> (a column of runs.csv), with a "
+        f"{confidence:.0%} t-distribution confidence interval (none for one seed); "
+        "<b>difference</b> = measured &minus; published.",
+        f"<b>reproduced</b>: |difference| &le; {tolerance:g}, or the published value lies "
+        "inside the confidence interval. A published bound (&ge; or &le;) is reproduced "
+        f"when the measurement meets it within {tolerance:g} or its interval reaches it.",
+        "<b>not reproduced</b>: the measurement differs (higher or lower) beyond that; "
+        "the note says how our setup differs from the published one where it does.",
+        "<b>published value not credible</b>: the source's number cannot be what it "
+        "claims (the reason is given); the honest measurement stands beside it.",
+        "<b>not measured</b>: the cell is not in this run's grid, or none of its runs has "
+        "a finite score.",
+        "<b>flags</b> are the cell's runs' sanity flags: "
+        + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in FLAG_HELP.items())
+        + ".",
+    ]
+    return '<div class="legend"><ul>' + "".join(f"<li>{i}</li>" for i in items) + "</ul></div>"
+
+
+def write_published(
+    table: pd.DataFrame,
+    csv_path: str | Path,
+    html_path: str | Path,
+    title: str = "Published vs measured",
+) -> None:
+    """Write the table as CSV (full precision) and as an HTML page, both atomically."""
+    with atomic_path(csv_path) as tmp:
+        table.to_csv(tmp, index=False)
+    write_text_atomic(html_path, render_html(table, title))
+
+
+# --- command line ----------------------------------------------------------------------
+
+
+def cmd_published(args: argparse.Namespace) -> int:
+    from rnnbench.analysis.collect import read_runs_csv
+
+    published = load_published(args.config_json)
+    runs = read_runs_csv(args.runs)
+    table = published_vs_measured(runs, published, args.tolerance, confidence=args.confidence)
+    write_published(table, args.csv, args.html, args.title)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``published`` subcommand to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "published",
+        help="published vs measured (CSV + HTML)",
+        description="Set each published number (the config's `published` list) beside the "
+        "measured mean over seeds, with the difference and a verdict.",
+    )
+    p.add_argument("--runs", required=True, help="runs.csv from `aggregate`")
+    p.add_argument(
+        "--config-json",
+        required=True,
+        help="the config's `published` list as JSON (or a config object holding it)",
+    )
+    p.add_argument("--csv", required=True)
+    p.add_argument("--html", required=True)
+    p.add_argument("--tolerance", type=float, default=TOLERANCE)
+    p.add_argument("--confidence", type=float, default=CONFIDENCE)
+    p.add_argument("--title", default="Published vs measured")
+    p.set_defaults(func=cmd_published)
