@@ -198,6 +198,16 @@ INVALID: list[tuple[str, Mutation, list[str]]] = [
         ["datasets", "'my data'"],
     ),
     ("no-datasets-to-run", lambda cfg: cfg.pop("datasets_to_run"), ["'datasets_to_run'"]),
+    (
+        "signal-from-end-zero",
+        _set(lambda cfg: _memory(cfg)["synthetic"], signal_position={"from_end": 0}),
+        ["datasets.memory.synthetic.signal_position.from_end", "must be >= 1"],
+    ),
+    (
+        "memory-with-url",
+        _set(_memory, url="data/memory.csv"),
+        ["datasets.memory.url", "generated, not read"],
+    ),
 ]
 
 

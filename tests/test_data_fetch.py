@@ -178,3 +178,11 @@ def test_http_not_found(http_root: tuple[str, Path], tmp_path: Path) -> None:
         fetch(f"{base}/missing.csv", dest, None)
     assert not dest.exists()
     assert _leftovers(tmp_path) == ["www"]
+
+
+def test_file_url_forms_resolve_to_paths() -> None:
+    assert local_path("file:///tmp/a%20b.csv") == Path("/tmp/a b.csv")
+    assert local_path("file://localhost/tmp/x.csv") == Path("/tmp/x.csv")
+    # A relative file:// URL keeps its first component instead of losing it as a "host".
+    assert local_path("file://data/x.csv") == Path("data/x.csv")
+    assert local_path("https://example.org/x.csv") is None

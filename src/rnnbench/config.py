@@ -68,9 +68,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator in bound:
         return f"{where}: {error.instance!r} is out of range; it must be {bound[error.validator]} {error.validator_value}"
     if error.validator == "anyOf" and error.context:
-        # Report the most specific reason among the alternatives.
-        best = jsonschema.exceptions.best_match(error.context)
-        return f"{_key_path(error.absolute_path)}: {best.message}"
+        # Report the alternative the value was meant for: the one whose type it has.
+        relevant = [e for e in error.context if e.validator != "type"] or error.context
+        return _describe(jsonschema.exceptions.best_match(relevant))
     return f"{where}: {error.message}"
 
 
@@ -139,6 +139,12 @@ def _check_semantics(config: dict) -> list[str]:
 def _check_synthetic(key: str, ds: dict) -> list[str]:
     if "synthetic" not in ds:
         raise ConfigError(f"{key}.synthetic: missing; give samples: {{train, validation, test}}")
+    for source_key in ("url", "splits"):
+        if ds.get(source_key):
+            raise ConfigError(
+                f"{key}.{source_key}: the memory task is generated, not read; remove "
+                f"`{source_key}` (or set it to null in an overlay)"
+            )
     for length in ds["grid"]["lengths"]:
         try:
             signal_index(ds["synthetic"]["signal_position"], length)

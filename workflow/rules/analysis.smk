@@ -128,12 +128,12 @@ rule published:
             category="Published vs measured",
             labels={"table": "published vs measured"},
         ),
-    params:
-        published=json.dumps(config["published"], sort_keys=True),
     log:
         "logs/analysis/published.log",
     conda:
         ENV
+    params:
+        published=json.dumps(config["published"], sort_keys=True),
     shell:
         "rnnbench published --runs {input.runs:q} --config-json {params.published:q}"
         " --csv {output.csv:q} --html {output.html:q} > {log:q} 2>&1"

@@ -27,7 +27,11 @@ def local_path(source: str) -> Path | None:
     if is_remote(source):
         return None
     if source.startswith("file://"):
-        return Path(urllib.parse.unquote(urllib.parse.urlparse(source).path))
+        parsed = urllib.parse.urlparse(source)
+        # file:///abs/path has an empty host; file://relative/path (a common slip) would
+        # put "relative" in the host: keep it as the first path component instead.
+        host = "" if parsed.netloc in ("", "localhost") else parsed.netloc
+        return Path(urllib.parse.unquote(host + parsed.path))
     return Path(source)
 
 
