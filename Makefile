@@ -28,5 +28,5 @@ test: install
 lint: install
 	ruff check src tests bench
 	ruff format --check src tests bench
-	snakefmt --check .
+	snakefmt --check Snakefile workflow/rules/*.smk
 	snakemake --lint

@@ -8,15 +8,15 @@ rule baselines:
         code=package_code("analysis/baselines.py"),
     output:
         "results/baselines/{dataset}.json",
+    log:
+        "logs/analysis/{dataset}/baselines.log",
+    conda:
+        ENV
+    resources:
+        mem_mb=lambda wildcards, attempt: 4000 * attempt,
     params:
         task=lambda wildcards: DATASETS[wildcards.dataset]["task"],
         data=baseline_args,
-    log:
-        "logs/analysis/{dataset}/baselines.log",
-    resources:
-        mem_mb=lambda wildcards, attempt: 4000 * attempt,
-    conda:
-        ENV
     shell:
         "rnnbench baselines --dataset {wildcards.dataset} --task {params.task} {params.data}"
         " --out {output:q} > {log:q} 2>&1"

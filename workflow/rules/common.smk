@@ -53,7 +53,9 @@ def package_code(*modules):
 
 def package_tree(*folders):
     """Every module under these package folders (the model zoo and the training loop)."""
-    return sorted(str(p) for folder in folders for p in (PACKAGE_SRC / folder).glob("*.py"))
+    return sorted(
+        str(p) for folder in folders for p in (PACKAGE_SRC / folder).glob("*.py")
+    )
 
 
 def dataset_config(*keys):
@@ -129,7 +131,9 @@ def baseline_input(wildcards):
     if DATASETS[name]["task"] == "memory":
         return {"encoded": encoded_paths(name)}
     return {
-        "tokens": expand(f"results/prepared/{name}/tokens/{{split}}.jsonl", split=SPLITS),
+        "tokens": expand(
+            f"results/prepared/{name}/tokens/{{split}}.jsonl", split=SPLITS
+        ),
         "vocab": f"results/prepared/{name}/vocab.json",
     }
 
@@ -138,9 +142,7 @@ def baseline_args(wildcards):
     data = baseline_input(wildcards)
     if "encoded" in data:
         return "--encoded " + " ".join(data["encoded"])
-    return (
-        f"--tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {data['vocab']}"
-    )
+    return f"--tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {data['vocab']}"
 
 
 def analysis_targets():

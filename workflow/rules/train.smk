@@ -13,19 +13,19 @@ rule train:
         metrics=RUN_METRICS,
         history=f"{RUN_DIR}/history.csv",
         model=f"{RUN_DIR}/model.pt",
-    params:
-        spec=train_spec,
-        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
     log:
         "logs/train/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}.log",
     benchmark:
         "benchmarks/train/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         mem_mb=lambda wildcards, attempt: 3000 * attempt,
         runtime=lambda wildcards, attempt: 120 * attempt,
-    conda:
-        ENV
+    params:
+        spec=train_spec,
+        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
     shell:
         "rnnbench train --data {input.data:q} --out {params.out_dir:q}"
         " --spec {params.spec:q} --threads {threads} > {log:q} 2>&1"
