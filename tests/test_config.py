@@ -377,3 +377,11 @@ def test_invalid_config_fails_at_snakemake_dry_run(tmp_path: Path, case: str) ->
     assert key in output, output
     assert "Job stats" not in output  # it failed before any job was planned
     assert not (tmp_path / "resources").exists()
+
+
+def test_schema_names_the_same_architectures_and_optimizers_as_the_code() -> None:
+    from rnnbench.names import ARCHITECTURES, OPTIMIZERS
+
+    schema = yaml.safe_load(Path(SCHEMA_PATH).read_text())
+    assert tuple(schema["$defs"]["arch"]["enum"]) == ARCHITECTURES
+    assert tuple(schema["$defs"]["optimizer"]["enum"]) == OPTIMIZERS

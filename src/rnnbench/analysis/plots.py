@@ -53,6 +53,7 @@ from matplotlib.ticker import (
 )
 
 from rnnbench.io import atomic_path
+from rnnbench.names import ARCHITECTURES, OPTIMIZERS
 
 log = logging.getLogger("rnnbench.analysis.plots")
 
@@ -70,24 +71,9 @@ FLAG_COLOR = "#d62728"
 ERRORBAR = ("ci", 95)
 N_BOOT = 1000
 BOOT_SEED = 0
-# Display order only, as in rnnbench.models.ARCHITECTURES and rnnbench.train.OPTIMIZERS
-# (importing those would import torch, ~2 s per plot job); unknown names go last, sorted.
-ARCH_ORDER: tuple[str, ...] = (
-    "flatten",
-    "cnn",
-    "rnn",
-    "lstm",
-    "gru",
-    "birnn",
-    "bilstm",
-    "bigru",
-    "rnn_cell",
-    "lstm_cell",
-    "gru_cell",
-    "lstm_peephole",
-    "lstm_cifg",
-)
-OPTIMIZER_ORDER: tuple[str, ...] = ("sgd", "nag", "adadelta", "adam", "adamw", "rmsprop")
+# Display order; unknown names go last, sorted.
+ARCH_ORDER: tuple[str, ...] = ARCHITECTURES
+OPTIMIZER_ORDER: tuple[str, ...] = OPTIMIZERS
 METRIC_NAMES: dict[str, str] = {
     "accuracy": "accuracy",
     "f1": "F1",

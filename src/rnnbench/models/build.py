@@ -18,6 +18,7 @@ from rnnbench.models.cells import CELLS
 from rnnbench.models.encoders import build_encoder
 from rnnbench.models.heads import Head
 from rnnbench.models.init import INITS, apply_init
+from rnnbench.names import ARCHITECTURES, CELL_ARCHS, FUSED_ARCHS
 
 # arch name -> (torch module kind, bidirectional)
 FUSED: dict[str, tuple[str, bool]] = {
@@ -28,8 +29,8 @@ FUSED: dict[str, tuple[str, bool]] = {
     "bilstm": ("lstm", True),
     "bigru": ("gru", True),
 }
-ARCHITECTURES: tuple[str, ...] = ("flatten", "cnn", *FUSED, *CELLS)
-RECURRENT: tuple[str, ...] = (*FUSED, *CELLS)
+# The names live in rnnbench.names (no torch); the mappings above must cover them.
+assert tuple(FUSED) == FUSED_ARCHS and tuple(CELLS) == CELL_ARCHS
 
 TASKS = ("sentiment", "ner", "memory")
 PADDINGS = ("post", "pre")

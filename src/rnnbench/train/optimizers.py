@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from rnnbench.names import OPTIMIZERS
+
 if TYPE_CHECKING:
     import torch
 
-OPTIMIZERS: tuple[str, ...] = ("sgd", "nag", "adadelta", "adam", "adamw", "rmsprop")
+__all__ = ["DEFAULT_LR", "OPTIMIZERS", "build_optimizer", "resolve_options"]
 
 # Plain SGD needs a larger step than the adaptive methods to move in 10 epochs; NAG's
 # momentum 0.9 multiplies its effective step by ~10, hence 10x smaller. Adadelta's 1.0 is

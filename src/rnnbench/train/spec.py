@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rnnbench.errors import RnnbenchError
+from rnnbench.names import RECURRENT
 from rnnbench.train.optimizers import resolve_options
 
 
@@ -30,21 +31,7 @@ MODEL_KEYS: tuple[str, ...] = (
     "conv_kernel",
     "init",
 )
-RECURRENT_ARCHS: frozenset[str] = frozenset(
-    {
-        "rnn",
-        "lstm",
-        "gru",
-        "birnn",
-        "bilstm",
-        "bigru",
-        "rnn_cell",
-        "lstm_cell",
-        "gru_cell",
-        "lstm_peephole",
-        "lstm_cifg",
-    }
-)
+RECURRENT_ARCHS: frozenset[str] = frozenset(RECURRENT)
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 # None for lr/weight_decay/momentum/clip_norm means "the optimizer's / the arch's default".
 TRAINING_DEFAULTS: dict[str, Any] = {

@@ -1,0 +1,11 @@
+"""The names a config may use for architectures and optimizers, in display order.
+
+Kept free of heavy imports: config validation at workflow parse time and the plotting
+jobs need the names, not torch.
+"""
+
+FUSED_ARCHS: tuple[str, ...] = ("rnn", "lstm", "gru", "birnn", "bilstm", "bigru")
+CELL_ARCHS: tuple[str, ...] = ("rnn_cell", "lstm_cell", "gru_cell", "lstm_peephole", "lstm_cifg")
+ARCHITECTURES: tuple[str, ...] = ("flatten", "cnn", *FUSED_ARCHS, *CELL_ARCHS)
+RECURRENT: tuple[str, ...] = (*FUSED_ARCHS, *CELL_ARCHS)
+OPTIMIZERS: tuple[str, ...] = ("sgd", "nag", "adadelta", "adam", "adamw", "rmsprop")
