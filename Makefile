@@ -4,8 +4,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 CORES ?= 2
-# The main job: the real datasets (read from ../shared/data, offline) with a small grid.
-RUN_CONFIG ?= tests/shared-data.yaml tests/tiny-grid.yaml
+# The main job: the quick preset on the real datasets (read from ../shared/data, offline).
+RUN_CONFIG ?= presets/quick.yaml tests/shared-data.yaml
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
