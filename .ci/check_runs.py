@@ -46,41 +46,46 @@ def merged_config(overlays: list[str]) -> dict:
     return config
 
 
-config = merged_config(sys.argv[1:])
-problems, checked = [], 0
-for name in config["datasets_to_run"]:
-    ds = config["datasets"][name]
-    grid = ds["grid"]
-    for arch in grid.get("archs", []):
-        for opt in grid.get("optimizers", ["adam"]):
-            for length in grid["lengths"]:
-                for seed in grid.get("seeds", [0]):
-                    path = Path(
-                        f"results/runs/{name}/{arch}/{opt}/len{length}/seed{seed}/metrics.json"
-                    )
-                    checked += 1
-                    if not path.exists():
-                        problems.append(f"{path}: missing")
-                        continue
-                    metrics = json.loads(path.read_text())
-                    missing = [k for k in REQUIRED if k not in metrics]
-                    if missing:
-                        problems.append(f"{path}: missing keys {missing}")
-                    if metrics["status"] not in ("ok", "diverged"):
-                        problems.append(f"{path}: status {metrics['status']!r}")
-                    if metrics["status"] == "ok":
-                        for key in HEADLINE[ds["task"]]:
-                            value = metrics["test"].get(key)
-                            if not isinstance(value, float) or not math.isfinite(value):
-                                problems.append(f"{path}: test.{key} = {value!r}")
-                    print(
-                        f"{path.parent}: {metrics['status']}, test "
-                        + ", ".join(
-                            f"{k} {metrics['test'][k]:.4f}"
-                            for k in HEADLINE[ds["task"]]
-                            if metrics.get("test") and metrics["test"].get(k) is not None
+def main() -> None:
+    config = merged_config(sys.argv[1:])
+    problems, checked = [], 0
+    for name in config["datasets_to_run"]:
+        ds = config["datasets"][name]
+        grid = ds["grid"]
+        for arch in grid.get("archs", []):
+            for opt in grid.get("optimizers", ["adam"]):
+                for length in grid["lengths"]:
+                    for seed in grid.get("seeds", [0]):
+                        path = Path(
+                            f"results/runs/{name}/{arch}/{opt}/len{length}/seed{seed}/metrics.json"
                         )
-                    )
-if problems or checked == 0:
-    sys.exit("run check failed:\n  " + "\n  ".join(problems or ["no cells in the grid"]))
-print(f"{checked} runs: every metrics.json present and valid")
+                        checked += 1
+                        if not path.exists():
+                            problems.append(f"{path}: missing")
+                            continue
+                        metrics = json.loads(path.read_text())
+                        missing = [k for k in REQUIRED if k not in metrics]
+                        if missing:
+                            problems.append(f"{path}: missing keys {missing}")
+                        if metrics["status"] not in ("ok", "diverged"):
+                            problems.append(f"{path}: status {metrics['status']!r}")
+                        if metrics["status"] == "ok":
+                            for key in HEADLINE[ds["task"]]:
+                                value = metrics["test"].get(key)
+                                if not isinstance(value, float) or not math.isfinite(value):
+                                    problems.append(f"{path}: test.{key} = {value!r}")
+                        print(
+                            f"{path.parent}: {metrics['status']}, test "
+                            + ", ".join(
+                                f"{k} {metrics['test'][k]:.4f}"
+                                for k in HEADLINE[ds["task"]]
+                                if metrics.get("test") and metrics["test"].get(k) is not None
+                            )
+                        )
+    if problems or checked == 0:
+        sys.exit("run check failed:\n  " + "\n  ".join(problems or ["no cells in the grid"]))
+    print(f"{checked} runs: every metrics.json present and valid")
+
+
+if __name__ == "__main__":
+    main()

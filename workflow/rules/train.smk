@@ -11,7 +11,18 @@ rule train:
         code=package_tree("models", "train") + package_code("data/arrays.py"),
     output:
         metrics=RUN_METRICS,
-        history=f"{RUN_DIR}/history.csv",
+        history=report(
+            f"{RUN_DIR}/history.csv",
+            caption="../../reports/captions/history.rst",
+            category="{dataset}",
+            subcategory="Runs",
+            labels={
+                "architecture": "{arch}",
+                "optimizer": "{optimizer}",
+                "length": "{length}",
+                "seed": "{seed}",
+            },
+        ),
         model=f"{RUN_DIR}/model.pt",
     log:
         "logs/train/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}.log",
@@ -23,6 +34,8 @@ rule train:
     resources:
         mem_mb=lambda wildcards, attempt: 3000 * attempt,
         runtime=lambda wildcards, attempt: 120 * attempt,
+        # On a cluster, the job's CPUs (sbatch --cpus-per-task) are the torch threads.
+        cpus_per_task=lambda wildcards, threads: threads,
     params:
         spec=train_spec,
         out_dir=lambda wildcards, output: os.path.dirname(output.metrics),

@@ -1,0 +1,49 @@
+"""CI check: the quick preset's report, opened in headless Chromium, shows every result.
+
+python .ci/check_report.py reports/report.html presets/quick.yaml tests/shared-data.yaml
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from check_runs import merged_config
+
+from report_browser import walk_report
+
+report, overlays = Path(sys.argv[1]).resolve(), sys.argv[2:]
+config = merged_config(overlays)
+sections, expected = [], {}
+for name in config["datasets_to_run"]:
+    grid = config["datasets"][name]["grid"]
+    kinds = ["heatmap", "learning_curves", "metric_vs_cost", "metric_vs_length"]
+    if config["datasets"][name]["task"] == "ner":
+        kinds.append("entity_f1_per_type")
+    cells = len(grid["archs"]) * len(grid["optimizers"]) * len(grid["lengths"]) * len(grid["seeds"])
+    expected[(name, "Comparison")] = 2
+    expected[(name, "Data")] = 1
+    expected[(name, "Figures")] = len(kinds)
+    expected[(name, "Runs")] = cells
+expected[("Summary", None)] = 1
+expected[("Published vs measured", None)] = 2 if config.get("published") else 0
+sections = [key for key, count in expected.items() if count]
+seen = walk_report(report, Path("results/report-screenshots"), sections)
+problems = []
+for key, count in expected.items():
+    shown = seen.get(key, [])
+    if key[1] == "Runs":
+        # The report turns one label (e.g. optimizer) into a filter toggle and lists the
+        # rest: the table shows one toggle value's cells, every architecture among them.
+        archs = set(config["datasets"][key[0]]["grid"]["archs"])
+        if not shown or len(shown) > count or not set(shown) <= archs:
+            problems.append(f"{key}: runs table shows {shown}, grid has {count} cells of {archs}")
+    elif count and len(shown) != count:
+        problems.append(f"{key}: expected {count} results, the report shows {len(shown)}")
+for key, names in seen.items():
+    print(f"{key[0]} / {key[1] or '-'}: {len(names)} shown")
+if problems:
+    sys.exit("report check failed:\n  " + "\n  ".join(problems))
+print(
+    "every table and figure of the report is shown in Chromium (screenshots in results/report-screenshots)"
+)
