@@ -113,6 +113,7 @@ def test_grid_trains_every_cell_and_reruns_only_the_edited_optimizer(tmp_path: P
     assert rerun == ["mem/lstm/sgd/len12/seed0", "mem/rnn/sgd/len12/seed0"]
 
 
+@pytest.mark.fault
 def test_killed_training_job_resumes_to_the_same_metrics(tmp_path: Path) -> None:
     reference, interrupted = tmp_path / "reference", tmp_path / "interrupted"
     for workdir in (reference, interrupted):

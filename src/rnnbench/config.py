@@ -64,6 +64,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
         return f"{where}: unknown key(s) {extra}; allowed keys are {allowed}"
+    if error.validator == "minItems" and not error.instance:
+        return f"{where}: the list is empty; give at least {error.validator_value} value(s)"
     bound = {"exclusiveMinimum": ">", "minimum": ">=", "exclusiveMaximum": "<", "maximum": "<="}
     if error.validator in bound:
         return f"{where}: {error.instance!r} is out of range; it must be {bound[error.validator]} {error.validator_value}"

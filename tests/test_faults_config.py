@@ -1,0 +1,177 @@
+"""Config faults: each must fail when the workflow is parsed (``snakemake -n``), before any
+job runs, with a message naming the key path at fault, the bad value and what to use.
+
+Most cases mutate the repository's own config.yaml (or a preset merged into it) and call
+the same checks the Snakefile runs at parse time (``validate_config`` + ``validate_grids``);
+one case runs ``snakemake -n`` itself, to prove the error reaches the user there.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from snakemake.utils import update_config
+
+from rnnbench.config import validate_config, validate_grids
+from rnnbench.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+ARCHS = (
+    "['flatten', 'cnn', 'rnn', 'lstm', 'gru', 'birnn', 'bilstm', 'bigru', 'rnn_cell', "
+    "'lstm_cell', 'gru_cell', 'lstm_peephole', 'lstm_cifg']"
+)
+OPTIMIZERS = "['sgd', 'nag', 'adadelta', 'adam', 'adamw', 'rmsprop']"
+
+pytestmark = pytest.mark.fault
+
+
+def repo_config() -> dict[str, Any]:
+    return yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+
+
+def parse_error(config: dict[str, Any]) -> str:
+    """The ConfigError message the Snakefile would raise at parse time for ``config``."""
+    with pytest.raises(ConfigError) as info:
+        validate_config(config, SCHEMA)
+        validate_grids(config)
+    return str(info.value)
+
+
+def mutated(mutate: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    config = repo_config()
+    mutate(config)
+    return config
+
+
+def imdb_grid(config: dict[str, Any]) -> dict[str, Any]:
+    return config["datasets"]["imdb"]["grid"]
+
+
+def test_the_unmutated_repo_config_is_valid() -> None:
+    """The baseline every mutation starts from passes, so each failure below is the fault's."""
+    config = repo_config()
+    validate_config(config, SCHEMA)
+    validate_grids(config)
+
+
+def test_unknown_architecture_in_a_grid_names_the_key_and_the_allowed_archs() -> None:
+    message = parse_error(mutated(lambda c: imdb_grid(c).update(archs=["lstm", "transformer"])))
+    assert (
+        f"datasets.imdb.grid.archs.1: 'transformer' is not allowed; use one of {ARCHS}" in message
+    )
+
+
+def test_unknown_architecture_in_per_arch_names_the_key_and_the_allowed_archs() -> None:
+    message = parse_error(mutated(lambda c: imdb_grid(c).update(per_arch={"lstmm": {"hidden": 8}})))
+    assert "datasets.imdb.grid.per_arch" in message
+    assert "'lstmm'" in message and ARCHS in message
+
+
+def test_unknown_optimizer_in_a_grid_names_the_key_and_the_allowed_optimizers() -> None:
+    message = parse_error(mutated(lambda c: imdb_grid(c).update(optimizers=["adam", "adamx"])))
+    assert (
+        f"datasets.imdb.grid.optimizers.1: 'adamx' is not allowed; use one of {OPTIMIZERS}"
+        in message
+    )
+
+
+@pytest.mark.parametrize("lr", [0, -1, 0.0])
+def test_non_positive_lr_in_grid_hparams_names_the_key_and_the_bound(lr: float) -> None:
+    message = parse_error(mutated(lambda c: imdb_grid(c)["hparams"].update(lr=lr)))
+    assert f"datasets.imdb.grid.hparams.lr: {lr!r} is out of range; it must be > 0" in message
+
+
+@pytest.mark.parametrize("lr", [0, -1])
+def test_non_positive_lr_in_per_optimizer_names_the_key_and_the_bound(lr: float) -> None:
+    message = parse_error(
+        mutated(lambda c: imdb_grid(c).update(per_optimizer={"adam": {"lr": lr}}))
+    )
+    assert (
+        f"datasets.imdb.grid.per_optimizer.adam.lr: {lr!r} is out of range; it must be > 0"
+        in message
+    )
+
+
+def test_non_positive_lr_in_per_arch_names_the_key_and_the_bound() -> None:
+    message = parse_error(mutated(lambda c: imdb_grid(c).update(per_arch={"lstm": {"lr": -1}})))
+    assert "datasets.imdb.grid.per_arch.lstm.lr: -1 is out of range; it must be > 0" in message
+
+
+@pytest.mark.parametrize("key", ["archs", "optimizers", "lengths", "seeds"])
+def test_an_empty_grid_list_names_the_key_and_asks_for_a_value(key: str) -> None:
+    message = parse_error(mutated(lambda c: imdb_grid(c).update({key: []})))
+    assert f"datasets.imdb.grid.{key}: the list is empty; give at least 1 value(s)" in message
+
+
+def test_unknown_format_names_the_key_and_the_allowed_formats() -> None:
+    message = parse_error(mutated(lambda c: c["datasets"]["imdb"].update(format="parquet")))
+    assert (
+        "datasets.imdb.format: 'parquet' is not allowed; use one of "
+        "['aclimdb', 'sentiment_table', 'gmb_csv', 'conll', 'synthetic']" in message
+    )
+
+
+def test_format_of_another_task_names_the_key_and_the_formats_of_the_task() -> None:
+    message = parse_error(mutated(lambda c: c["datasets"]["imdb"].update(format="gmb_csv")))
+    assert (
+        "datasets.imdb.format: 'gmb_csv' does not serve task 'sentiment'; "
+        "use one of ['aclimdb', 'sentiment_table']" in message
+    )
+
+
+def test_unknown_task_names_the_key_and_the_allowed_tasks() -> None:
+    message = parse_error(mutated(lambda c: c["datasets"]["imdb"].update(task="translation")))
+    assert (
+        "datasets.imdb.task: 'translation' is not allowed; use one of "
+        "['sentiment', 'ner', 'memory']" in message
+    )
+
+
+def test_a_preset_naming_a_missing_dataset_names_it_and_the_configured_ones() -> None:
+    """kobylin2024 with a typo in its datasets_to_run, merged as Snakemake merges overlays."""
+    preset = yaml.safe_load((REPO / "presets/kobylin2024.yaml").read_text(encoding="utf-8"))
+    preset["datasets_to_run"] = ["imdb_kobylinn"]
+    config = repo_config()
+    update_config(config, preset)
+    message = parse_error(config)
+    assert message.startswith("datasets_to_run: 'imdb_kobylinn' is not a configured dataset")
+    assert "'imdb_kobylin'" in message and "'imdb'" in message  # the names one could mean
+
+
+def test_snakemake_dry_run_fails_on_a_bad_overlay_before_any_job(tmp_path: Path) -> None:
+    """The real entry point: `snakemake -n` with an overlay naming an unknown arch."""
+    config = {
+        "datasets_to_run": ["mem"],
+        "datasets": {
+            "mem": {
+                "task": "memory",
+                "format": "synthetic",
+                "synthetic": {"samples": {"train": 64, "validation": 64, "test": 64}},
+                "grid": {"archs": ["rnn"], "lengths": [12], "hparams": {"epochs": 2}},
+            }
+        },
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    overlay = copy.deepcopy(config)
+    overlay["datasets"]["mem"]["grid"]["archs"] = ["rnn", "transformer"]
+    (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path)]
+    result = subprocess.run(
+        [*cmd, "-n", "--configfile", str(tmp_path / "overlay.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"datasets.mem.grid.archs.1: 'transformer' is not allowed; use one of {ARCHS}" in output
+    assert "config.schema.yaml" in output  # where every key is documented
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
