@@ -175,3 +175,13 @@ def test_snakemake_dry_run_fails_on_a_bad_overlay_before_any_job(tmp_path: Path)
     assert f"datasets.mem.grid.archs.1: 'transformer' is not allowed; use one of {ARCHS}" in output
     assert "config.schema.yaml" in output  # where every key is documented
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
+
+
+def test_a_cnn_kernel_longer_than_a_length_fails_before_any_job() -> None:
+    config = repo_config()
+    grid = config["datasets"]["imdb"]["grid"]
+    grid["lengths"] = [4, 120]
+    grid["per_arch"] = {"cnn": {"conv_kernel": 5}}
+    message = parse_error(config)
+    assert "datasets.imdb.grid (arch cnn" in message
+    assert "conv_kernel 5 is longer than the sequence length 4" in message

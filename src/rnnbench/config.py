@@ -240,6 +240,12 @@ def validate_grids(config: dict) -> None:
                     "tag tokens; remove it from the NER grid"
                 )
             try:
-                resolve_spec(cell_spec(ds, cell))
+                spec = resolve_spec(cell_spec(ds, cell))
             except SpecError as err:
                 raise ConfigError(f"{where}: {err}") from None
+            kernel = spec.model.get("conv_kernel", 5)
+            if cell["arch"] == "cnn" and ds["task"] != "ner" and kernel > cell["length"]:
+                raise ConfigError(
+                    f"{where}: conv_kernel {kernel} is longer than the sequence length "
+                    f"{cell['length']}; lower conv_kernel (per_arch.cnn) or drop that length"
+                )
