@@ -185,3 +185,34 @@ def test_a_cnn_kernel_longer_than_a_length_fails_before_any_job() -> None:
     message = parse_error(config)
     assert "datasets.imdb.grid (arch cnn" in message
     assert "conv_kernel 5 is longer than the sequence length 4" in message
+
+
+def test_a_memory_task_length_over_the_memory_budget_fails_before_any_job() -> None:
+    config = repo_config()
+    config["memory_budget_gib"] = 0.001  # 6,000 samples x 50 steps x 4 bytes = 1.1 MiB
+    message = parse_error(config)
+    assert "datasets.memory.grid.lengths: length 50 needs 0.00112 GiB" in message
+    assert "over memory_budget_gib 0.001; use a shorter length" in message
+
+
+def test_a_text_length_over_the_memory_budget_fails_in_encode_before_allocating(
+    tmp_path: Path,
+) -> None:
+    from rnnbench.data.stages import encode_dataset
+    from rnnbench.data.vocab import build_vocab
+    from rnnbench.errors import DataError
+    from rnnbench.io import write_jsonl_atomic
+
+    records = [{"tokens": ["good", "film"], "label": "pos"}, {"tokens": ["bad"], "label": "neg"}]
+    paths = {}
+    for split in ("train", "validation", "test"):
+        paths[split] = str(tmp_path / f"{split}.jsonl")
+        write_jsonl_atomic(paths[split], records)
+    build_vocab([r["tokens"] for r in records], ["neg", "pos"]).save(tmp_path / "vocab.json")
+    ds = {"task": "sentiment", "padding": "post", "truncating": "post"}
+    out = tmp_path / "len100000.npz"
+    with pytest.raises(DataError) as info:
+        encode_dataset("imdb", ds, paths, tmp_path / "vocab.json", 100_000, out, 0.001)
+    assert "datasets.imdb.grid.lengths: length 100000 needs" in str(info.value)
+    assert "6 examples, over memory_budget_gib 0.001" in str(info.value)
+    assert not out.exists()

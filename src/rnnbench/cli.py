@@ -69,7 +69,9 @@ def _cmd_encode(args: argparse.Namespace) -> int:
 
     ds = json.loads(args.dataset_config)
     tokens = _split_paths(args.tokens_dir, ".jsonl")
-    encode_dataset(args.dataset, ds, tokens, args.vocab, args.length, args.out)
+    encode_dataset(
+        args.dataset, ds, tokens, args.vocab, args.length, args.out, args.memory_budget_gib
+    )
     return 0
 
 
@@ -152,6 +154,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--tokens-dir", required=True)
     p.add_argument("--vocab", required=True)
     p.add_argument("--length", type=int, required=True)
+    p.add_argument("--memory-budget-gib", type=float, default=8.0)
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_encode)
 

@@ -113,7 +113,7 @@ def _check_semantics(config: dict) -> list[str]:
         if "grid" not in ds:
             raise ConfigError(f"{key}.grid: missing; give at least grid.lengths, e.g. [120]")
         if task == "memory":
-            notes += _check_synthetic(key, ds)
+            notes += _check_synthetic(key, ds, config["memory_budget_gib"])
             continue
         has_url, has_splits = bool(ds.get("url")), bool(ds.get("splits"))
         if has_url == has_splits:
@@ -138,7 +138,20 @@ def _check_semantics(config: dict) -> list[str]:
     return notes
 
 
-def _check_synthetic(key: str, ds: dict) -> list[str]:
+def check_array_budget(
+    where: str, examples: int, length: int, bytes_per_position: int, budget_gib: float
+) -> None:
+    """Refuse a (dataset, length) whose encoded arrays would exceed the memory budget."""
+    need_gib = examples * length * bytes_per_position / 2**30
+    if need_gib > budget_gib:
+        raise ConfigError(
+            f"{where}: length {length} needs {need_gib:.3g} GiB for the encoded arrays of "
+            f"{examples:,} examples, over memory_budget_gib {budget_gib:g}; use a shorter "
+            "length, or raise memory_budget_gib if the machine has the memory"
+        )
+
+
+def _check_synthetic(key: str, ds: dict, budget_gib: float) -> list[str]:
     if "synthetic" not in ds:
         raise ConfigError(f"{key}.synthetic: missing; give samples: {{train, validation, test}}")
     for source_key in ("url", "splits"):
@@ -147,11 +160,14 @@ def _check_synthetic(key: str, ds: dict) -> list[str]:
                 f"{key}.{source_key}: the memory task is generated, not read; remove "
                 f"`{source_key}` (or set it to null in an overlay)"
             )
+    examples = sum(ds["synthetic"]["samples"].values())
     for length in ds["grid"]["lengths"]:
         try:
             signal_index(ds["synthetic"]["signal_position"], length)
         except ValueError as err:
             raise ConfigError(f"{key}.synthetic.signal_position: {err}") from None
+        # float32 values + int32 lengths + int64 labels
+        check_array_budget(f"{key}.grid.lengths", examples, length, 4, budget_gib)
     return []
 
 

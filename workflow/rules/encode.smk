@@ -20,10 +20,12 @@ rule encode:
         mem_mb=lambda wildcards, attempt: 3000 * attempt,
     params:
         dataset_config=dataset_config("padding", "truncating"),
+        budget=config["memory_budget_gib"],
     shell:
         "rnnbench encode --dataset {wildcards.dataset} --dataset-config {params.dataset_config:q}"
         " --tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {input.vocab:q}"
-        " --length {wildcards.length} --out {output:q} > {log:q} 2>&1"
+        " --length {wildcards.length} --memory-budget-gib {params.budget}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule synthesize:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnbench.config import signal_index
+from rnnbench.config import check_array_budget, signal_index
 from rnnbench.data.arrays import SPLITS, EncodedMeta, save_encoded
 from rnnbench.data.datacard import memory_split_card, text_split_card
 from rnnbench.data.encode import encode_split
@@ -22,7 +22,7 @@ from rnnbench.data.splitting import carve_validation, check_splits, split_by_fra
 from rnnbench.data.synthetic import generate_memory_split
 from rnnbench.data.tokenize import normalize, token_mapper, tokenize_texts
 from rnnbench.data.vocab import Vocab, build_vocab
-from rnnbench.errors import DataError
+from rnnbench.errors import ConfigError, DataError
 from rnnbench.io import read_jsonl, write_json_atomic, write_jsonl_atomic
 
 log = logging.getLogger("rnnbench.data")
@@ -127,12 +127,21 @@ def encode_dataset(
     vocab_path: str | Path,
     length: int,
     out_path: str | Path,
+    memory_budget_gib: float = 8.0,
 ) -> None:
     vocab = Vocab.load(vocab_path)
-    splits = {
-        split: encode_split(
-            read_jsonl(token_paths[split]), vocab, length, ds["padding"], ds["truncating"]
+    records = {split: read_jsonl(token_paths[split]) for split in SPLITS}
+    # int32 token ids, plus int64 tag ids per position for NER
+    per_position = 4 + (8 if ds["task"] == "ner" else 0)
+    examples = sum(len(r) for r in records.values())
+    try:
+        check_array_budget(
+            f"datasets.{name}.grid.lengths", examples, length, per_position, memory_budget_gib
         )
+    except ConfigError as err:
+        raise DataError(str(err)) from None
+    splits = {
+        split: encode_split(records[split], vocab, length, ds["padding"], ds["truncating"])
         for split in SPLITS
     }
     meta = EncodedMeta(
