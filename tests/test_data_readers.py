@@ -380,6 +380,7 @@ def test_gmb_zip_with_a_corrupt_member(tmp_path: Path) -> None:
 # --- CoNLL --------------------------------------------------------------------------------------
 
 
+@pytest.mark.fault
 def test_conll_docstart_iob1_and_no_trailing_blank_line(tmp_path: Path) -> None:
     assert not CONLL_IOB1.endswith("\n")
     records = read_conll(conll(tmp_path / "train.txt"), {})
@@ -387,6 +388,18 @@ def test_conll_docstart_iob1_and_no_trailing_blank_line(tmp_path: Path) -> None:
         {"tokens": ["EU", "rejects", "German", "call", "."], "tags": _iob2("ORG O MISC O O")},
         {"tokens": ["Peter", "Blackburn"], "tags": ["B-PER", "I-PER"]},
         {"tokens": ["BRUSSELS", "Paris", "1996-08-22"], "tags": ["B-LOC", "B-LOC", "O"]},
+    ]
+
+
+@pytest.mark.fault
+def test_conll_blank_line_runs_never_make_an_empty_sentence(tmp_path: Path) -> None:
+    # Several blank lines (a "sentence without tokens"), also around -DOCSTART-.
+    path = tmp_path / "gaps.conll"
+    path.write_text("\n\n-DOCSTART- O\n\n\n\nAnn B-PER\n\n\n\nin O\nRome B-LOC\n\n\n")
+    records = read_conll(path, {})
+    assert records == [
+        {"tokens": ["Ann"], "tags": ["B-PER"]},
+        {"tokens": ["in", "Rome"], "tags": ["O", "B-LOC"]},
     ]
 
 
