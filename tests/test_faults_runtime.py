@@ -261,3 +261,29 @@ def test_a_failing_cell_with_keep_going_lets_every_other_cell_finish(tmp_path: P
         "hparams.device is 'cuda' but no CUDA device is available" in (tmp_path / log).read_text()
     )
     assert not (tmp_path / "results/summary/runs.csv").exists()  # needs every cell
+
+
+@pytest.mark.fault
+def test_an_optimizer_update_that_overflows_is_recorded_as_diverged(tmp_path: Path) -> None:
+    ds = {
+        "synthetic": {
+            "samples": {"train": 64, "validation": 16, "test": 16},
+            "signal_position": {"from_end": 2},
+            "seed": 0,
+        }
+    }
+    data = tmp_path / "len8.npz"
+    synthesize_memory("mem", ds, 8, data)
+    spec = {
+        "dataset": "mem",
+        "arch": "rnn",
+        "optimizer": "adam",
+        "length": 8,
+        "seed": 0,
+        "hparams": {"epochs": 3, "batch_size": 16, "hidden": 4, "head_hidden": 0, "lr": 1e38},
+    }
+    metrics = run_training(data, tmp_path / "run", spec)  # must not raise
+    assert metrics["status"] == "diverged"
+    assert metrics["diverged_epoch"] == 1
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert saved["status"] == "diverged" and saved["test"] is None

@@ -346,7 +346,16 @@ def _train_epoch(
         if hp["clip_norm"]:
             scaler.unscale_(optimizer)
             nn.utils.clip_grad_norm_(model.parameters(), hp["clip_norm"])
-        scaler.step(optimizer)
+        try:
+            scaler.step(optimizer)
+        except RuntimeError as err:
+            # Adam & co. at an absurd learning rate overflow inside the update itself
+            # ("value cannot be converted to type float without overflow"): the same
+            # divergence as a non-finite loss, one step earlier.
+            if "overflow" not in str(err):
+                raise
+            log.warning("optimizer step overflowed: %s", err)
+            return None
         scaler.update()
         n = task.units(y)
         total += value * n
