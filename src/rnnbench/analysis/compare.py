@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,8 @@ import pandas as pd
 from rnnbench.analysis import stats
 from rnnbench.analysis.baselines import baseline_scores
 from rnnbench.analysis.collect import HP_PREFIX, AnalysisError
-from rnnbench.analysis.sanity import FLAG_HELP, FLAGS, split_flags
+from rnnbench.analysis.htmlpage import page_start
+from rnnbench.analysis.sanity import FLAG_HELP, union_flags
 from rnnbench.io import atomic_path, write_text_atomic
 
 GRID_COLUMNS: tuple[str, ...] = ("arch", "optimizer", "length")
@@ -61,14 +61,6 @@ def varying_columns(runs: pd.DataFrame) -> list[str]:
         c for c in runs.columns if c.startswith(HP_PREFIX) and c not in NON_GROUPING_HPARAMS
     ]
     return [c for c in candidates if runs[c].nunique(dropna=False) > 1]
-
-
-def _union_flags(cells: Sequence[str]) -> tuple[str, int]:
-    """(";"-joined union of the runs' flags in FLAGS order, number of flagged runs)."""
-    seen: list[list[str]] = [split_flags(c) for c in cells]
-    names = {f for flags in seen for f in flags}
-    ordered = [f for f in FLAGS if f in names] + sorted(names - set(FLAGS))
-    return ";".join(ordered), sum(1 for flags in seen if flags)
 
 
 def _first(series: pd.Series) -> Any:
@@ -108,7 +100,7 @@ def comparison_table(
     for i, (_, group) in enumerate(sub.groupby(keys, dropna=False, sort=False)):
         values = pd.to_numeric(group["test_headline"], errors="coerce").tolist()
         mean, sd, lo, hi = stats.mean_sd_ci(values, confidence)
-        flags, n_flagged = _union_flags(group["flags"].tolist())
+        flags, n_flagged = union_flags(group["flags"].tolist())
         params = pd.to_numeric(group["params"], errors="coerce").dropna()
         seconds = pd.to_numeric(group["seconds_per_epoch"], errors="coerce").dropna()
         cell = {key: _first(group[key]) for key in keys}
@@ -249,11 +241,7 @@ def render_html(table: pd.DataFrame, title: str) -> str:
         "s/epoch",
     ]
     lines = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h2>{html.escape(title)}</h2>",
+        *page_start(title, _CSS),
         '<table class="comparison">',
         "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>",
         "<tbody>",

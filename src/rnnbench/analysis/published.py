@@ -32,7 +32,8 @@ import pandas as pd
 
 from rnnbench.analysis import stats
 from rnnbench.analysis.collect import AnalysisError
-from rnnbench.analysis.sanity import FLAG_HELP, FLAGS, split_flags
+from rnnbench.analysis.htmlpage import page_start
+from rnnbench.analysis.sanity import FLAG_HELP, union_flags
 from rnnbench.io import atomic_path, write_text_atomic
 
 TOLERANCE = 0.02
@@ -140,11 +141,6 @@ def load_published(text: str) -> list[dict[str, Any]]:
 # --- the table -------------------------------------------------------------------------
 
 
-def _union_flags(cells: Sequence[Any]) -> str:
-    names = {flag for cell in cells for flag in split_flags(cell)}
-    return ";".join([f for f in FLAGS if f in names] + sorted(names - set(FLAGS)))
-
-
 def _cell_rows(runs: pd.DataFrame, entry: dict[str, Any]) -> pd.DataFrame:
     if runs.empty or not set(CELL_KEYS) <= set(runs.columns):
         return runs.iloc[0:0]
@@ -232,7 +228,7 @@ def published_vs_measured(
                 "ci_low": lo,
                 "ci_high": hi,
                 "difference": mean - float(entry["value"]),
-                "flags": _union_flags(cell["flags"].tolist()) if "flags" in cell else "",
+                "flags": union_flags(cell["flags"].tolist())[0] if "flags" in cell else "",
                 "verdict": verdict(entry, mean, lo, hi, tolerance),
                 "relation": entry["relation"],
                 "also_measured": "; ".join(also),
@@ -306,11 +302,7 @@ def render_html(table: pd.DataFrame, title: str = "Published vs measured") -> st
         "note",
     ]
     lines = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h2>{html.escape(title)}</h2>",
+        *page_start(title, _CSS),
     ]
     if table.empty:
         lines.append(

@@ -204,3 +204,11 @@ def split_flags(text: Any) -> list[str]:
     if not isinstance(text, str) or not text.strip():
         return []
     return [flag for flag in text.split(";") if flag]
+
+
+def union_flags(cells: Sequence[Any]) -> tuple[str, int]:
+    """(";"-joined union of the runs' flags in FLAGS order, number of flagged runs)."""
+    seen = [split_flags(cell) for cell in cells]
+    names = {flag for flags in seen for flag in flags}
+    ordered = [f for f in FLAGS if f in names] + sorted(names - set(FLAGS))
+    return ";".join(ordered), sum(1 for flags in seen if flags)
