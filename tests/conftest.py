@@ -12,10 +12,14 @@ import csv
 import gzip
 import hashlib
 import io
+import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -204,3 +208,51 @@ def validated(ds: dict[str, Any], name: str = "x") -> dict[str, Any]:
     cfg = {"datasets_to_run": [name], "datasets": {name: copy.deepcopy(ds)}}
     validate_config(cfg, SCHEMA_PATH)
     return cfg["datasets"][name]
+
+
+# --- running the workflow on the generated memory task (no data files needed) ------------
+
+
+def run_snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """The repository's Snakefile with ``workdir`` as working directory (and config.yaml)."""
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO_ROOT / "Snakefile")]
+    return subprocess.run(
+        [*command, "-d", str(workdir), *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def write_memory_grid(
+    workdir: Path,
+    archs: list[str],
+    optimizers: list[str],
+    *,
+    lengths: list[int] = [12],  # noqa: B006 - never mutated
+    seeds: list[int] = [0],  # noqa: B006 - never mutated
+    samples: tuple[int, int, int] = (256, 64, 64),
+    **grid: Any,
+) -> None:
+    """Write a config.yaml with one small memory-task dataset, ``mem``, and its grid."""
+    train, validation, test = samples
+    config = {
+        "datasets_to_run": ["mem"],
+        "datasets": {
+            "mem": {
+                "task": "memory",
+                "format": "synthetic",
+                "synthetic": {
+                    "samples": {"train": train, "validation": validation, "test": test},
+                    "signal_position": {"from_end": 2},
+                    "seed": 0,
+                },
+                "grid": {
+                    "archs": archs,
+                    "optimizers": optimizers,
+                    "lengths": lengths,
+                    "seeds": seeds,
+                    "hparams": {"epochs": 2, "batch_size": 32, "hidden": 8, "head_hidden": 0},
+                    **grid,
+                },
+            }
+        },
+    }
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")

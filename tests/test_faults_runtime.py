@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-import yaml
 
+from conftest import run_snakemake, write_memory_grid
 from rnnbench.data import arrays
 from rnnbench.data.arrays import load_encoded
 from rnnbench.data.stages import synthesize_memory
@@ -28,7 +28,6 @@ from rnnbench.train import run_training
 from rnnbench.train.checkpoint import CHECKPOINT_FORMAT
 from rnnbench.train.report import NONDETERMINISTIC_KEYS
 
-REPO = Path(__file__).resolve().parents[1]
 LENGTH = 12
 SYNTHETIC = {
     "samples": {"train": 128, "validation": 64, "test": 64},
@@ -43,30 +42,11 @@ pytestmark = pytest.mark.fault
 
 
 def write_config(workdir: Path, archs: list[str], optimizers: list[str], **grid: Any) -> None:
-    config = {
-        "datasets_to_run": ["mem"],
-        "datasets": {
-            "mem": {
-                "task": "memory",
-                "format": "synthetic",
-                "synthetic": SYNTHETIC,
-                "grid": {
-                    "archs": archs,
-                    "optimizers": optimizers,
-                    "lengths": [LENGTH],
-                    "seeds": [0],
-                    "hparams": {"epochs": 2, "batch_size": 32, "hidden": 8, "head_hidden": 0},
-                    **grid,
-                },
-            }
-        },
-    }
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    write_memory_grid(workdir, archs, optimizers, lengths=[LENGTH], samples=(128, 64, 64), **grid)
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=600)
+    return run_snakemake(workdir, *args, timeout=600)
 
 
 def run_dir(workdir: Path, arch: str, optimizer: str) -> Path:

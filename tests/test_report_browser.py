@@ -9,16 +9,13 @@ RNNBENCH_REQUIRE_BROWSER=1 (CI sets it, so there the test cannot silently not ru
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
+from conftest import run_snakemake, write_memory_grid
 from report_browser import CHROMIUM, walk_report
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
@@ -37,31 +34,12 @@ def _browser_or_skip() -> None:
 
 
 def build_report(workdir: Path) -> Path:
-    config = {
-        "datasets_to_run": ["mem"],
-        "datasets": {
-            "mem": {
-                "task": "memory",
-                "format": "synthetic",
-                "synthetic": {
-                    "samples": {"train": 128, "validation": 32, "test": 32},
-                    "signal_position": {"from_end": 2},
-                },
-                "grid": {
-                    "archs": ["rnn", "lstm"],
-                    "optimizers": ["adam"],
-                    "lengths": [8, 16],
-                    "seeds": [0, 1],
-                    "hparams": {"epochs": 2, "batch_size": 32, "hidden": 8, "head_hidden": 0},
-                },
-            }
-        },
-    }
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    base = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
+    write_memory_grid(
+        workdir, ["rnn", "lstm"], ["adam"], lengths=[8, 16], seeds=[0, 1], samples=(128, 32, 32)
+    )
     report = workdir / "report.html"
     for args in (["--cores", "2"], ["--report", str(report)]):
-        result = subprocess.run([*base, *args], capture_output=True, text=True, timeout=900)
+        result = run_snakemake(workdir, *args)
         assert result.returncode == 0, result.stdout + result.stderr
     return report
 

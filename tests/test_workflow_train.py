@@ -9,45 +9,25 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-import yaml
 
+from conftest import run_snakemake, write_memory_grid
 from rnnbench.train.report import NONDETERMINISTIC_KEYS
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def write_config(workdir: Path, archs: list[str], optimizers: list[str], **grid_extra) -> None:
-    config = {
-        "datasets_to_run": ["mem"],
-        "datasets": {
-            "mem": {
-                "task": "memory",
-                "format": "synthetic",
-                "synthetic": {
-                    "samples": {"train": 256, "validation": 64, "test": 64},
-                    "signal_position": {"from_end": 2},
-                    "seed": 0,
-                },
-                "grid": {
-                    "archs": archs,
-                    "optimizers": optimizers,
-                    "lengths": [12],
-                    "seeds": [0],
-                    "hparams": {"epochs": 3, "batch_size": 32, "hidden": 8, "head_hidden": 0},
-                    **grid_extra,
-                },
-            }
-        },
-    }
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+def write_config(workdir: Path, archs: list[str], optimizers: list[str], **grid: Any) -> None:
+    # 3 epochs (not the default 2) so that early stopping and history rows are exercised.
+    hparams = {"epochs": 3, "batch_size": 32, "hidden": 8, "head_hidden": 0}
+    write_memory_grid(workdir, archs, optimizers, **{"hparams": hparams, **grid})
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
-    result = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=600)
+    result = run_snakemake(workdir, *args)
     if check and result.returncode != 0:
         pytest.fail(f"snakemake {args} failed:\n{result.stdout}\n{result.stderr}")
     return result
