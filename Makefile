@@ -9,7 +9,7 @@ RUN_CONFIG ?= presets/quick.yaml tests/shared-data.yaml
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install run test lint
+.PHONY: install run report test lint
 
 install: $(VENV)/.installed
 
@@ -21,6 +21,9 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	snakemake --cores $(CORES) --configfile $(RUN_CONFIG)
+
+report: install
+	snakemake --configfile $(RUN_CONFIG) --report reports/report.html
 
 test: install
 	python -m pytest
