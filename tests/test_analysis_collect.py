@@ -15,7 +15,13 @@ from rnnbench.analysis.collect import (
     read_runs_csv,
     write_runs_csv,
 )
-from test_analysis_helpers import LN2, make_metrics, seed_c_metrics, write_run
+from test_analysis_helpers import (
+    LN2,
+    diverged_before_any_epoch,
+    make_metrics,
+    seed_c_metrics,
+    write_run,
+)
 
 
 def _runs(root: Path) -> list[Path]:
@@ -26,18 +32,7 @@ def _runs(root: Path) -> list[Path]:
         write_run(root, make_metrics(arch="gru", length=200, accuracy=0.82)),
         write_run(root, seed_c_metrics(), [LN2] * 5),
         write_run(
-            root,
-            make_metrics(
-                arch="lstm",
-                optimizer="sgd",
-                status="diverged",
-                test=None,
-                final_train_loss=None,
-                epochs_run=0,
-                best_epoch=None,
-                seconds_per_epoch=None,
-                hparams={"lr": 10.0},
-            ),
+            root, diverged_before_any_epoch(arch="lstm", optimizer="sgd", hparams={"lr": 10.0})
         ),
         write_run(root, make_metrics(dataset="gmb", task="ner", arch="rnn", accuracy=0.6)),
     ]

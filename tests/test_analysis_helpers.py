@@ -156,6 +156,20 @@ def seed_c_metrics(**overrides: Any) -> dict[str, Any]:
     return metrics
 
 
+def diverged_before_any_epoch(**overrides: Any) -> dict[str, Any]:
+    """A run whose loss went non-finite in epoch 1: no validation or test metrics."""
+    kwargs: dict[str, Any] = {
+        "status": "diverged",
+        "test": None,
+        "final_train_loss": None,
+        "epochs_run": 0,
+        "best_epoch": None,
+        "seconds_per_epoch": None,
+    }
+    kwargs.update(overrides)
+    return make_metrics(**kwargs)
+
+
 def write_run(root: Path, metrics: dict[str, Any], train_losses: list[float] | None = None) -> Path:
     """Write metrics.json (and history.csv when losses are given) where the grid would."""
     spec = metrics["spec"]

@@ -16,7 +16,7 @@ from rnnbench.analysis.sanity import (
     is_stuck,
     stuck_tolerance,
 )
-from test_analysis_helpers import LN2, make_metrics, seed_c_metrics
+from test_analysis_helpers import LN2, diverged_before_any_epoch, make_metrics, seed_c_metrics
 
 
 def test_healthy_run_has_no_flag() -> None:
@@ -34,15 +34,7 @@ def test_seed_c_run_is_stuck_degenerate_and_single_class() -> None:
 
 
 def test_diverged_before_any_epoch() -> None:
-    run = make_metrics(
-        status="diverged",
-        test=None,
-        final_train_loss=None,
-        epochs_run=0,
-        best_epoch=None,
-        seconds_per_epoch=None,
-    )
-    assert flag_run(run) == [DIVERGED]
+    assert flag_run(diverged_before_any_epoch()) == [DIVERGED]
 
 
 def test_stuck_tolerance_boundary() -> None:

@@ -8,9 +8,6 @@ one case runs ``snakemake -n`` itself, to prove the error reaches the user there
 
 from __future__ import annotations
 
-import copy
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
+from conftest import run_snakemake, write_memory_grid
 from rnnbench.config import validate_config, validate_grids
 from rnnbench.errors import ConfigError
 
@@ -148,28 +146,11 @@ def test_a_preset_naming_a_missing_dataset_names_it_and_the_configured_ones() ->
 
 def test_snakemake_dry_run_fails_on_a_bad_overlay_before_any_job(tmp_path: Path) -> None:
     """The real entry point: `snakemake -n` with an overlay naming an unknown arch."""
-    config = {
-        "datasets_to_run": ["mem"],
-        "datasets": {
-            "mem": {
-                "task": "memory",
-                "format": "synthetic",
-                "synthetic": {"samples": {"train": 64, "validation": 64, "test": 64}},
-                "grid": {"archs": ["rnn"], "lengths": [12], "hparams": {"epochs": 2}},
-            }
-        },
-    }
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    overlay = copy.deepcopy(config)
+    write_memory_grid(tmp_path, ["rnn"], ["adam"])
+    overlay = yaml.safe_load((tmp_path / "config.yaml").read_text(encoding="utf-8"))
     overlay["datasets"]["mem"]["grid"]["archs"] = ["rnn", "transformer"]
     (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(tmp_path)]
-    result = subprocess.run(
-        [*cmd, "-n", "--configfile", str(tmp_path / "overlay.yaml")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_snakemake(tmp_path, "-n", "--configfile", str(tmp_path / "overlay.yaml"))
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert f"datasets.mem.grid.archs.1: 'transformer' is not allowed; use one of {ARCHS}" in output
