@@ -98,9 +98,15 @@ install_slurm() {
 	fi
 }
 
+SLURM_CONF_BACKUP=/etc/slurm/slurm.conf.before-rnnbench
+
 configure_slurm() {
 	local mem_mb=$(($(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo) - 1024))
 	mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+	# Keep a slurm.conf that was there before; restore_slurm_conf puts it back.
+	if [ -e /etc/slurm/slurm.conf ] && [ ! -e "$SLURM_CONF_BACKUP" ]; then
+		cp -p /etc/slurm/slurm.conf "$SLURM_CONF_BACKUP"
+	fi
 	# No accounting daemon: sacct does not work, Snakemake polls squeue instead.
 	# jobacct_gather/linux + OverMemoryKill: slurmstepd measures each job step's memory
 	# every second and kills a step that uses more than the job's --mem (no cgroups needed).
@@ -191,7 +197,17 @@ all) ;;
 *) fail "unknown mode ${1}; use up, down or nothing" ;;
 esac
 
-trap 'rc=$?; step "stop the daemons"; stop_daemons; exit $rc' EXIT
+# Leave no slurm.conf pointing at a stopped controller: with one, every later
+# `snakemake` call waits ~9 s in the Slurm plugin's `scontrol show config` probe.
+restore_slurm_conf() {
+	if [ -e "$SLURM_CONF_BACKUP" ]; then
+		mv -f "$SLURM_CONF_BACKUP" /etc/slurm/slurm.conf
+	else
+		rm -f /etc/slurm/slurm.conf
+	fi
+}
+
+trap 'rc=$?; step "stop the daemons"; stop_daemons; restore_slurm_conf; exit $rc' EXIT
 up
 
 step "snakemake --profile slurm -n in the repository root (the default experiment)"

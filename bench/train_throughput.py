@@ -1,21 +1,40 @@
-"""Benchmark: training throughput (samples/s) of every architecture at seed-A shapes.
+"""Benchmark: training throughput, rnnbench vs torch's modules vs a naive loop vs Keras 3.
 
-Seed A: vocab 10,000, embedding 16, length 120, batch 128, hidden 32 (bidirectional for
-birnn/bilstm/bigru), Dense(6) head, one logit, Adam, BCE loss, gradient clipping as in
-training. Each architecture trains on random token ids (every row at full length, as
-~85% of IMDB reviews are longer than 120 tokens); after warm-up batches, samples/s is the
-median over several timed windows.
+Two shapes, from the seed experiments:
 
-    python bench/train_throughput.py [--threads 1] [--windows 5] [--batches 5]
+- seed A: vocab 10,000, embedding 16, length 120, batch 128, hidden 32 (bidirectional
+  for birnn/bilstm/bigru), Dense(6) head, one logit, Adam, BCE, gradient clipping 1.0 for
+  recurrent models; every architecture.
+- seed C: vocab 20,000, embedding 64, 25 stacked layers of hidden 8, length 200, batch
+  1000, a linear head; rnn, lstm, gru.
+
+For each recurrent model it times, in this one process and at the same thread count:
+rnnbench's model (scan kernels, or the layer wavefront for deep stacks), the same model
+computed by torch's own ``nn.RNN``/``nn.LSTM``/``nn.GRU`` on packed sequences, and the
+naive per-step loop (bench/naive_loop.py). Keras 3 on TensorFlow CPU runs the same
+model in a subprocess from its own virtual environment (bench/keras_env.py installs it;
+if it cannot, the Keras column is empty and the reason is recorded). Every row is full
+length (~85% of IMDB reviews exceed 120 tokens), random ids, random labels.
+
+samples/s is the median over timed windows after warm-up batches. Model FLOP/s counts
+the matrix products of the forward pass analytically (x3 for forward + backward) and is
+compared with the measured fp32 matrix-multiply peak (2048 x 2048, same threads).
+
+    python bench/train_throughput.py [--threads 2] [--shapes seed-a seed-c] [--no-keras]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -23,86 +42,212 @@ from torch import nn
 
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models import ARCHITECTURES, RECURRENT, build_model
+from rnnbench.models.build import FUSED
 from rnnbench.train.optimizers import build_optimizer
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from keras_env import keras_python
+from naive_loop import NaiveLoop, check_same_outputs
+
 REPO = Path(__file__).resolve().parents[1]
-SEED_A = {"vocab": 10_000, "embedding_dim": 16, "length": 120, "batch": 128, "hidden": 32}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3, "lstm_peephole": 4, "lstm_cifg": 3}
 
 
-def samples_per_second(arch: str, threads: int, windows: int, batches: int) -> dict:
-    torch.manual_seed(0)
-    torch.set_num_threads(threads)
-    meta = EncodedMeta(
-        dataset="bench",
-        task="sentiment",
-        length=SEED_A["length"],
-        padding="post",
-        truncating="post",
-        vocab_size=SEED_A["vocab"],
-        num_classes=2,
-    )
-    model = build_model(
-        arch, meta, {"embedding_dim": SEED_A["embedding_dim"], "hidden": SEED_A["hidden"]}
-    )
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    archs: tuple[str, ...]
+    vocab: int
+    length: int
+    batch: int
+    embedding_dim: int
+    hidden: int
+    layers: int
+    head_hidden: int
+    warmup: int
+    windows: int
+    batches: int
+
+
+SHAPES = {
+    "seed-a": Shape("seed-a", ARCHITECTURES, 10_000, 120, 128, 16, 32, 1, 6, 3, 7, 5),
+    "seed-c": Shape("seed-c", ("rnn", "lstm", "gru"), 20_000, 200, 1000, 64, 8, 25, 0, 1, 3, 1),
+}
+
+
+def make_model(arch: str, shape: Shape) -> nn.Module:
+    meta = EncodedMeta("bench", "sentiment", shape.length, "post", "post", shape.vocab, 2)
+    hparams = {
+        "embedding_dim": shape.embedding_dim,
+        "hidden": shape.hidden,
+        "layers": shape.layers,
+        "head_hidden": shape.head_hidden,
+    }
+    return build_model(arch, meta, hparams)
+
+
+def training_rates(model: nn.Module, arch: str, shape: Shape, batch_data: tuple) -> list[float]:
+    """samples/s of each timed window; the model trains as in rnnbench (Adam, clipping)."""
+    x, lengths, y = batch_data
     optimizer = build_optimizer("adam", model.parameters())
     loss_fn = nn.BCEWithLogitsLoss()
-    batch = SEED_A["batch"]
-    x = torch.randint(2, SEED_A["vocab"], (batch, SEED_A["length"]))
-    lengths = torch.full((batch,), SEED_A["length"], dtype=torch.long)
-    y = torch.randint(0, 2, (batch,)).float()
-    clip = 1.0 if arch in RECURRENT else None
+    clip = arch in RECURRENT
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x, lengths), y)
-        loss.backward()
+        loss_fn(model(x, lengths), y).backward()
         if clip:
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
 
-    for _ in range(3):  # warm-up: allocator, kernel selection
+    for _ in range(shape.warmup):
         step()
     rates = []
-    for _ in range(windows):
+    for _ in range(shape.windows):
         started = time.perf_counter()
-        for _ in range(batches):
+        for _ in range(shape.batches):
             step()
-        rates.append(batch * batches / (time.perf_counter() - started))
-    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        rates.append(shape.batch * shape.batches / (time.perf_counter() - started))
+    return rates
+
+
+def summarise(rates: list[float]) -> dict:
     return {
-        "arch": arch,
-        "params": params,
         "samples_per_second": round(statistics.median(rates), 1),
         "spread": [round(min(rates), 1), round(max(rates), 1)],
     }
 
 
+def forward_matmul_flops(arch: str, shape: Shape) -> int:
+    """Multiply-adds x 2 of one example's forward pass (matrix products only)."""
+    e, h, steps = shape.embedding_dim, shape.hidden, shape.length
+    head_in = h
+    if arch == "flatten":
+        return 2 * (steps * e * 6 + 6)
+    if arch == "cnn":
+        return 2 * ((steps - 4) * 5 * e * 128 + 128 * 6 + 6)
+    kind, bidirectional = FUSED.get(arch, (arch.removesuffix("_cell"), False))
+    directions = 2 if bidirectional else 1
+    gates = GATES[kind] * h
+    flops, size = 0, e
+    for _ in range(shape.layers):
+        flops += 2 * steps * directions * gates * (size + h)
+        size = h * directions
+    head_in = size
+    head = head_in * shape.head_hidden + shape.head_hidden if shape.head_hidden else head_in
+    return flops + 2 * head
+
+
+def matmul_peak_gflops(threads: int, size: int = 2048, repeats: int = 10) -> float:
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - started)
+    return 2 * size**3 / min(times) / 1e9
+
+
+def keras_rates(python: Path | None, shape: Shape, arch: str, threads: int) -> dict | None:
+    if python is None:
+        return None
+    command = [
+        str(python), str(REPO / "bench" / "keras_side.py"), "--shape", shape.name,
+        "--arch", arch, "--threads", str(threads), "--warmup", str(shape.warmup),
+        "--windows", str(shape.windows), "--batches", str(shape.batches),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        print(f"  keras {arch}: failed ({done.stderr.strip().splitlines()[-1:]})", flush=True)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_arch(arch: str, shape: Shape, threads: int, python: Path | None, naive: bool) -> dict:
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(2, shape.vocab, (shape.batch, shape.length), generator=gen)
+    lengths = torch.full((shape.batch,), shape.length, dtype=torch.long)
+    y = torch.randint(0, 2, (shape.batch,), generator=gen).float()
+    data = (x, lengths, y)
+    model = make_model(arch, shape)
+    row: dict = {
+        "arch": arch,
+        "params": sum(p.numel() for p in model.parameters()),
+        "flops_per_sample": 3 * forward_matmul_flops(arch, shape),
+    }
+    variants: dict[str, nn.Module] = {"rnnbench": model}
+    if arch in FUSED:
+        reference = copy.deepcopy(model)
+        reference.body.recurrence.impl = "torch"
+        variants["torch_module"] = reference
+        if naive:
+            loop = NaiveLoop(copy.deepcopy(model))
+            check_same_outputs(model, loop, x, lengths)
+            variants["naive_loop"] = loop
+    for name, variant in variants.items():
+        row[name] = summarise(training_rates(variant, arch, shape, data))
+    keras = keras_rates(python, shape, arch, threads)
+    if keras is not None:
+        row["keras"] = {k: keras[k] for k in ("samples_per_second", "spread", "params")}
+    parts = [f"{k} {v['samples_per_second']:,.0f}" for k, v in row.items() if isinstance(v, dict)]
+    print(f"  {shape.name} {arch:>14}: " + ", ".join(parts) + " samples/s", flush=True)
+    return row
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--windows", type=int, default=5)
-    parser.add_argument("--batches", type=int, default=5)
-    parser.add_argument("--archs", nargs="*", default=list(ARCHITECTURES))
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--shapes", nargs="*", default=list(SHAPES), choices=list(SHAPES))
+    parser.add_argument("--archs", nargs="*", default=None, help="limit to these archs")
+    parser.add_argument("--no-keras", action="store_true", help="skip the Keras side")
+    parser.add_argument("--no-naive", action="store_true", help="skip the naive loop")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "train_throughput.json"))
     args = parser.parse_args()
-    rows = []
-    for arch in args.archs:
-        row = samples_per_second(arch, args.threads, args.windows, args.batches)
-        print(
-            f"{arch:>14}  {row['params']:>8,} params  {row['samples_per_second']:>9.1f} samples/s"
-        )
-        rows.append(row)
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)  # as rnnbench's training does (and TensorFlow)
+
+    python, keras_note = (None, "skipped (--no-keras)") if args.no_keras else keras_python()
+    print(f"Keras side: {keras_note}", flush=True)
+    peak = matmul_peak_gflops(args.threads)
+    print(f"fp32 matmul peak: {peak:.1f} GFLOP/s at {args.threads} thread(s)", flush=True)
+    shapes = {}
+    for name in args.shapes:
+        shape = SHAPES[name]
+        archs = [a for a in shape.archs if args.archs is None or a in args.archs]
+        shapes[name] = {
+            "setup": shape.__dict__,
+            "results": [
+                bench_arch(a, shape, args.threads, python, not args.no_naive) for a in archs
+            ],
+        }
     result = {
-        "benchmark": "training samples/s at seed-A shapes (vocab 10k, emb 16, len 120, batch 128, hidden 32, Adam)",
+        "benchmark": "training samples/s: rnnbench vs torch modules vs naive loop vs Keras 3",
         "threads": args.threads,
-        "windows": args.windows,
-        "batches_per_window": args.batches,
-        "results": rows,
-        "machine": {"cpu": platform.processor() or platform.machine(), "torch": torch.__version__},
+        "matmul_peak_gflops": round(peak, 1),
+        "keras": keras_note,
+        "shapes": shapes,
+        "machine": {
+            "cpu": cpu_model(),
+            "logical_cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+        },
         "date": time.strftime("%Y-%m-%d"),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

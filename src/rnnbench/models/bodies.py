@@ -22,6 +22,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnbench.models.alignment import post_to_pre, pre_to_post
 from rnnbench.models.cells import Cell
+from rnnbench.models.recurrent import check_lengths, run_stack
 
 
 class FlattenBody(nn.Module):
@@ -61,15 +62,48 @@ class ConvBody(nn.Module):
 
 
 _FUSED_MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+IMPLS = ("auto", "scan", "torch")
+
+
+def fastest_impl(kind: str, layers: int, directions: int, device: torch.device) -> str:
+    """The faster exact path for this layer, as measured in bench/RESULTS.md.
+
+    On GPUs torch's cuDNN kernels. On CPUs torch's LSTM has a fused oneDNN kernel that
+    beats the scan kernel, except for deep unidirectional stacks, where the layer
+    wavefront's 22x fewer sequential steps win; torch's RNN and GRU run one autograd
+    node per step and gate, and the scan kernels are 2-4x faster.
+    """
+    if device.type != "cpu":
+        return "torch"
+    if kind == "lstm" and (directions == 2 or layers == 1):
+        return "torch"
+    return "scan"
 
 
 class FusedRecurrence(nn.Module):
-    """nn.RNN / nn.LSTM / nn.GRU over left-aligned rows, skipping padding by packing."""
+    """nn.RNN / nn.LSTM / nn.GRU parameters over left-aligned rows, padding never read.
+
+    ``impl="scan"`` computes with rnnbench's whole-sequence kernels (recurrent.py);
+    ``impl="torch"`` calls the torch module on a packed sequence, the reference the
+    kernels are tested against. Both read the same parameters and give the same results.
+    ``impl="auto"`` (the default) picks the faster one, see :func:`fastest_impl`.
+    """
 
     def __init__(
-        self, kind: str, dim: int, hidden: int, layers: int, bidirectional: bool, dropout: float
+        self,
+        kind: str,
+        dim: int,
+        hidden: int,
+        layers: int,
+        bidirectional: bool,
+        dropout: float,
+        impl: str = "auto",
     ) -> None:
         super().__init__()
+        if impl not in IMPLS:
+            raise ValueError(f"unknown recurrence impl {impl!r}; allowed: {', '.join(IMPLS)}")
+        self.kind = kind
+        self.impl = impl
         self.num_directions = 2 if bidirectional else 1
         self.out_features = hidden * self.num_directions
         self.rnn = _FUSED_MODULES[kind](
@@ -83,6 +117,12 @@ class FusedRecurrence(nn.Module):
         )
 
     def forward(self, h: Tensor, lengths: Tensor, per_token: bool) -> Tensor:
+        check_lengths(lengths, h.shape[1])
+        impl = self.impl
+        if impl == "auto":
+            impl = fastest_impl(self.kind, self.rnn.num_layers, self.num_directions, h.device)
+        if impl == "scan":
+            return run_stack(self.kind, self.rnn, h, lengths, per_token, self.rnn.dropout)
         # Packing runs each row for exactly lengths[b] steps; the backward direction starts
         # at the last real token. Packing needs the lengths on the CPU.
         packed = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -101,9 +141,10 @@ class CellRecurrence(nn.Module):
     """Stacked explicit cells, a Python loop over time: the readable twin of FusedRecurrence.
 
     Layers run one after another over the whole sequence (as torch stacks them), with
-    dropout on the sequence passed between layers. Past a row's length the state is frozen,
-    so the final state is the one at its last real step, and the per-step outputs there
-    are zero, as pad_packed_sequence leaves them.
+    dropout on the sequence passed between layers. Every row runs max(lengths) steps and
+    its final state is read at its own last real step; as in recurrent.py, the steps
+    after it reach nothing that is read and get zero gradient. Per-step outputs at
+    padding are zero, as pad_packed_sequence leaves them.
     """
 
     def __init__(
@@ -117,24 +158,24 @@ class CellRecurrence(nn.Module):
 
     def forward(self, h: Tensor, lengths: Tensor, per_token: bool) -> Tensor:
         batch, length, _ = h.shape
+        check_lengths(lengths, length)
+        lengths = lengths.to(h.device)
         steps = int(lengths.max())  # no row needs more steps than its length
-        # alive[t]: [B, 1], True while step t is a real position of the row.
-        alive = torch.arange(steps, device=h.device)[:, None, None] < lengths.to(h.device)[:, None]
-        seq = h[:, :steps]
+        seq = h[:, :steps].transpose(0, 1)  # time-major [T, B, I]
         for index, cell in enumerate(self.cells):
             if index > 0:
                 seq = self.dropout(seq)
-            x_proj = cell.project_input(seq)  # [B, T, G*H] for all steps at once
             state = cell.initial_state(batch, h)
             outputs = []
-            for t in range(steps):
-                new = cell(x_proj[:, t], state)
-                state = tuple(torch.where(alive[t], n, s) for n, s in zip(new, state, strict=True))
-                outputs.append(state[0] * alive[t])
-            seq = torch.stack(outputs, dim=1)
+            # unbind: one backward node for all steps, where x_proj[t] would add one each.
+            for x_t in cell.project_input(seq).unbind(0):
+                state = cell(x_t, state)
+                outputs.append(state[0])
+            seq = torch.stack(outputs)
         if per_token:
-            return F.pad(seq, (0, 0, 0, length - steps))  # back to L positions
-        return state[0]
+            real = torch.arange(steps, device=h.device)[:, None] < lengths[None, :]
+            return F.pad((seq * real[..., None]).transpose(0, 1), (0, 0, 0, length - steps))
+        return seq[lengths - 1, torch.arange(batch, device=h.device)]
 
 
 class RecurrentBody(nn.Module):

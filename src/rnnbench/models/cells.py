@@ -54,8 +54,18 @@ class Cell(nn.Module):
         zeros = like.new_zeros(batch, self.hidden_size)
         return tuple(zeros for _ in range(self.num_states))
 
+    def project_state(self, h: Tensor) -> Tensor:
+        """W_hh h + b_hh: [..., H] -> [..., G*H]."""
+        return F.linear(h, self.weight_hh, self.bias_hh)
+
     def forward(self, x_proj: Tensor, state: State) -> State:
         """One step: x_proj = project_input(x_t) [B, G*H], state -> next state."""
+        return self.update(x_proj, self.project_state(state[0]), state)
+
+    @staticmethod
+    def update(x_proj: Tensor, h_proj: Tensor, state: State) -> State:
+        """The gate maths given both projections; elementwise, so any leading dims work
+        (the wavefront schedule runs it on [layers, B, G*H] at once)."""
         raise NotImplementedError
 
     def extra_repr(self) -> str:
@@ -65,9 +75,9 @@ class Cell(nn.Module):
 class RNNCell(Cell):
     """Elman RNN: h = tanh(W_ih x + b_ih + W_hh h + b_hh)."""
 
-    def forward(self, x_proj: Tensor, state: State) -> State:
-        (h,) = state
-        return (torch.tanh(x_proj + F.linear(h, self.weight_hh, self.bias_hh)),)
+    @staticmethod
+    def update(x_proj: Tensor, h_proj: Tensor, state: State) -> State:
+        return (torch.tanh(x_proj + h_proj),)
 
 
 class LSTMCell(Cell):
@@ -76,10 +86,10 @@ class LSTMCell(Cell):
     num_gates = 4
     num_states = 2
 
-    def forward(self, x_proj: Tensor, state: State) -> State:
-        h, c = state
-        gates = x_proj + F.linear(h, self.weight_hh, self.bias_hh)
-        i, f, g, o = gates.chunk(4, dim=-1)
+    @staticmethod
+    def update(x_proj: Tensor, h_proj: Tensor, state: State) -> State:
+        _, c = state
+        i, f, g, o = (x_proj + h_proj).chunk(4, dim=-1)
         i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
         c = f * c + i * g  # forget part of the old memory, write part of the candidate
         h = o * torch.tanh(c)  # expose part of the memory
@@ -96,10 +106,11 @@ class GRUCell(Cell):
 
     num_gates = 3
 
-    def forward(self, x_proj: Tensor, state: State) -> State:
+    @staticmethod
+    def update(x_proj: Tensor, h_proj: Tensor, state: State) -> State:
         (h,) = state
         x_r, x_z, x_n = x_proj.chunk(3, dim=-1)
-        h_r, h_z, h_n = F.linear(h, self.weight_hh, self.bias_hh).chunk(3, dim=-1)
+        h_r, h_z, h_n = h_proj.chunk(3, dim=-1)
         r = torch.sigmoid(x_r + h_r)
         z = torch.sigmoid(x_z + h_z)
         n = torch.tanh(x_n + r * h_n)
@@ -124,7 +135,7 @@ class PeepholeLSTMCell(LSTMCell):
 
     def forward(self, x_proj: Tensor, state: State) -> State:
         h, c_prev = state
-        gates = x_proj + F.linear(h, self.weight_hh, self.bias_hh)
+        gates = x_proj + self.project_state(h)
         a_i, a_f, a_g, a_o = gates.chunk(4, dim=-1)
         i = torch.sigmoid(a_i + self.peephole_i * c_prev)
         f = torch.sigmoid(a_f + self.peephole_f * c_prev)
@@ -145,10 +156,10 @@ class CIFGLSTMCell(Cell):
     num_gates = 3
     num_states = 2
 
-    def forward(self, x_proj: Tensor, state: State) -> State:
-        h, c = state
-        gates = x_proj + F.linear(h, self.weight_hh, self.bias_hh)
-        f, g, o = gates.chunk(3, dim=-1)
+    @staticmethod
+    def update(x_proj: Tensor, h_proj: Tensor, state: State) -> State:
+        _, c = state
+        f, g, o = (x_proj + h_proj).chunk(3, dim=-1)
         f, g, o = torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
         c = f * c + (1 - f) * g
         return o * torch.tanh(c), c

@@ -130,6 +130,9 @@ def run_training(
     if threads < 1:
         raise SpecError(f"threads must be >= 1, got {threads}")
     torch.set_num_threads(threads)
+    # Vanishing gradients end in subnormal floats, which the CPU handles up to 100x
+    # slower; flushing them to zero (as TensorFlow does) changes values below 1e-38 only.
+    torch.set_flush_denormal(True)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     hp = resolved.training

@@ -1,0 +1,158 @@
+"""Stacks of RNN / LSTM / GRU layers, run by the kernels in scan.py or, for deep
+unidirectional stacks, by the layer wavefront in wavefront.py.
+
+The parameters are those of a torch ``nn.RNN``/``nn.LSTM``/``nn.GRU`` module (same names,
+shapes and init, so checkpoints and parameter counts do not change); only the
+computation differs. Semantics are those of packed sequences: row b is read for exactly
+``lengths[b]`` steps, its final state is the one at its last real step, the backward
+direction starts at its last real token, and per-token outputs are zero at padding.
+
+The kernels run every row for max(lengths) steps instead of skipping padding. That
+gives the same outputs and the same gradients: rows are left-aligned, so positions after
+a row's end come after everything that is read from it; their values reach nothing that
+is read, and the gradient flowing into them is exactly zero.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from rnnbench.models.scan import ElmanScan, GRUScan, LSTMScan
+from rnnbench.models.wavefront import wavefront_stack
+
+KINDS = ("rnn", "lstm", "gru")
+
+
+def check_lengths(lengths: Tensor, length: int) -> None:
+    if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > length):
+        raise ValueError(
+            f"every row needs a length in [1, {length}], got lengths from "
+            f"{int(lengths.min())} to {int(lengths.max())}"
+        )
+
+
+def _steps(steps: int, lengths: Tensor, reverse: bool) -> Tensor:
+    """[T, B] source step of each step: itself, or the row's real steps reversed."""
+    positions = torch.arange(steps, device=lengths.device)[:, None].expand(steps, len(lengths))
+    if not reverse:
+        return positions
+    last = lengths[None, :] - 1
+    return torch.where(positions <= last, last - positions, positions)
+
+
+def reverse_rows(x: Tensor, lengths: Tensor) -> Tensor:
+    """Time-major x [T, B, ...]: reverse each row's first lengths[b] steps, keep the rest.
+
+    Its own inverse. This is how the backward direction reads a row from its last real
+    token, as packing does.
+    """
+    index = _steps(x.shape[0], lengths.to(x.device), True)
+    index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
+    return torch.gather(x, 0, index)
+
+
+def _lstm_order(hidden: int, device: torch.device) -> Tensor:
+    """Row permutation from torch's LSTM gate blocks (i, f, g, o) to the kernel's (o, i, f, g)."""
+    blocks = torch.tensor([3, 0, 1, 2], device=device)
+    return (blocks[:, None] * hidden + torch.arange(hidden, device=device)).flatten()
+
+
+def scan_layer(kind: str, x: Tensor, lengths: Tensor, weights: list[tuple[Tensor, ...]]) -> Tensor:
+    """One layer over x [T, B, I]; weights[d] = (w_ih, w_hh, b_ih, b_hh) per direction.
+
+    Direction 1 (if given) reads each row backwards from its last real step. Returns the
+    per-step hidden states [T, D, B, H], each direction in its own time order.
+    """
+    w_ih, w_hh, b_ih, b_hh = (torch.stack(parts) for parts in zip(*weights, strict=True))
+    directions, width, hidden = w_hh.shape
+    if kind == "lstm":
+        order = _lstm_order(hidden, x.device)
+        w_ih, w_hh, b_ih, b_hh = w_ih[:, order], w_hh[:, order], b_ih[:, order], b_hh[:, order]
+    # For the GRU, b_hn stays inside the reset gate's product: only b_hr, b_hz fold in.
+    folded = F.pad(b_hh[:, : 2 * hidden], (0, hidden)) if kind == "gru" else b_hh
+    bias = b_ih + folded
+    # Both directions' input halves in one matrix product over all steps (the projection
+    # of a step does not depend on the direction's order), then the backward half is
+    # reversed row by row.
+    steps, batch = x.shape[:2]
+    proj = F.linear(x, w_ih.flatten(0, 1), bias.flatten()).view(steps, batch, directions, width)
+    proj = proj.permute(0, 2, 3, 1)  # the kernels' [T, D, G, B], still a view
+    if directions == 2:
+        # One gather both reverses direction 1's rows and makes the layout contiguous.
+        index = torch.stack([_steps(steps, lengths, False), _steps(steps, lengths, True)], 1)
+        x_proj = torch.gather(proj, 0, index[:, :, None, :].expand(proj.shape))
+    else:
+        x_proj = proj.contiguous()
+    if kind == "rnn":
+        out = ElmanScan.apply(x_proj, w_hh)
+    elif kind == "lstm":
+        out = LSTMScan.apply(x_proj, w_hh)
+    else:
+        out = GRUScan.apply(x_proj, w_hh, b_hh[:, 2 * hidden :])
+    return out.transpose(2, 3)  # [T, D, B, H]
+
+
+def module_weights(module: nn.RNNBase, layer: int, reverse: bool) -> tuple[Tensor, ...]:
+    """(w_ih, w_hh, b_ih, b_hh) of one layer and direction of a torch recurrent module."""
+    suffix = f"_l{layer}" + ("_reverse" if reverse else "")
+    return tuple(
+        getattr(module, f"{name}{suffix}")
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    )
+
+
+def _layer_by_layer(
+    kind: str, module: nn.RNNBase, seq: Tensor, lengths: Tensor, dropout: float
+) -> tuple[Tensor, Tensor]:
+    """Each layer over the whole sequence in turn, both directions batched.
+
+    Returns the top layer's states [T, D, B, H] (per direction's own time order) and its
+    output sequence [T, B, D*H] in input order.
+    """
+    directions = 2 if module.bidirectional else 1
+    for layer in range(module.num_layers):
+        if layer:
+            seq = F.dropout(seq, dropout, module.training)
+        weights = [module_weights(module, layer, bool(d)) for d in range(directions)]
+        out = scan_layer(kind, seq, lengths, weights)
+        seq = out[:, 0]
+        if directions == 2:
+            seq = torch.cat([seq, reverse_rows(out[:, 1], lengths)], -1)
+    return out, seq
+
+
+def run_stack(
+    kind: str,
+    module: nn.RNNBase,
+    x: Tensor,
+    lengths: Tensor,
+    per_token: bool,
+    dropout: float,
+) -> Tensor:
+    """Run ``module``'s layers over left-aligned x [B, L, I] with the fast kernels.
+
+    Returns [B, L, D*H] per-token outputs (zeros at padding) or [B, D*H] final states
+    (forward direction first), as FusedRecurrence's torch path does.
+    """
+    if not module.bias:
+        raise ValueError("the scan kernels need a recurrent module with biases")
+    batch, length, _ = x.shape
+    check_lengths(lengths, length)
+    lengths = lengths.to(x.device)
+    steps = int(lengths.max()) if batch else 0
+    seq = x[:, :steps].transpose(0, 1)  # [T, B, I]
+    if not module.bidirectional and module.num_layers > 1:
+        weights = [module_weights(module, layer, False) for layer in range(module.num_layers)]
+        seq = wavefront_stack(kind, seq, weights, dropout, module.training)
+        out = seq.unsqueeze(1)
+    else:
+        out, seq = _layer_by_layer(kind, module, seq, lengths, dropout)
+    if per_token:
+        real = torch.arange(steps, device=x.device)[:, None] < lengths[None, :]
+        seq = (seq * real[..., None]).transpose(0, 1)
+        return F.pad(seq, (0, 0, 0, length - steps))
+    # The state after each row's last real step: time index lengths - 1, both directions.
+    last = out[lengths - 1, :, torch.arange(batch, device=x.device)]  # [B, D, H]
+    return last.flatten(1)

@@ -1,0 +1,172 @@
+"""The fast recurrence kernels equal torch's modules: outputs and every gradient, float64."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from rnnbench.models import build_model
+from rnnbench.models.recurrent import reverse_rows
+from test_models import SMALL, encoded_input, make_meta, run_body_and_head
+
+FUSED = ["rnn", "lstm", "gru", "birnn", "bilstm", "bigru"]
+LENGTHS = torch.tensor([7, 2, 5, 1, 7, 3])
+EXACT = {"atol": 1e-10, "rtol": 1e-10}
+
+
+def scan_and_torch(arch: str, meta, hparams: dict) -> tuple[nn.Module, nn.Module]:
+    """The same model twice (same weights): computed by the kernels, and by torch."""
+    scan = build_model(arch, meta, SMALL | hparams).double()
+    reference = copy.deepcopy(scan)
+    scan.body.recurrence.impl = "scan"
+    reference.body.recurrence.impl = "torch"
+    return scan, reference
+
+
+def assert_same_outputs_and_gradients(
+    scan: nn.Module, reference: nn.Module, meta, lengths: Tensor
+) -> None:
+    h_scan, h_ref = encoded_input(meta, lengths)
+    out_scan, loss_scan = run_body_and_head(scan, h_scan, lengths)
+    out_ref, loss_ref = run_body_and_head(reference, h_ref, lengths)
+    loss_scan.backward()
+    loss_ref.backward()
+    torch.testing.assert_close(out_scan, out_ref, **EXACT)
+    torch.testing.assert_close(h_scan.grad, h_ref.grad, **EXACT)
+    for name, param in reference.body.named_parameters():
+        grad = scan.body.get_parameter(name).grad
+        assert grad is not None and param.grad is not None, name
+        torch.testing.assert_close(grad, param.grad, **EXACT, msg=name)
+    for name, param in reference.head.named_parameters():
+        torch.testing.assert_close(scan.head.get_parameter(name).grad, param.grad, **EXACT)
+
+
+@pytest.mark.parametrize("arch", FUSED)
+@pytest.mark.parametrize("layers", [1, 3])
+@pytest.mark.parametrize("padding", ["post", "pre"])
+@pytest.mark.parametrize("task", ["sentiment", "ner"])
+def test_scan_equals_torch_module(arch: str, layers: int, padding: str, task: str) -> None:
+    meta = make_meta(task=task, length=7, padding=padding, num_classes=3 if task == "ner" else 2)
+    scan, reference = scan_and_torch(arch, meta, {"layers": layers})
+    assert_same_outputs_and_gradients(scan, reference, meta, LENGTHS)
+
+
+@pytest.mark.parametrize("arch", ["bilstm", "gru"])
+def test_scan_equals_torch_when_no_row_is_full_length(arch: str) -> None:
+    # max(lengths) < L: the kernels stop early and pad the per-token output back to L.
+    meta = make_meta(task="ner", length=9, num_classes=4)
+    scan, reference = scan_and_torch(arch, meta, {"layers": 2})
+    assert_same_outputs_and_gradients(scan, reference, meta, torch.tensor([4, 6, 1]))
+
+
+@pytest.mark.parametrize("arch", ["birnn", "lstm"])
+def test_scan_equals_torch_in_eval_mode_with_dropout(arch: str) -> None:
+    meta = make_meta(length=7)
+    scan, reference = scan_and_torch(arch, meta, {"layers": 2, "dropout": 0.4})
+    scan.eval()
+    reference.eval()
+    assert_same_outputs_and_gradients(scan, reference, meta, LENGTHS)
+
+
+def test_scan_dropout_acts_between_layers_in_training() -> None:
+    meta = make_meta(length=7)
+    model = build_model("lstm", meta, SMALL | {"layers": 2, "dropout": 0.5}).double()
+    h, _ = encoded_input(meta, LENGTHS)
+    torch.manual_seed(0)
+    first = model.body(h, LENGTHS)
+    torch.manual_seed(1)
+    assert not torch.allclose(first, model.body(h, LENGTHS))
+    model.eval()
+    torch.testing.assert_close(model.body(h, LENGTHS), model.body(h, LENGTHS))
+
+
+def test_scan_float32_is_close_to_torch() -> None:
+    meta = make_meta(length=7)
+    scan = build_model("bigru", meta, SMALL)
+    scan.body.recurrence.impl = "scan"
+    reference = copy.deepcopy(scan)
+    reference.body.recurrence.impl = "torch"
+    h = torch.randn(len(LENGTHS), 7, SMALL["embedding_dim"])
+    torch.testing.assert_close(scan.body(h, LENGTHS), reference.body(h, LENGTHS))
+
+
+def test_reverse_rows_reverses_only_the_real_steps_and_is_its_own_inverse() -> None:
+    x = torch.arange(12.0).view(4, 3)  # time-major [T=4, B=3]
+    lengths = torch.tensor([4, 2, 1])
+    reversed_ = reverse_rows(x, lengths)
+    assert reversed_[:, 0].tolist() == [9.0, 6.0, 3.0, 0.0]
+    assert reversed_[:, 1].tolist() == [4.0, 1.0, 7.0, 10.0]  # steps 2, 3 are padding
+    assert reversed_[:, 2].tolist() == x[:, 2].tolist()
+    torch.testing.assert_close(reverse_rows(reversed_, lengths), x)
+
+
+@pytest.mark.parametrize("bad", [0, 8])
+def test_scan_rejects_a_length_outside_the_row(bad: int) -> None:
+    meta = make_meta(length=7)
+    model = build_model("lstm", meta, SMALL)
+    h = torch.randn(2, 7, SMALL["embedding_dim"])
+    with pytest.raises(ValueError, match=r"length in \[1, 7\]"):
+        model.body(h, torch.tensor([3, bad]))
+
+
+def test_unknown_impl_is_named() -> None:
+    from rnnbench.models.bodies import FusedRecurrence
+
+    with pytest.raises(ValueError, match="unknown recurrence impl 'fast'; allowed: auto, scan"):
+        FusedRecurrence("lstm", 3, 4, 1, False, 0.0, impl="fast")
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("task", ["sentiment", "ner"])
+def test_wavefront_deep_stack_equals_torch(arch: str, task: str) -> None:
+    # 9 layers over at most 7 steps: the wavefront's warm-up and drain overlap, and rows
+    # end at different steps.
+    meta = make_meta(task=task, length=7, num_classes=3 if task == "ner" else 2)
+    scan, reference = scan_and_torch(arch, meta, {"layers": 9})
+    assert_same_outputs_and_gradients(scan, reference, meta, LENGTHS)
+
+
+def test_wavefront_runs_deep_unidirectional_stacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rnnbench.models.recurrent as recurrent
+
+    calls = []
+    monkeypatch.setattr(recurrent, "wavefront_stack", lambda *a: calls.append(a) or 1 / 0)
+    meta = make_meta(length=7)
+    with pytest.raises(ZeroDivisionError):
+        build_model("gru", meta, SMALL | {"layers": 2}).body(torch.randn(6, 7, 3), LENGTHS)
+    assert len(calls) == 1
+    build_model("bigru", meta, SMALL | {"layers": 2}).body(torch.randn(6, 7, 3), LENGTHS)
+    assert len(calls) == 1  # bidirectional stacks go layer by layer
+
+
+@pytest.mark.parametrize(
+    ("kind", "layers", "directions", "device", "impl"),
+    [
+        ("rnn", 1, 1, "cpu", "scan"),
+        ("gru", 1, 2, "cpu", "scan"),
+        ("lstm", 1, 1, "cpu", "torch"),  # torch's oneDNN LSTM is faster on CPU
+        ("lstm", 1, 2, "cpu", "torch"),
+        ("lstm", 25, 1, "cpu", "scan"),  # the wavefront wins on deep stacks
+        ("gru", 1, 1, "cuda", "torch"),  # cuDNN
+    ],
+)
+def test_auto_impl_picks_the_measured_faster_path(
+    kind: str, layers: int, directions: int, device: str, impl: str
+) -> None:
+    from rnnbench.models.bodies import fastest_impl
+
+    assert fastest_impl(kind, layers, directions, torch.device(device)) == impl
+
+
+def test_auto_is_the_default_and_matches_both_paths() -> None:
+    meta = make_meta(length=7)
+    auto = build_model("gru", meta, SMALL).double()
+    assert auto.body.recurrence.impl == "auto"
+    scan, reference = copy.deepcopy(auto), copy.deepcopy(auto)
+    scan.body.recurrence.impl, reference.body.recurrence.impl = "scan", "torch"
+    h = torch.randn(len(LENGTHS), 7, SMALL["embedding_dim"], dtype=torch.float64)
+    torch.testing.assert_close(auto.body(h, LENGTHS), scan.body(h, LENGTHS), **EXACT)
+    torch.testing.assert_close(auto.body(h, LENGTHS), reference.body(h, LENGTHS), **EXACT)
