@@ -50,6 +50,7 @@ from keras_env import keras_python
 from naive_loop import NaiveLoop, check_same_outputs
 
 REPO = Path(__file__).resolve().parents[1]
+KERAS_ARCHS = ("flatten", "cnn", *FUSED)
 GATES = {"rnn": 1, "lstm": 4, "gru": 3, "lstm_peephole": 4, "lstm_cifg": 3}
 
 
@@ -190,7 +191,8 @@ def bench_arch(arch: str, shape: Shape, threads: int, python: Path | None, naive
             variants["naive_loop"] = loop
     for name, variant in variants.items():
         row[name] = summarise(training_rates(variant, arch, shape, data))
-    keras = keras_rates(python, shape, arch, threads)
+    # Keras has no peephole/CIFG layers, and its cells are its fused layers.
+    keras = keras_rates(python, shape, arch, threads) if arch in KERAS_ARCHS else None
     if keras is not None:
         row["keras"] = {k: keras[k] for k in ("samples_per_second", "spread", "params")}
     parts = [f"{k} {v['samples_per_second']:,.0f}" for k, v in row.items() if isinstance(v, dict)]
