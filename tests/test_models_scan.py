@@ -170,3 +170,28 @@ def test_auto_is_the_default_and_matches_both_paths() -> None:
     h = torch.randn(len(LENGTHS), 7, SMALL["embedding_dim"], dtype=torch.float64)
     torch.testing.assert_close(auto.body(h, LENGTHS), scan.body(h, LENGTHS), **EXACT)
     torch.testing.assert_close(auto.body(h, LENGTHS), reference.body(h, LENGTHS), **EXACT)
+
+
+@pytest.mark.parametrize("arch", ["lstm_peephole", "lstm_cifg"])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("padding", ["post", "pre"])
+@pytest.mark.parametrize("task", ["sentiment", "ner"])
+def test_lstm_variant_kernel_equals_the_explicit_loop(
+    arch: str, layers: int, padding: str, task: str
+) -> None:
+    meta = make_meta(task=task, length=7, padding=padding, num_classes=3 if task == "ner" else 2)
+    scan = build_model(arch, meta, SMALL | {"layers": layers}).double()
+    assert scan.body.recurrence.impl == "scan"  # the default for these two cells
+    with torch.no_grad():  # non-zero peepholes (Keras-style init starts them at zero)
+        for name, param in scan.body.named_parameters():
+            if "peephole" in name:
+                param.uniform_(-0.5, 0.5)
+    loop = copy.deepcopy(scan)
+    loop.body.recurrence.impl = "loop"
+    assert_same_outputs_and_gradients(scan, loop, meta, LENGTHS)
+
+
+def test_textbook_cells_stay_explicit_loops() -> None:
+    meta = make_meta(length=7)
+    for arch in ["rnn_cell", "lstm_cell", "gru_cell"]:
+        assert build_model(arch, meta, SMALL).body.recurrence.impl == "loop"

@@ -65,7 +65,8 @@ class Cell(nn.Module):
     @staticmethod
     def update(x_proj: Tensor, h_proj: Tensor, state: State) -> State:
         """The gate maths given both projections; elementwise, so any leading dims work
-        (the wavefront schedule runs it on [layers, B, G*H] at once)."""
+        (the wavefront schedule runs it on [layers, B, G*H] at once). Cells with
+        parameters of their own (peepholes) override it as a method."""
         raise NotImplementedError
 
     def extra_repr(self) -> str:
@@ -133,10 +134,9 @@ class PeepholeLSTMCell(LSTMCell):
         self.peephole_f = nn.Parameter(torch.empty(hidden_size).uniform_(-bound, bound))
         self.peephole_o = nn.Parameter(torch.empty(hidden_size).uniform_(-bound, bound))
 
-    def forward(self, x_proj: Tensor, state: State) -> State:
-        h, c_prev = state
-        gates = x_proj + self.project_state(h)
-        a_i, a_f, a_g, a_o = gates.chunk(4, dim=-1)
+    def update(self, x_proj: Tensor, h_proj: Tensor, state: State) -> State:  # type: ignore[override]
+        _, c_prev = state
+        a_i, a_f, a_g, a_o = (x_proj + h_proj).chunk(4, dim=-1)
         i = torch.sigmoid(a_i + self.peephole_i * c_prev)
         f = torch.sigmoid(a_f + self.peephole_f * c_prev)
         c = f * c_prev + i * torch.tanh(a_g)

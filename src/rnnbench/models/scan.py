@@ -5,13 +5,14 @@ chain of a few thousand tiny operations, and the time goes to per-operation over
 (Python, dispatch, autograd's graph), not to arithmetic. PyTorch's own CPU kernels for
 ``nn.RNN``/``nn.GRU`` run one autograd node per step and gate; Keras compiles its loop.
 
-Each kernel below runs one layer's whole time loop inside one ``autograd.Function``,
-for D independent recurrences at once (the two directions of a bidirectional layer are
-one batched matrix product per step). The forward keeps what the backward needs; the
-backward is textbook backpropagation through time in which every per-step factor that
-does not depend on the incoming gradient (gate derivatives, products of activations) is
-computed for all steps in one vectorised operation before the loop. What remains
-sequential is 2-5 small in-place operations per step.
+Each kernel runs one layer's whole time loop inside one ``autograd.Function``, for D
+independent recurrences (recurrent.py calls them once per direction: batching the two
+directions as D = 2 measured slower, as a step's gate slices are then not contiguous).
+The forward keeps what the backward needs; the backward is textbook backpropagation
+through time in which every per-step factor that does not depend on the incoming
+gradient (gate derivatives, products of activations) is computed for all steps in one
+vectorised operation before the loop. What remains sequential is 2-5 small in-place
+operations per step.
 
 Conventions: tensors are time-major and batch-last, ``[T, D, features, B]``: then every
 gate block of a step is one contiguous slab, and the per-step elementwise operations run
@@ -19,10 +20,11 @@ on contiguous memory (in the usual [B, 4H] layout a gate is a strided slice, 3-5
 slower at these sizes). The products are W h in that layout: ``pre = W_hh @ h``, with
 ``weight_hh`` ``[D, G*H, H]`` in torch's layout. ``x_proj`` is the input half of the
 gate pre-activations (``W_ih x + b_ih``, plus ``b_hh`` where it simply adds), computed
-outside by ordinary autograd. The initial state is zero. The kernels run every row for all T steps:
-the callers read each row's result at its own last real step, and positions after it
-cannot influence earlier ones, so they get exactly zero gradient (see recurrent.py).
-The tests compare every kernel with torch's modules in float64, outputs and gradients.
+outside by ordinary autograd. The initial state is zero. The kernels run every row for
+all T steps: the callers read each row's result at its own last real step, and positions
+after it cannot influence earlier ones, so they get exactly zero gradient (see
+recurrent.py). The tests compare every kernel with torch's modules in float64, outputs
+and gradients.
 """
 
 from __future__ import annotations
@@ -74,45 +76,79 @@ class ElmanScan(Function):
 
 
 class LSTMScan(Function):
-    """LSTM with gate blocks in the kernel's order o, i, f, g (sigmoids first, then tanh).
+    """LSTM and its variants, gate blocks in the kernel's order: o first, then the blocks
+    the cell gradient feeds (i, f, g; for CIFG f, g), sigmoids before the tanh.
 
     The caller permutes torch's i, f, g, o blocks into this order: then one in-place
-    sigmoid covers three blocks, and in the backward the blocks fed by the cell gradient
-    (i, f, g) are contiguous. x_proj carries both biases.
+    sigmoid covers the sigmoid gates, and in the backward the blocks fed by the cell
+    gradient are contiguous. x_proj carries both biases.
+
+    ``peepholes`` [D, 3, H] (i, f, o; Gers & Schmidhuber: i and f see c[t-1], o sees
+    c[t]) or None. ``coupled``: CIFG, c = f c[t-1] + (1 - f) g, no input gate.
     """
 
     @staticmethod
-    def forward(ctx, x_proj: Tensor, weight_hh: Tensor) -> Tensor:
+    def forward(
+        ctx, x_proj: Tensor, weight_hh: Tensor, peepholes: Tensor | None, coupled: bool
+    ) -> Tensor:
+        if coupled and peepholes is not None:
+            raise ValueError("the kernel has no coupled-gate LSTM with peepholes")
         steps, dirs, width, batch = x_proj.shape
-        hidden = width // 4
-        gates = torch.empty_like(x_proj)  # activations o, i, f, g
+        blocks = 3 if coupled else 4
+        hidden = width // blocks
+        gates = torch.empty_like(x_proj)  # activations o, (i,) f, g
         cell = x_proj.new_empty(steps, dirs, hidden, batch)
         tanh_cell = torch.empty_like(cell)
         out = torch.empty_like(cell)
         h = x_proj.new_zeros(dirs, hidden, batch)
         c = torch.zeros_like(h)
+        sigmoids = (blocks - 1) * hidden
         for t in range(steps):
             a = torch.baddbmm(x_proj[t], weight_hh, h, out=gates[t])
-            a[:, : 3 * hidden].sigmoid_()
-            a[:, 3 * hidden :].tanh_()
-            o, i, f, g = a.split(hidden, dim=1)
-            c = torch.mul(f, c, out=cell[t]).addcmul_(i, g)
+            if peepholes is None:
+                a[:, :sigmoids].sigmoid_()
+            else:  # i and f look at c[t-1] before their sigmoid; o waits for c[t]
+                a_if = a[:, hidden:sigmoids].unflatten(1, (2, hidden))
+                a_if.addcmul_(peepholes[:, :2, :, None], c.unsqueeze(1)).sigmoid_()
+            a[:, sigmoids:].tanh_()
+            if coupled:
+                o, f, g = a.split(hidden, dim=1)
+                c = torch.lerp(g, c, f, out=cell[t])  # f c + (1 - f) g
+            else:
+                o, i, f, g = a.split(hidden, dim=1)
+                c = torch.mul(f, c, out=cell[t]).addcmul_(i, g)
+            if peepholes is not None:
+                o.addcmul_(peepholes[:, 2, :, None], c).sigmoid_()
             h = torch.mul(o, torch.tanh(c, out=tanh_cell[t]), out=out[t])
-        ctx.save_for_backward(gates, cell, tanh_cell, out, weight_hh)
+        ctx.save_for_backward(gates, cell, tanh_cell, out, weight_hh, peepholes)
+        ctx.coupled = coupled
         return out
 
     @staticmethod
-    def backward(ctx, grad_out: Tensor) -> tuple[Tensor, Tensor]:
-        gates, cell, tanh_cell, out, weight_hh = ctx.saved_tensors
+    def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, ...]:
+        gates, cell, tanh_cell, out, weight_hh, peepholes = ctx.saved_tensors
         hidden = cell.shape[2]
         w_t = weight_hh.transpose(1, 2)
-        o, i, f, g = gates.split(hidden, dim=2)
-        # dc[t] = dc[t+1] * f[t+1] + dh[t] * q[t];  d a_o = dh * p_o;  d a_{i,f,g} = dc * p_c
-        q = (o * (1 - tanh_cell * tanh_cell)).unbind(0)
-        p_o = (tanh_cell * o * (1 - o)).unbind(0)
-        p_c = torch.stack([g * i * (1 - i), _previous(cell) * f * (1 - f), i * (1 - g * g)], 2)
-        p_c = p_c.unbind(0)  # [D, 3, H, B] per step
-        f = f.unbind(0)
+        c_prev = _previous(cell)
+        if ctx.coupled:
+            o, f, g = gates.split(hidden, dim=2)
+            # c = g + f (c_prev - g): d a_f = dc (c_prev - g) f', d a_g = dc (1 - f) g'
+            p_c = [(c_prev - g) * f * (1 - f), (1 - f) * (1 - g * g)]
+        else:
+            o, i, f, g = gates.split(hidden, dim=2)
+            p_c = [g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)]
+        # Per step: dc = dc_carry + dh q;  d a_o = dh p_o;  d a_{(i,)f,g} = dc p_c;
+        # dc_carry for t - 1 = dc * keep, where keep is what of c[t-1] reached c[t].
+        p_o = tanh_cell * o * (1 - o)
+        q = o * (1 - tanh_cell * tanh_cell)
+        keep = f
+        if peepholes is not None:
+            p_i, p_f, p_o_peep = (v[None, :, :, None] for v in peepholes.unbind(1))
+            q = q + p_o * p_o_peep  # o also sees c[t]
+            keep = f + p_c[0] * p_i + p_c[1] * p_f  # and i, f see c[t-1]
+        blocks = len(p_c)
+        p_c = torch.stack(p_c, 2).unbind(0)  # [D, blocks, H, B] per step
+        q, p_o_steps, keep = q.unbind(0), p_o.unbind(0), keep.unbind(0)
         d_pre = torch.empty_like(gates)
         d_steps = d_pre.unbind(0)
         grad_h = grad_out.clone(memory_format=torch.contiguous_format).unbind(0)
@@ -120,12 +156,21 @@ class LSTMScan(Function):
         for t in range(cell.shape[0] - 1, -1, -1):
             dh, d_t = grad_h[t], d_steps[t]
             dc.addcmul_(dh, q[t])
-            torch.mul(dh, p_o[t], out=d_t[:, :hidden])
-            torch.mul(dc.unsqueeze(1), p_c[t], out=d_t[:, hidden:].unflatten(1, (3, hidden)))
+            torch.mul(dh, p_o_steps[t], out=d_t[:, :hidden])
+            torch.mul(dc.unsqueeze(1), p_c[t], out=d_t[:, hidden:].unflatten(1, (blocks, hidden)))
             if t:
-                dc.mul_(f[t])  # the part of c[t-1] that reached c[t]
+                dc.mul_(keep[t])
                 grad_h[t - 1].baddbmm_(w_t, d_t)
-        return d_pre, _weight_grad(d_pre, _previous(out))
+        d_peepholes = None
+        if peepholes is not None:
+            d_o, d_i, d_f = d_pre[:, :, : 3 * hidden].split(hidden, dim=2)
+            sums = [
+                (d_i * c_prev).sum((0, 3)),
+                (d_f * c_prev).sum((0, 3)),
+                (d_o * cell).sum((0, 3)),
+            ]
+            d_peepholes = torch.stack(sums, 1)
+        return d_pre, _weight_grad(d_pre, _previous(out)), d_peepholes, None
 
 
 class GRUScan(Function):
