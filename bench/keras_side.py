@@ -24,57 +24,10 @@ import json
 import os
 import statistics
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from shapes import RECURRENT, SHAPES, Shape  # bench/, first on sys.path for a script
 
-@dataclass(frozen=True)
-class Shape:
-    """One benchmark shape: the data, the model widths, and default timing sizes."""
-
-    archs: tuple[str, ...]
-    vocab: int
-    length: int
-    batch: int
-    embedding_dim: int
-    hidden: int
-    layers: int
-    head_hidden: int  # 0: the logit layer reads the body directly (seed C)
-    # A seed-C batch takes seconds, so it gets fewer timed batches by default.
-    warmup: int
-    windows: int
-    batches: int
-
-
-RECURRENT = ("rnn", "lstm", "gru", "birnn", "bilstm", "bigru")
-SHAPES: dict[str, Shape] = {
-    "seed-a": Shape(
-        archs=("flatten", "cnn", *RECURRENT),
-        vocab=10_000,
-        length=120,
-        batch=128,
-        embedding_dim=16,
-        hidden=32,
-        layers=1,
-        head_hidden=6,
-        warmup=3,
-        windows=5,
-        batches=5,
-    ),
-    "seed-c": Shape(
-        archs=("rnn", "lstm", "gru"),
-        vocab=20_000,
-        length=200,
-        batch=1000,
-        embedding_dim=64,
-        hidden=8,
-        layers=25,
-        head_hidden=0,
-        warmup=1,
-        windows=3,
-        batches=1,
-    ),
-}
 CONV_FILTERS, CONV_KERNEL = 128, 5
 CLIP_NORM = 1.0  # rnnbench's RECURRENT_CLIP_NORM
 LEARNING_RATE = 1e-3

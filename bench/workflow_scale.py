@@ -60,6 +60,8 @@ from typing import Any
 
 import yaml
 
+from rnnbench.config import memory_grid_config
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "bench" / "results" / "workflow_scale.json"
 NOOP_TARGET_SECONDS = 10.0
@@ -278,21 +280,7 @@ def choose_grid(cells: int) -> dict[str, list]:
 
 def grid_config(grid: dict[str, list]) -> dict[str, Any]:
     """A config.yaml with one tiny memory-task dataset, ``mem``, training ``grid``."""
-    return {
-        "datasets_to_run": ["mem"],
-        "datasets": {
-            "mem": {
-                "task": "memory",
-                "format": "synthetic",
-                "synthetic": {
-                    "samples": dict(TINY_SAMPLES),
-                    "signal_position": {"from_end": 2},
-                    "seed": 0,
-                },
-                "grid": {**grid, "hparams": dict(TINY_HPARAMS)},
-            }
-        },
-    }
+    return memory_grid_config(grid, TINY_SAMPLES, TINY_HPARAMS)
 
 
 def bench_grid(cells: int, cores: int, repeats: int, workdir: Path) -> dict[str, Any]:

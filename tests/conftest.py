@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from rnnbench.config import memory_grid_config
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -233,26 +235,10 @@ def write_memory_grid(
 ) -> None:
     """Write a config.yaml with one small memory-task dataset, ``mem``, and its grid."""
     train, validation, test = samples
-    config = {
-        "datasets_to_run": ["mem"],
-        "datasets": {
-            "mem": {
-                "task": "memory",
-                "format": "synthetic",
-                "synthetic": {
-                    "samples": {"train": train, "validation": validation, "test": test},
-                    "signal_position": {"from_end": 2},
-                    "seed": 0,
-                },
-                "grid": {
-                    "archs": archs,
-                    "optimizers": optimizers,
-                    "lengths": lengths,
-                    "seeds": seeds,
-                    "hparams": {"epochs": 2, "batch_size": 32, "hidden": 8, "head_hidden": 0},
-                    **grid,
-                },
-            }
-        },
-    }
+    hparams = grid.pop("hparams", {"epochs": 2, "batch_size": 32, "hidden": 8, "head_hidden": 0})
+    config = memory_grid_config(
+        {"archs": archs, "optimizers": optimizers, "lengths": lengths, "seeds": seeds, **grid},
+        {"train": train, "validation": validation, "test": test},
+        hparams,
+    )
     (workdir / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")

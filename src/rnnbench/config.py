@@ -265,3 +265,28 @@ def validate_grids(config: dict) -> None:
                     f"{where}: conv_kernel {kernel} is longer than the sequence length "
                     f"{cell['length']}; lower conv_kernel (per_arch.cnn) or drop that length"
                 )
+
+
+def memory_grid_config(
+    grid: dict[str, Any], samples: dict[str, int], hparams: dict[str, Any]
+) -> dict[str, Any]:
+    """A whole config with one synthetic memory-task dataset, ``mem``, training ``grid``.
+
+    The smallest real workflow (nothing to download): the tests and the workflow-scale
+    benchmark build their grids with it.
+    """
+    return {
+        "datasets_to_run": ["mem"],
+        "datasets": {
+            "mem": {
+                "task": "memory",
+                "format": "synthetic",
+                "synthetic": {
+                    "samples": dict(samples),
+                    "signal_position": {"from_end": 2},
+                    "seed": 0,
+                },
+                "grid": {**grid, "hparams": dict(hparams)},
+            }
+        },
+    }

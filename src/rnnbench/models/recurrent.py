@@ -54,10 +54,15 @@ def reverse_rows(x: Tensor, lengths: Tensor) -> Tensor:
     return torch.gather(x, 0, index)
 
 
-def _lstm_order(hidden: int, device: torch.device) -> Tensor:
-    """Row permutation from torch's LSTM gate blocks (i, f, g, o) to the kernel's (o, i, f, g)."""
-    blocks = torch.tensor([3, 0, 1, 2], device=device)
-    return (blocks[:, None] * hidden + torch.arange(hidden, device=device)).flatten()
+def block_order(blocks: list[int], hidden: int, device: torch.device) -> Tensor:
+    """Row permutation that puts a gate-stacked weight's H-row blocks in ``blocks`` order."""
+    index = torch.tensor(blocks, device=device)
+    return (index[:, None] * hidden + torch.arange(hidden, device=device)).flatten()
+
+
+# torch's LSTM blocks (i, f, g, o) to the LSTM kernel's (o, i, f, g); CIFG's (f, g, o) to
+# (o, f, g).
+LSTM_BLOCKS, CIFG_BLOCKS = [3, 0, 1, 2], [2, 0, 1]
 
 
 def scan_layer(kind: str, x: Tensor, lengths: Tensor, weights: list[tuple[Tensor, ...]]) -> Tensor:
@@ -69,7 +74,7 @@ def scan_layer(kind: str, x: Tensor, lengths: Tensor, weights: list[tuple[Tensor
     w_ih, w_hh, b_ih, b_hh = (torch.stack(parts) for parts in zip(*weights, strict=True))
     directions, width, hidden = w_hh.shape
     if kind == "lstm":
-        order = _lstm_order(hidden, x.device)
+        order = block_order(LSTM_BLOCKS, hidden, x.device)
         w_ih, w_hh, b_ih, b_hh = w_ih[:, order], w_hh[:, order], b_ih[:, order], b_hh[:, order]
     # For the GRU, b_hn stays inside the reset gate's product: only b_hr, b_hz fold in.
     folded = F.pad(b_hh[:, : 2 * hidden], (0, hidden)) if kind == "gru" else b_hh
@@ -166,9 +171,7 @@ def scan_lstm_variant(cell: Cell, x: Tensor) -> Tensor:
     """
     coupled = isinstance(cell, CIFGLSTMCell)
     hidden = cell.hidden_size
-    # torch's block order (i, f, g, o; CIFG f, g, o) to the kernel's (o, i, f, g; o, f, g)
-    blocks = torch.tensor([2, 0, 1] if coupled else [3, 0, 1, 2], device=x.device)
-    order = (blocks[:, None] * hidden + torch.arange(hidden, device=x.device)).flatten()
+    order = block_order(CIFG_BLOCKS if coupled else LSTM_BLOCKS, hidden, x.device)
     w_ih, w_hh = cell.weight_ih[order], cell.weight_hh[order]
     bias = (cell.bias_ih + cell.bias_hh)[order]
     x_proj = torch.matmul(w_ih, x.transpose(1, 2)) + bias[:, None]  # [T, G*H, B]
