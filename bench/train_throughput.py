@@ -40,8 +40,9 @@ import torch
 from torch import nn
 
 from rnnbench.data.arrays import EncodedMeta
-from rnnbench.models import ARCHITECTURES, RECURRENT, build_model
+from rnnbench.models import ARCHITECTURES, RECURRENT, build_model, native
 from rnnbench.models.build import FUSED
+from rnnbench.train.cpu import configure_cpu
 from rnnbench.train.optimizers import build_optimizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -192,8 +193,8 @@ def main() -> None:
     parser.add_argument("--no-naive", action="store_true", help="skip the naive loop")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "train_throughput.json"))
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)  # as rnnbench's training does (and TensorFlow)
+    configure_cpu(args.threads)  # as `rnnbench train` does: threads, denormals, allocator
+    print(f"recurrent kernels: {native.describe()}", flush=True)
 
     python, keras_note = (None, "skipped (--no-keras)") if args.no_keras else keras_python()
     print(f"Keras side: {keras_note}", flush=True)
@@ -216,6 +217,7 @@ def main() -> None:
         "threads": args.threads,
         "matmul_peak_gflops": round(peak, 1),
         "keras": keras_note,
+        "recurrent_kernels": native.describe(),
         "shapes": shapes,
         "machine": {
             "cpu": cpu_model(),

@@ -8,8 +8,9 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from rnnbench.models import build_model
+from rnnbench.models import build_model, native
 from rnnbench.models.recurrent import reverse_rows
+from rnnbench.models.scan import ElmanScan, GRUScan, LSTMScan
 from test_models import SMALL, encoded_input, make_meta, run_body_and_head
 
 FUSED = ["rnn", "lstm", "gru", "birnn", "bilstm", "bigru"]
@@ -195,3 +196,137 @@ def test_textbook_cells_stay_explicit_loops() -> None:
     meta = make_meta(length=7)
     for arch in ["rnn_cell", "lstm_cell", "gru_cell"]:
         assert build_model(arch, meta, SMALL).body.recurrence.impl == "loop"
+
+
+# --- the compiled loops (models/native) --------------------------------------------------
+
+needs_native = pytest.mark.skipif(
+    not native.usable(torch.zeros(1)), reason=f"no compiled kernels: {native.describe()}"
+)
+
+
+def _kernel_inputs(kind: str, dirs: int, batch: int, dtype: torch.dtype) -> list:
+    """Random [T, D, G, B] input projections and weights for one scan kernel."""
+    generator = torch.Generator().manual_seed(3)
+    steps, hidden = 6, 5
+    width = {"rnn": 1, "lstm": 4, "cifg": 3, "peephole": 4, "gru": 3}[kind] * hidden
+
+    def rand(*shape: int) -> Tensor:
+        return torch.randn(*shape, generator=generator, dtype=dtype).requires_grad_()
+
+    inputs = [rand(steps, dirs, width, batch), rand(dirs, width, hidden)]
+    if kind == "gru":
+        inputs.append(rand(dirs, hidden))
+    elif kind != "rnn":
+        inputs += [rand(dirs, 3, hidden) if kind == "peephole" else None, kind == "cifg"]
+    return inputs
+
+
+def _apply(kind: str, inputs: list) -> Tensor:
+    kernel = {"rnn": ElmanScan, "gru": GRUScan}.get(kind, LSTMScan)
+    return kernel.apply(*inputs)
+
+
+def _outputs_and_grads(kind: str, inputs: list) -> list[Tensor]:
+    out = _apply(kind, inputs)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    tensors = [t for t in inputs if isinstance(t, Tensor)]
+    return [out, *torch.autograd.grad((out * weights).sum(), tensors)]
+
+
+@needs_native
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "cifg", "peephole", "gru"])
+@pytest.mark.parametrize(("dirs", "batch"), [(1, 3), (2, 3), (1, 300)])
+def test_compiled_loops_equal_the_python_loops(
+    kind: str, dirs: int, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # batch 300: two column groups, run as two pieces (on two threads where there are two).
+    inputs = _kernel_inputs(kind, dirs, batch, torch.float64)
+    compiled = _outputs_and_grads(kind, inputs)
+    monkeypatch.setattr(native, "usable", lambda x: False)
+    python = _outputs_and_grads(kind, inputs)
+    for got, want in zip(compiled, python, strict=True):
+        torch.testing.assert_close(got, want, **EXACT)
+
+
+@needs_native
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_compiled_float32_is_close_to_the_python_loops(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # float32 uses the kernels' own exp/tanh approximations (within 2 ulp).
+    inputs = _kernel_inputs(kind, 2, 40, torch.float32)
+    compiled = _outputs_and_grads(kind, inputs)
+    monkeypatch.setattr(native, "usable", lambda x: False)
+    for got, want in zip(compiled, _outputs_and_grads(kind, inputs), strict=True):
+        torch.testing.assert_close(got, want, atol=2e-5, rtol=2e-5)
+
+
+@needs_native
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_compiled_loops_give_the_same_bits_on_any_thread_count(kind: str) -> None:
+    inputs = _kernel_inputs(kind, 1, 600, torch.float32)  # three column groups
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = _apply(kind, inputs)
+        torch.set_num_threads(3)
+        three = _apply(kind, inputs)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, three)
+
+
+@needs_native
+def test_compiled_loops_keep_nan_and_saturate_like_torch() -> None:
+    x, w = _kernel_inputs("gru", 1, 4, torch.float32)[:2]
+    x = x.detach().clone()
+    x[0, 0, :, 0] = float("nan")  # a diverged row stays NaN
+    x[:, 0, :, 1] = 1e30  # saturated gates, not inf or NaN
+    out = GRUScan.apply(x, w.detach(), torch.zeros(1, 5))
+    assert out[:, 0, :, 0].isnan().all()
+    assert out[:, 0, :, 1:].isfinite().all()
+
+
+def test_without_a_compiler_the_python_loops_run_and_say_why(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RNNBENCH_KERNEL_CACHE", str(tmp_path))
+    monkeypatch.setenv("CXX", "false")  # a "compiler" that fails on everything
+    monkeypatch.setattr(native, "_compiler", lambda: "false")
+    native._library.cache_clear()
+    try:
+        assert "Python loops" in native.describe()
+        assert not native.usable(torch.zeros(1))
+        scan, reference = scan_and_torch("bigru", make_meta(length=7), {})
+        assert_same_outputs_and_gradients(scan, reference, make_meta(length=7), LENGTHS)
+    finally:
+        native._library.cache_clear()
+    assert list(tmp_path.iterdir()) == []  # nothing half-built left behind
+
+
+def test_native_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RNNBENCH_NATIVE", "0")
+    native._library.cache_clear()
+    try:
+        assert native.describe() == "Python loops (RNNBENCH_NATIVE=0)"
+        assert not native.usable(torch.zeros(1))
+    finally:
+        native._library.cache_clear()
+
+
+@needs_native
+def test_the_kernel_library_is_cached_per_source_and_cpu(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RNNBENCH_KERNEL_CACHE", str(tmp_path))
+    native._library.cache_clear()
+    try:
+        assert str(tmp_path) in native.describe()
+        built = list(tmp_path.glob("kernels-*.so"))
+        assert len(built) == 1
+        native._library.cache_clear()
+        native.describe()  # a second load reuses the file
+        assert list(tmp_path.glob("kernels-*.so")) == built
+    finally:
+        native._library.cache_clear()

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from rnnbench.models import native
 from rnnbench.models.cells import Cell, CIFGLSTMCell, PeepholeLSTMCell
 from rnnbench.models.scan import ElmanScan, GRUScan, LSTMScan
 from rnnbench.models.wavefront import wavefront_stack
@@ -84,19 +85,29 @@ def scan_layer(kind: str, x: Tensor, lengths: Tensor, weights: list[tuple[Tensor
     steps, batch, size = x.shape
     inputs = x[None] if directions == 1 else torch.stack([x, reverse_rows(x, lengths)])
     proj = torch.baddbmm(bias[:, None], inputs.reshape(directions, -1, size), w_ih.transpose(1, 2))
-    x_proj = proj.view(directions, steps, batch, width).permute(0, 1, 3, 2).contiguous()
-    # One kernel call per direction: batching the two as D = 2 was measured 5x slower
-    # than two calls (the per-step gate slices are no longer contiguous).
-    outs = []
-    for d in range(directions):
-        x_d, w_d = x_proj[d].unsqueeze(1), w_hh[d : d + 1]  # [T, 1, G, B], [1, G, H]
-        if kind == "rnn":
-            outs.append(ElmanScan.apply(x_d, w_d))
-        elif kind == "lstm":
-            outs.append(LSTMScan.apply(x_d, w_d, None, False))
-        else:
-            outs.append(GRUScan.apply(x_d, w_d, b_hh[d : d + 1, 2 * hidden :]))
+    proj = proj.view(directions, steps, batch, width)
+    if native.usable(proj):
+        # The compiled loops take every direction in one call (and run them on separate
+        # threads): [T, D, G, B].
+        x_proj = proj.permute(1, 0, 3, 2).contiguous()
+        return _scan(kind, x_proj, w_hh, b_hh[:, 2 * hidden :]).transpose(2, 3)
+    # The Python loops take one direction per call: batching the two as D = 2 was
+    # measured 5x slower (a step's gate slices are then not contiguous).
+    x_proj = proj.permute(0, 1, 3, 2).contiguous()  # [D, T, G, B]
+    outs = [
+        _scan(kind, x_proj[d].unsqueeze(1), w_hh[d : d + 1], b_hh[d : d + 1, 2 * hidden :])
+        for d in range(directions)
+    ]
     return torch.cat(outs, 1).transpose(2, 3)  # [T, D, B, H]
+
+
+def _scan(kind: str, x_proj: Tensor, w_hh: Tensor, b_hh_n: Tensor) -> Tensor:
+    """The scan kernel of ``kind`` over x_proj [T, D, G, B]: [T, D, H, B]."""
+    if kind == "rnn":
+        return ElmanScan.apply(x_proj, w_hh)
+    if kind == "lstm":
+        return LSTMScan.apply(x_proj, w_hh, None, False)
+    return GRUScan.apply(x_proj, w_hh, b_hh_n)
 
 
 def module_weights(module: nn.RNNBase, layer: int, reverse: bool) -> tuple[Tensor, ...]:
@@ -109,12 +120,13 @@ def module_weights(module: nn.RNNBase, layer: int, reverse: bool) -> tuple[Tenso
 
 
 def _layer_by_layer(
-    kind: str, module: nn.RNNBase, seq: Tensor, lengths: Tensor, dropout: float
-) -> tuple[Tensor, Tensor]:
+    kind: str, module: nn.RNNBase, seq: Tensor, lengths: Tensor, dropout: float, per_token: bool
+) -> tuple[Tensor, Tensor | None]:
     """Each layer over the whole sequence in turn, both directions batched.
 
-    Returns the top layer's states [T, D, B, H] (per direction's own time order) and its
-    output sequence [T, B, D*H] in input order.
+    Returns the top layer's states [T, D, B, H] (per direction's own time order) and, if
+    per_token, its output sequence [T, B, D*H] in input order (else None: only the final
+    states are read, and reordering the whole sequence would cost more than the layer).
     """
     directions = 2 if module.bidirectional else 1
     for layer in range(module.num_layers):
@@ -122,6 +134,8 @@ def _layer_by_layer(
             seq = F.dropout(seq, dropout, module.training)
         weights = [module_weights(module, layer, bool(d)) for d in range(directions)]
         out = scan_layer(kind, seq, lengths, weights)
+        if layer + 1 == module.num_layers and not per_token:
+            return out, None
         seq = out[:, 0]
         if directions == 2:
             seq = torch.cat([seq, reverse_rows(out[:, 1], lengths)], -1)
@@ -153,14 +167,17 @@ def run_stack(
         seq = wavefront_stack(kind, seq, weights, dropout, module.training)
         out = seq.unsqueeze(1)
     else:
-        out, seq = _layer_by_layer(kind, module, seq, lengths, dropout)
+        out, seq = _layer_by_layer(kind, module, seq, lengths, dropout, per_token)
     if per_token:
         real = torch.arange(steps, device=x.device)[:, None] < lengths[None, :]
         seq = (seq * real[..., None]).transpose(0, 1)
         return F.pad(seq, (0, 0, 0, length - steps))
     # The state after each row's last real step: time index lengths - 1, both directions.
-    last = out[lengths - 1, :, torch.arange(batch, device=x.device)]  # [B, D, H]
-    return last.flatten(1)
+    # gather reads the kernels' [T, D, H, B] memory in place; advanced indexing on this
+    # transposed view copied the whole sequence first.
+    by_row = out.permute(2, 1, 0, 3)  # [B, D, T, H]
+    index = (lengths - 1).view(-1, 1, 1, 1).expand(-1, by_row.shape[1], 1, by_row.shape[3])
+    return torch.gather(by_row, 2, index).flatten(1)  # [B, D*H]
 
 
 def scan_lstm_variant(cell: Cell, x: Tensor) -> Tensor:

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from rnnbench.data.arrays import IGNORE_INDEX, EncodedMeta, Split, load_encoded
-from rnnbench.models import DEFAULT_HPARAMS, build_model
+from rnnbench.models import DEFAULT_HPARAMS, RECURRENT, build_model, native
 from rnnbench.train import report
 from rnnbench.train.batches import SplitTensors, batches, epoch_order, subsample, to_tensors
 from rnnbench.train.checkpoint import (
@@ -42,6 +42,7 @@ from rnnbench.train.checkpoint import (
     save_model,
     save_torch,
 )
+from rnnbench.train.cpu import configure_cpu
 from rnnbench.train.metrics import (
     compute_metrics,
     headline_metric,
@@ -129,10 +130,7 @@ def run_training(
     resolved = resolve_spec(spec)
     if threads < 1:
         raise SpecError(f"threads must be >= 1, got {threads}")
-    torch.set_num_threads(threads)
-    # Vanishing gradients end in subnormal floats, which the CPU handles up to 100x
-    # slower; flushing them to zero (as TensorFlow does) changes values below 1e-38 only.
-    torch.set_flush_denormal(True)
+    configure_cpu(threads)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     hp = resolved.training
@@ -175,6 +173,8 @@ def run_training(
             model, task, tensors["train"], hp["batch_size"], keep_logits=False
         )
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if resolved.arch in RECURRENT and device.type == "cpu":
+        log.info("scan kernels, where this model uses them: %s", native.describe())
     log.info(
         "%s %s %s len=%d seed=%d: %d params, %d/%d/%d examples, device %s, %d threads",
         resolved.dataset,

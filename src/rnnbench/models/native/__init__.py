@@ -1,0 +1,195 @@
+"""The compiled time loops (kernels.cpp): built on first use, cached, called via ctypes.
+
+The scan kernels (scan.py) call :func:`run` when :func:`usable` says the compiled
+library serves a tensor; otherwise they run their own Python loops, which compute the
+same maths (the tests compare both). So a machine without a C++ compiler trains with
+identical semantics, only slower, and says so once in the log.
+
+The library is built with the system's C++ compiler (``$CXX``, else ``c++``/``g++``)
+for the CPU it runs on (``-march=native``) and cached under
+``$RNNBENCH_KERNEL_CACHE`` (default ``~/.cache/rnnbench/kernels``), keyed by the source,
+the flags, the compiler's version and the CPU's model and feature flags: a cluster node
+with another CPU builds its own copy instead of loading one it cannot run. Building takes
+about 2 s; concurrent jobs each build to a private file and rename it into place.
+``RNNBENCH_NATIVE=0`` turns the library off.
+
+Directions and batch columns are independent recurrences, so a call is cut into pieces
+(each direction, times groups of 256 columns) shared out over ``torch.get_num_threads()``
+threads (ctypes releases the GIL). The pieces do not depend on the thread count and a
+column's arithmetic does not depend on its piece, so neither do the results (tested).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import itertools
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+log = logging.getLogger(__name__)
+
+SOURCE = Path(__file__).with_name("kernels.cpp")
+FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-std=c++17", "-shared", "-fPIC")
+_SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
+# The batch is cut into groups of _GROUP columns (a multiple of the kernels' 32-column
+# register block). Narrower pieces measured no faster on two threads than one: threads
+# writing neighbouring columns of the same rows share what the hardware prefetcher pulls.
+_GROUP = 256
+
+
+def _compiler() -> str | None:
+    for name in (os.environ.get("CXX"), "c++", "g++", "clang++"):
+        if name and shutil.which(name):
+            return name
+    return None
+
+
+def _cpu_identity() -> str:
+    """Model name and feature flags: what -march=native compiles for."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    keep = [line for line in info.splitlines() if line.startswith(("model name", "flags"))]
+    return "\n".join(sorted(set(keep)))
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get("RNNBENCH_KERNEL_CACHE")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rnnbench" / "kernels"
+
+
+def _build(compiler: str) -> Path:
+    version = subprocess.run(
+        [compiler, "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    identity = "\n".join([SOURCE.read_text(), " ".join(FLAGS), version, _cpu_identity()])
+    key = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    target = cache_dir() / f"kernels-{key}.so"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, scratch = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(fd)
+    try:
+        done = subprocess.run(
+            [compiler, *FLAGS, "-o", scratch, str(SOURCE)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{compiler} failed on {SOURCE}:\n{done.stderr.strip()}")
+        os.replace(scratch, target)  # atomic: a concurrent job sees all of it or nothing
+    finally:
+        Path(scratch).unlink(missing_ok=True)
+    log.info("compiled the recurrent kernels into %s", target)
+    return target
+
+
+_SHAPE = ctypes.c_int64 * 8
+# Arguments after the shape: "p" a tensor (pointer), "i" an int flag.
+_SIGNATURES = {
+    "elman_forward": "ppp",
+    "elman_backward": "pppp",
+    "lstm_forward": "ippppppp",
+    "lstm_backward": "ippppppp",
+    "gru_forward": "pppppp",
+    "gru_backward": "ppppppp",
+}
+
+
+@cache
+def _library() -> tuple[ctypes.CDLL | None, str]:
+    """(library, how) where how says what the recurrent layers run on, for the log."""
+    if os.environ.get("RNNBENCH_NATIVE", "1") == "0":
+        return None, "Python loops (RNNBENCH_NATIVE=0)"
+    compiler = _compiler()
+    if compiler is None:
+        return None, "Python loops (no C++ compiler found; set CXX to use the compiled ones)"
+    try:
+        path = _build(compiler)
+        lib = ctypes.CDLL(str(path))
+        for name, kinds in _SIGNATURES.items():
+            for suffix in _SUFFIX.values():
+                fn = getattr(lib, f"{name}_{suffix}")
+                flags = [ctypes.c_int if k == "i" else ctypes.c_void_p for k in kinds]
+                fn.argtypes = [ctypes.POINTER(ctypes.c_int64), *flags]
+                fn.restype = None
+    except (OSError, RuntimeError, subprocess.SubprocessError) as err:
+        log.warning("recurrent kernels fall back to Python loops: %s", err)
+        return None, f"Python loops (compiling {SOURCE.name} failed: {err})"
+    return lib, f"compiled kernels ({path})"
+
+
+def describe() -> str:
+    """What the scan kernels run on here, e.g. for a training log."""
+    return _library()[1]
+
+
+def usable(x: Tensor) -> bool:
+    """Whether the compiled loops serve tensors like x (CPU, float32/float64)."""
+    return x.device.type == "cpu" and x.dtype in _SUFFIX and _library()[0] is not None
+
+
+@cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rnnbench-kernel")
+
+
+def _pieces(dirs: int, batch: int) -> list[tuple[int, int, int, int]]:
+    """(d_lo, d_hi, lo, hi) for every direction and column group."""
+    bounds = [*range(0, batch, _GROUP), batch] if batch else [0, 0]
+    return [(d, d + 1, lo, hi) for d in range(dirs) for lo, hi in itertools.pairwise(bounds)]
+
+
+def run(name: str, dims: tuple[int, int, int, int], *args: Tensor | bool | None) -> None:
+    """Call kernel ``name`` over dims (steps, dirs, hidden, batch) with ``args``.
+
+    Tensors must be contiguous (the outputs are written in place); None is a null
+    pointer (no peepholes), a bool an int flag. The pieces (directions x column groups)
+    are shared out over ``torch.get_num_threads()`` threads; each piece writes its own
+    memory, so they need no synchronisation.
+    """
+    lib, _ = _library()
+    dtype = next(a.dtype for a in args if isinstance(a, Tensor))
+    fn = getattr(lib, f"{name}_{_SUFFIX[dtype]}")
+    pointers = []
+    for arg in args:
+        if isinstance(arg, Tensor):
+            if not arg.is_contiguous() or arg.dtype != dtype:
+                raise ValueError(f"{name}: every tensor must be contiguous {dtype}")
+            pointers.append(arg.data_ptr())
+        else:
+            pointers.append(None if arg is None else int(arg))
+    shapes = [_SHAPE(*dims, *piece) for piece in _pieces(dims[1], dims[3])]
+    threads = min(torch.get_num_threads(), len(shapes))
+
+    def work(share: list) -> None:
+        for shape in share:
+            fn(shape, *pointers)
+
+    shares = [
+        shapes[i * len(shapes) // threads : (i + 1) * len(shapes) // threads]
+        for i in range(threads)
+    ]
+    futures = (
+        [_pool(threads - 1).submit(work, share) for share in shares[1:]] if threads > 1 else []
+    )
+    work(shares[0])  # the first share on this thread
+    for future in futures:
+        future.result()
