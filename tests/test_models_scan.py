@@ -122,17 +122,25 @@ def test_unknown_impl_is_named() -> None:
 
 @pytest.mark.parametrize("arch", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("task", ["sentiment", "ner"])
-def test_wavefront_deep_stack_equals_torch(arch: str, task: str) -> None:
+@pytest.mark.parametrize("compiled", [True, False])
+def test_deep_stack_equals_torch(
+    arch: str, task: str, compiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # 9 layers over at most 7 steps: the wavefront's warm-up and drain overlap, and rows
-    # end at different steps.
+    # end at different steps. Without the compiled loops deep stacks take the wavefront.
+    if not compiled:
+        monkeypatch.setattr(native, "usable", lambda x: False)
     meta = make_meta(task=task, length=7, num_classes=3 if task == "ner" else 2)
     scan, reference = scan_and_torch(arch, meta, {"layers": 9})
     assert_same_outputs_and_gradients(scan, reference, meta, LENGTHS)
 
 
-def test_wavefront_runs_deep_unidirectional_stacks(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wavefront_runs_deep_unidirectional_stacks_on_python_loops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import rnnbench.models.recurrent as recurrent
 
+    monkeypatch.setattr(native, "usable", lambda x: False)
     calls = []
     monkeypatch.setattr(recurrent, "wavefront_stack", lambda *a: calls.append(a) or 1 / 0)
     meta = make_meta(length=7)
@@ -330,3 +338,27 @@ def test_the_kernel_library_is_cached_per_source_and_cpu(
         assert list(tmp_path.glob("kernels-*.so")) == built
     finally:
         native._library.cache_clear()
+
+
+@needs_native
+def test_compiled_loops_use_the_callers_denormal_mode_on_every_thread() -> None:
+    # torch.set_flush_denormal sets flush-to-zero on the calling thread only; the pieces
+    # running on other threads must use it too, or results depend on the thread count.
+    inputs = _kernel_inputs("gru", 1, 600, torch.float32)
+    threads = torch.get_num_threads()
+
+    def grad_of_input() -> Tensor:  # the kernel's own output, no torch op after it
+        (grad,) = torch.autograd.grad((_apply("gru", inputs) * 1e-37).sum(), inputs[0])
+        return grad
+
+    try:
+        torch.set_num_threads(3)
+        (torch.ones(1 << 22) * 2).sum()  # start the worker threads before the mode is set
+        torch.set_flush_denormal(True)
+        three = grad_of_input()
+        torch.set_num_threads(1)
+        one = grad_of_input()
+    finally:
+        torch.set_flush_denormal(False)
+        torch.set_num_threads(threads)
+    assert torch.equal(one, three)

@@ -14,8 +14,8 @@ about 2 s; concurrent jobs each build to a private file and rename it into place
 ``RNNBENCH_NATIVE=0`` turns the library off.
 
 Directions and batch columns are independent recurrences, so a call is cut into pieces
-(each direction, times groups of 256 columns) shared out over ``torch.get_num_threads()``
-threads (ctypes releases the GIL). The pieces do not depend on the thread count and a
+(each direction, times groups of 256 columns) that run on torch's OpenMP threads
+(``torch.set_num_threads``). The pieces do not depend on the thread count and a
 column's arithmetic does not depend on its piece, so neither do the results (tested).
 """
 
@@ -30,7 +30,6 @@ import platform
 import shutil
 import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -40,7 +39,17 @@ from torch import Tensor
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("kernels.cpp")
-FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-std=c++17", "-shared", "-fPIC")
+# -fopenmp: the library's parallel loop binds to libgomp.so.1, which torch's CPU wheel
+# has already loaded (same soname), so it runs on torch's own intra-op threads.
+FLAGS = (
+    "-O3",
+    "-march=native",
+    "-mprefer-vector-width=512",
+    "-fopenmp",
+    "-std=c++17",
+    "-shared",
+    "-fPIC",
+)
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 # The batch is cut into groups of _GROUP columns (a multiple of the kernels' 32-column
 # register block). Narrower pieces measured no faster on two threads than one: threads
@@ -101,8 +110,8 @@ def _build(compiler: str) -> Path:
     return target
 
 
-_SHAPE = ctypes.c_int64 * 8
-# Arguments after the shape: "p" a tensor (pointer), "i" an int flag.
+_INT64_P = ctypes.POINTER(ctypes.c_int64)
+# Arguments after (shape, piece count, pieces): "p" a tensor (pointer), "i" an int flag.
 _SIGNATURES = {
     "elman_forward": "ppp",
     "elman_backward": "pppp",
@@ -127,8 +136,8 @@ def _library() -> tuple[ctypes.CDLL | None, str]:
         for name, kinds in _SIGNATURES.items():
             for suffix in _SUFFIX.values():
                 fn = getattr(lib, f"{name}_{suffix}")
-                flags = [ctypes.c_int if k == "i" else ctypes.c_void_p for k in kinds]
-                fn.argtypes = [ctypes.POINTER(ctypes.c_int64), *flags]
+                args = [ctypes.c_int if k == "i" else ctypes.c_void_p for k in kinds]
+                fn.argtypes = [_INT64_P, ctypes.c_int64, _INT64_P, *args]
                 fn.restype = None
     except (OSError, RuntimeError, subprocess.SubprocessError) as err:
         log.warning("recurrent kernels fall back to Python loops: %s", err)
@@ -146,11 +155,6 @@ def usable(x: Tensor) -> bool:
     return x.device.type == "cpu" and x.dtype in _SUFFIX and _library()[0] is not None
 
 
-@cache
-def _pool(workers: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rnnbench-kernel")
-
-
 def _pieces(dirs: int, batch: int) -> list[tuple[int, int, int, int]]:
     """(d_lo, d_hi, lo, hi) for every direction and column group."""
     bounds = [*range(0, batch, _GROUP), batch] if batch else [0, 0]
@@ -162,8 +166,7 @@ def run(name: str, dims: tuple[int, int, int, int], *args: Tensor | bool | None)
 
     Tensors must be contiguous (the outputs are written in place); None is a null
     pointer (no peepholes), a bool an int flag. The pieces (directions x column groups)
-    are shared out over ``torch.get_num_threads()`` threads; each piece writes its own
-    memory, so they need no synchronisation.
+    run on torch's OpenMP threads; each writes its own memory, so they need no locks.
     """
     lib, _ = _library()
     dtype = next(a.dtype for a in args if isinstance(a, Tensor))
@@ -176,20 +179,6 @@ def run(name: str, dims: tuple[int, int, int, int], *args: Tensor | bool | None)
             pointers.append(arg.data_ptr())
         else:
             pointers.append(None if arg is None else int(arg))
-    shapes = [_SHAPE(*dims, *piece) for piece in _pieces(dims[1], dims[3])]
-    threads = min(torch.get_num_threads(), len(shapes))
-
-    def work(share: list) -> None:
-        for shape in share:
-            fn(shape, *pointers)
-
-    shares = [
-        shapes[i * len(shapes) // threads : (i + 1) * len(shapes) // threads]
-        for i in range(threads)
-    ]
-    futures = (
-        [_pool(threads - 1).submit(work, share) for share in shares[1:]] if threads > 1 else []
-    )
-    work(shares[0])  # the first share on this thread
-    for future in futures:
-        future.result()
+    pieces = _pieces(dims[1], dims[3])
+    flat = [value for piece in pieces for value in piece]
+    fn((ctypes.c_int64 * 4)(*dims), len(pieces), (ctypes.c_int64 * len(flat))(*flat), *pointers)
