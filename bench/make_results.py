@@ -185,13 +185,16 @@ def throughput_section(result: Result | None) -> list[str]:
         ),
         "",
         "Variants, timed in one process at the same thread count: **rnnbench** (its scan "
-        "kernels, or the layer wavefront for deep stacks); **torch module**, the same model "
+        "kernels, compiled, for RNN/GRU layers and deep stacks; torch's oneDNN kernel for "
+        '1-layer and bidirectional LSTMs, as `impl="auto"` picks); **torch module**, the same model '
         "computed by torch's `nn.RNN`/`nn.LSTM`/`nn.GRU` on packed sequences; **naive "
         "loop**, a per-step Python loop over the cell (bench/naive_loop.py); **Keras 3** on "
         "TensorFlow CPU, the same model in a subprocess from its own venv "
         "(bench/keras_env.py installs it). Every batch is full length, random ids and labels. "
         "Model GFLOP/s counts the matrix products of forward + backward (3x forward) "
         "analytically, times rnnbench's samples/s.",
+        "",
+        f"Scan kernels: {result.get('recurrent_kernels', 'not recorded')}.",
         "",
         f"Keras side: {result.get('keras', 'not recorded')}.",
         "",

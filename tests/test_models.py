@@ -130,10 +130,12 @@ def twin_models(cell_arch: str, fused_arch: str, meta: EncodedMeta, layers: int)
     return fused, cells
 
 
-def encoded_input(meta: EncodedMeta, lengths: Tensor, seed: int = 1) -> tuple[Tensor, Tensor]:
-    """Two identical leaf tensors [B, L, 3] (float64) with junk at the padding positions."""
+def encoded_input(
+    meta: EncodedMeta, lengths: Tensor, seed: int = 1, dim: int = SMALL["embedding_dim"]
+) -> tuple[Tensor, Tensor]:
+    """Two identical leaf tensors [B, L, dim] (float64) with junk at the padding positions."""
     gen = torch.Generator().manual_seed(seed)
-    h = torch.randn(len(lengths), meta.length, SMALL["embedding_dim"], generator=gen)
+    h = torch.randn(len(lengths), meta.length, dim, generator=gen)
     h = h.double()
     return h.clone().requires_grad_(), h.clone().requires_grad_()
 

@@ -69,9 +69,9 @@ def fastest_impl(kind: str, layers: int, directions: int, device: torch.device) 
     """The faster exact path for this layer, as measured in bench/RESULTS.md.
 
     On GPUs torch's cuDNN kernels. On CPUs torch's LSTM has a fused oneDNN kernel that
-    beats the scan kernel, except for deep unidirectional stacks, where the layer
-    wavefront's 22x fewer sequential steps win; torch's RNN and GRU run one autograd
-    node per step and gate, and the scan kernels are 2-4x faster.
+    beats the scan kernel (1.4x at seed A), except for deep unidirectional stacks, where
+    the scan kernels win (2.8x at seed C); torch's RNN and GRU run one autograd node per
+    step and gate, and the scan kernels are 3-12x faster.
     """
     if device.type != "cpu":
         return "torch"

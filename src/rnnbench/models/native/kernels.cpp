@@ -15,8 +15,9 @@
 // depend on the split (results are identical for any thread count).
 //
 // float64 uses the C library's exp/tanh. float32 uses the vectorisable Cephes
-// approximations below (within 2 ulp of the true value), as Eigen and SLEEF do, because
-// the library's scalar calls would cost more than the rest of the step.
+// approximations below, as Eigen and SLEEF do, because the library's scalar calls would
+// cost more than the rest of the step: measured against float64 over [-20, 20], tanh is
+// within 1.3 ulp and the sigmoid within 2.5 ulp (torch's own sigmoid: also 2.5).
 
 #include <cmath>
 #include <cstdint>
