@@ -288,6 +288,13 @@ def workflow_section(result: Result | None) -> list[str]:
     if not quick:
         lines += not_measured(f"{WORKFLOW_CMD} --skip-grid")
     else:
+        machine = result.get("machine_quick")
+        if machine:  # measured in a later run than the grid
+            lines += [
+                f"Measured in a separate run at commit {machine.get('commit', '?')}, load "
+                f"average at start {', '.join(map(str, machine.get('load_average_at_start', [])))}.",
+                "",
+            ]
         lines += [
             "| threads per job | `--cores` | wall time | jobs | train cells | train jobs' time summed |",
             "|---:|---:|---:|---:|---:|---:|",
