@@ -22,7 +22,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnbench.models.alignment import post_to_pre, pre_to_post
 from rnnbench.models.cells import Cell, CIFGLSTMCell, PeepholeLSTMCell
-from rnnbench.models.recurrent import check_lengths, run_stack, scan_lstm_variant
+from rnnbench.models.recurrent import (
+    check_lengths,
+    per_token_outputs,
+    run_stack,
+    scan_lstm_variant,
+)
 
 
 class FlattenBody(nn.Module):
@@ -185,8 +190,7 @@ class CellRecurrence(nn.Module):
                 outputs.append(state[0])
             seq = torch.stack(outputs)
         if per_token:
-            real = torch.arange(steps, device=h.device)[:, None] < lengths[None, :]
-            return F.pad((seq * real[..., None]).transpose(0, 1), (0, 0, 0, length - steps))
+            return per_token_outputs(seq, lengths, length)
         return seq[lengths - 1, torch.arange(batch, device=h.device)]
 
 

@@ -24,8 +24,6 @@ from rnnbench.models.cells import Cell, CIFGLSTMCell, PeepholeLSTMCell
 from rnnbench.models.scan import ElmanScan, GRUScan, LSTMScan
 from rnnbench.models.wavefront import wavefront_stack
 
-KINDS = ("rnn", "lstm", "gru")
-
 
 def check_lengths(lengths: Tensor, length: int) -> None:
     if lengths.numel() and (int(lengths.min()) < 1 or int(lengths.max()) > length):
@@ -35,11 +33,9 @@ def check_lengths(lengths: Tensor, length: int) -> None:
         )
 
 
-def _steps(steps: int, lengths: Tensor, reverse: bool) -> Tensor:
-    """[T, B] source step of each step: itself, or the row's real steps reversed."""
+def _reversed_steps(steps: int, lengths: Tensor) -> Tensor:
+    """[T, B] source step of each step: the row's real steps reversed, the rest in place."""
     positions = torch.arange(steps, device=lengths.device)[:, None].expand(steps, len(lengths))
-    if not reverse:
-        return positions
     last = lengths[None, :] - 1
     return torch.where(positions <= last, last - positions, positions)
 
@@ -51,7 +47,7 @@ def reverse_rows(x: Tensor, lengths: Tensor, batch_last: bool = False) -> Tensor
     Its own inverse. This is how the backward direction reads a row from its last real
     token, as packing does.
     """
-    index = _steps(x.shape[0], lengths.to(x.device), True)
+    index = _reversed_steps(x.shape[0], lengths.to(x.device))
     ones = [1] * (x.dim() - 2)
     shape = [index.shape[0], *ones, index.shape[1]] if batch_last else [*index.shape, *ones]
     return torch.gather(x, 0, index.view(shape).expand_as(x))
@@ -204,8 +200,7 @@ def run_stack(
     """
     if not module.bias:
         raise ValueError("the scan kernels need a recurrent module with biases")
-    batch, length, _ = x.shape
-    check_lengths(lengths, length)
+    batch, length, _ = x.shape  # lengths already checked by the caller (check_lengths)
     lengths = lengths.to(x.device)
     steps = int(lengths.max()) if batch else 0
     x = x[:, :steps]
@@ -219,14 +214,20 @@ def run_stack(
     else:
         out = _layer_by_layer(kind, module, x, lengths, dropout)
     if per_token:
-        real = torch.arange(steps, device=x.device)[:, None] < lengths[None, :]  # [T, B]
-        seq = _in_input_order(out, lengths) * real[:, None, :]
-        return F.pad(seq.permute(2, 0, 1), (0, 0, 0, length - steps))
+        return per_token_outputs(_in_input_order(out, lengths).permute(0, 2, 1), lengths, length)
     # The state after each row's last real step: time index lengths - 1, both directions.
     # gather reads the [T, D, H, B] states in place (advanced indexing copied them first).
     by_row = out.permute(3, 1, 0, 2)  # [B, D, T, H]
     index = (lengths - 1).view(-1, 1, 1, 1).expand(-1, by_row.shape[1], 1, by_row.shape[3])
     return torch.gather(by_row, 2, index).flatten(1)  # [B, D*H]
+
+
+def per_token_outputs(seq: Tensor, lengths: Tensor, length: int) -> Tensor:
+    """Time-major outputs seq [T, B, F] (any strides) -> [B, length, F], zero at padding,
+    as pad_packed_sequence leaves them."""
+    steps = seq.shape[0]
+    real = torch.arange(steps, device=seq.device)[:, None] < lengths[None, :]  # [T, B]
+    return F.pad((seq * real[..., None]).transpose(0, 1), (0, 0, 0, length - steps))
 
 
 def scan_lstm_variant(cell: Cell, x: Tensor) -> Tensor:
@@ -240,9 +241,9 @@ def scan_lstm_variant(cell: Cell, x: Tensor) -> Tensor:
     order = block_order(CIFG_BLOCKS if coupled else LSTM_BLOCKS, hidden, x.device)
     w_ih, w_hh = cell.weight_ih[order], cell.weight_hh[order]
     bias = (cell.bias_ih + cell.bias_hh)[order]
-    x_proj = torch.matmul(w_ih, x.transpose(1, 2)) + bias[:, None]  # [T, G*H, B]
+    x_proj = project(x.permute(0, 2, 1).unsqueeze(1), w_ih[None], bias[None])  # [T, 1, G, B]
     peepholes = None
     if isinstance(cell, PeepholeLSTMCell):
         peepholes = torch.stack([cell.peephole_i, cell.peephole_f, cell.peephole_o])[None]
-    out = LSTMScan.apply(x_proj.unsqueeze(1), w_hh[None], peepholes, coupled)
+    out = LSTMScan.apply(x_proj, w_hh[None], peepholes, coupled)
     return out[:, 0].transpose(1, 2)

@@ -92,15 +92,15 @@ class ElmanScan(Function):
             d_pre = torch.empty_like(out)
             args = (out, weight_hh, grad_out.contiguous(), d_pre)
             native.run("elman_backward", _dims(out, out.shape[2]), *args)
-            return d_pre, _weight_grad(d_pre, out)
-        w_t = weight_hh.transpose(1, 2)
-        grad_h = grad_out.clone(memory_format=torch.contiguous_format).unbind(0)  # + carry
-        d_pre = 1 - out * out  # tanh' for every step; multiplied by dh in the loop
-        d_steps = d_pre.unbind(0)
-        for t in range(out.shape[0] - 1, -1, -1):
-            d_steps[t].mul_(grad_h[t])
-            if t:
-                grad_h[t - 1].baddbmm_(w_t, d_steps[t])
+        else:
+            w_t = weight_hh.transpose(1, 2)
+            grad_h = grad_out.clone(memory_format=torch.contiguous_format).unbind(0)  # + carry
+            d_pre = 1 - out * out  # tanh' for every step; multiplied by dh in the loop
+            d_steps = d_pre.unbind(0)
+            for t in range(out.shape[0] - 1, -1, -1):
+                d_steps[t].mul_(grad_h[t])
+                if t:
+                    grad_h[t - 1].baddbmm_(w_t, d_steps[t])
         return d_pre, _weight_grad(d_pre, out)
 
 
@@ -241,10 +241,6 @@ class GRUScan(Function):
     def forward(ctx, x_proj: Tensor, weight_hh: Tensor, bias_hn: Tensor) -> Tensor:
         steps, dirs, width, batch = x_proj.shape
         hidden = width // 3
-        # One product per step gives [W_hr h, W_hz h, W_hn h + b_hn]; the r, z input
-        # halves are then added in place (a step's slab is in cache; a whole-sequence
-        # concatenation would not be).
-        hn_bias = torch.cat([bias_hn.new_zeros(dirs, 2 * hidden), bias_hn], 1)[..., None]
         mixed = torch.empty_like(x_proj)  # per step: r, z (activated), W_hn h + b_hn
         new = x_proj.new_empty(steps, dirs, hidden, batch)  # the candidate n
         out = torch.empty_like(new)
@@ -253,6 +249,10 @@ class GRUScan(Function):
             args = (x_proj, weight_hh, bias_hn, mixed, new, out)
             native.run("gru_forward", _dims(x_proj, hidden), *args)
         else:
+            # One product per step gives [W_hr h, W_hz h, W_hn h + b_hn]; the r, z input
+            # halves are then added in place (a step's slab is in cache; a whole-sequence
+            # concatenation would not be).
+            hn_bias = torch.cat([bias_hn.new_zeros(dirs, 2 * hidden), bias_hn], 1)[..., None]
             h = x_proj.new_zeros(dirs, hidden, batch)
             for t in range(steps):
                 x_t = x_proj[t]
@@ -273,8 +273,17 @@ class GRUScan(Function):
             d_mixed, d_x = torch.empty_like(mixed), torch.empty_like(mixed)
             args = (mixed, new, out, weight_hh, grad_out.contiguous(), d_mixed, d_x)
             native.run("gru_backward", _dims(mixed, hidden), *args)
-            d_bias_hn = d_mixed[:, :, 2 * hidden :].sum(dim=(0, 3))
-            return d_x, _weight_grad(d_mixed, out), d_bias_hn
+        else:
+            d_mixed, d_x = GRUScan._backward_loop(grad_out, *ctx.saved_tensors)
+        d_bias_hn = d_mixed[:, :, 2 * hidden :].sum(dim=(0, 3))
+        return d_x, _weight_grad(d_mixed, out), d_bias_hn
+
+    @staticmethod
+    def _backward_loop(
+        grad_out: Tensor, mixed: Tensor, new: Tensor, out: Tensor, weight_hh: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """The gradients of [a_r, a_z, W_hn h + b_hn] and of x_proj, by Python loop."""
+        hidden = new.shape[2]
         h_prev = _previous(out)
         w_t = weight_hh.transpose(1, 2)
         r, z, h_n = mixed.split(hidden, dim=2)
@@ -294,6 +303,4 @@ class GRUScan(Function):
                 h_steps[t - 1].addcmul_(dh, z_steps[t]).baddbmm_(w_t, d_steps[t].flatten(1, 2))
         d_mixed = d_mixed.flatten(2, 3)
         # grad_h now holds every step's full dh, so the input half is one product.
-        d_x = torch.cat([d_mixed[:, :, : 2 * hidden], grad_h * k_n], 2)
-        d_bias_hn = d_mixed[:, :, 2 * hidden :].sum(dim=(0, 3))
-        return d_x, _weight_grad(d_mixed, out), d_bias_hn
+        return d_mixed, torch.cat([d_mixed[:, :, : 2 * hidden], grad_h * k_n], 2)
