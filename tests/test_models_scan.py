@@ -152,21 +152,30 @@ def test_wavefront_runs_deep_unidirectional_stacks_on_python_loops(
 
 
 @pytest.mark.parametrize(
-    ("kind", "layers", "directions", "device", "impl"),
+    ("kind", "layers", "directions", "device", "compiled", "impl"),
     [
-        ("rnn", 1, 1, "cpu", "scan"),
-        ("gru", 1, 2, "cpu", "scan"),
-        ("lstm", 1, 1, "cpu", "torch"),  # torch's oneDNN LSTM is faster on CPU
-        ("lstm", 1, 2, "cpu", "torch"),
-        ("lstm", 25, 1, "cpu", "scan"),  # the wavefront wins on deep stacks
-        ("gru", 1, 1, "cuda", "torch"),  # cuDNN
+        ("rnn", 1, 1, "cpu", True, "scan"),
+        ("gru", 1, 2, "cpu", True, "scan"),
+        ("lstm", 1, 1, "cpu", True, "torch"),  # torch's oneDNN LSTM is faster on CPU
+        ("lstm", 1, 2, "cpu", True, "scan"),  # but not than two compiled directions
+        ("lstm", 1, 2, "cpu", False, "torch"),  # or the Python loops
+        ("lstm", 25, 1, "cpu", True, "scan"),  # deep stacks: compiled layers
+        ("lstm", 25, 1, "cpu", False, "scan"),  # or the wavefront
+        ("gru", 1, 1, "cuda", True, "torch"),  # cuDNN
     ],
 )
 def test_auto_impl_picks_the_measured_faster_path(
-    kind: str, layers: int, directions: int, device: str, impl: str
+    kind: str,
+    layers: int,
+    directions: int,
+    device: str,
+    compiled: bool,
+    impl: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from rnnbench.models.bodies import fastest_impl
 
+    monkeypatch.setattr(native, "available", lambda: compiled)
     assert fastest_impl(kind, layers, directions, torch.device(device)) == impl
 
 

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnnbench.models import native
 from rnnbench.models.alignment import post_to_pre, pre_to_post
 from rnnbench.models.cells import Cell, CIFGLSTMCell, PeepholeLSTMCell
 from rnnbench.models.recurrent import (
@@ -74,13 +75,15 @@ def fastest_impl(kind: str, layers: int, directions: int, device: torch.device) 
     """The faster exact path for this layer, as measured in bench/RESULTS.md.
 
     On GPUs torch's cuDNN kernels. On CPUs torch's LSTM has a fused oneDNN kernel that
-    beats the scan kernel (1.4x at seed A), except for deep unidirectional stacks, where
-    the scan kernels win (2.8x at seed C); torch's RNN and GRU run one autograd node per
-    step and gate, and the scan kernels are 3-12x faster.
+    beats the scan kernel for a single unidirectional layer (1.4x at seed A); with the
+    compiled kernels (native.available) rnnbench wins for bidirectional LSTMs (1.1x at
+    seed A) and deep stacks (seed C), without them only for deep unidirectional stacks.
+    torch's RNN and GRU run one autograd node per step and gate, and the scan kernels
+    are 3-12x faster.
     """
     if device.type != "cpu":
         return "torch"
-    if kind == "lstm" and (directions == 2 or layers == 1):
+    if kind == "lstm" and layers == 1 and (directions == 1 or not native.available()):
         return "torch"
     return "scan"
 
@@ -121,13 +124,21 @@ class FusedRecurrence(nn.Module):
             dropout=dropout if layers > 1 else 0.0,
         )
 
-    def forward(self, h: Tensor, lengths: Tensor, per_token: bool) -> Tensor:
+    def forward(
+        self, h: Tensor, lengths: Tensor, per_token: bool, embedding: nn.Module | None = None
+    ) -> Tensor:
+        """h: encoded inputs [B, L, D], or token ids [B, L] if ``embedding`` is given
+        (the scan kernels may then project them through the embedding table)."""
         check_lengths(lengths, h.shape[1])
         impl = self.impl
         if impl == "auto":
             impl = fastest_impl(self.kind, self.rnn.num_layers, self.num_directions, h.device)
         if impl == "scan":
-            return run_stack(self.kind, self.rnn, h, lengths, per_token, self.rnn.dropout)
+            return run_stack(
+                self.kind, self.rnn, h, lengths, per_token, self.rnn.dropout, embedding
+            )
+        if embedding is not None:
+            h = embedding(h)
         # Packing runs each row for exactly lengths[b] steps; the backward direction starts
         # at the last real token. Packing needs the lengths on the CPU.
         packed = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -207,11 +218,19 @@ class RecurrentBody(nn.Module):
         self.pre_padded = padding == "pre"
         self.per_token = per_token
         self.out_features: int = recurrence.out_features
+        # A fused recurrence embeds token ids itself when given the embedding (its first
+        # layer may then look its projection up per token, recurrent.project_table).
+        self.takes_token_ids = isinstance(recurrence, FusedRecurrence)
 
-    def forward(self, h: Tensor, lengths: Tensor) -> Tensor:
+    def forward(self, h: Tensor, lengths: Tensor, embedding: nn.Module | None = None) -> Tensor:
+        """h: encoded inputs [B, L, D], or token ids [B, L] with their ``embedding``
+        (only if ``takes_token_ids``)."""
         if self.pre_padded:
             h = pre_to_post(h, lengths)
-        out = self.recurrence(h, lengths, self.per_token)
+        if embedding is None:
+            out = self.recurrence(h, lengths, self.per_token)
+        else:
+            out = self.recurrence(h, lengths, self.per_token, embedding)
         if self.per_token and self.pre_padded:
             out = post_to_pre(out, lengths)
         return out

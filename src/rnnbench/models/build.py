@@ -73,6 +73,10 @@ class SequenceModel(nn.Module):
         self.head = head
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        if isinstance(self.encoder, nn.Embedding) and getattr(self.body, "takes_token_ids", False):
+            # The body embeds the ids itself, so that a first layer narrower than the
+            # embedding can project through the embedding table (same values).
+            return self.head(self.body(x, lengths, self.encoder))
         return self.head(self.body(self.encoder(x), lengths))
 
 

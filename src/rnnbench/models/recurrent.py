@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from rnnbench.models import native
 from rnnbench.models.cells import Cell, CIFGLSTMCell, PeepholeLSTMCell
+from rnnbench.models.compiled_layer import TableProjection, compiled_layer
 from rnnbench.models.scan import ElmanScan, GRUScan, LSTMScan
 from rnnbench.models.wavefront import wavefront_stack
 
@@ -113,6 +114,45 @@ def project_rows(x: Tensor, w_ih: Tensor, bias: Tensor, lengths: Tensor) -> Tens
     return x_proj
 
 
+def table_pays(embedding: nn.Module | None, gates: int, tokens: int, x: Tensor) -> bool:
+    """Whether the first layer projects token ids through ``embedding`` by table lookup
+    (project_table) rather than embedding them first.
+
+    It pays when the gates are narrower than the embedding (the table's columns are
+    shorter than the vectors they replace) and the vocabulary is no larger than the
+    batch's ``tokens`` (the table costs V products, the batch T * B). Only a plain
+    ``nn.Embedding`` (no max_norm, frequency scaling or sparse gradient) and where the
+    compiled kernels run.
+    """
+    return (
+        isinstance(embedding, nn.Embedding)
+        and embedding.max_norm is None
+        and not embedding.scale_grad_by_freq
+        and not embedding.sparse
+        and embedding.embedding_dim > gates
+        and embedding.num_embeddings <= tokens
+        and native.usable(embedding.weight)
+        and not x.is_floating_point()
+    )
+
+
+def project_table(
+    ids: Tensor, embedding: nn.Embedding, w_ih: Tensor, bias: Tensor, lengths: Tensor
+) -> Tensor:
+    """x_proj [T, D, G, B] of token ids [B, T] embedded by ``embedding``: equal to
+    project_rows(embedding(ids), ...), through a [D, G, V] table (TableProjection)."""
+    vocab = embedding.num_embeddings
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
+        raise IndexError(
+            f"token ids must be in [0, {vocab}) for an embedding of {vocab} rows, got ids "
+            f"from {int(ids.min())} to {int(ids.max())}"
+        )
+    by_step = ids.t()  # [T, B]
+    per_direction = [by_step, reverse_rows(by_step, lengths)][: w_ih.shape[0]]
+    ids = torch.stack(per_direction, 1).contiguous()  # [T, D, B]
+    return TableProjection.apply(ids, embedding.weight, w_ih, bias, embedding.padding_idx)
+
+
 def scan_layer(kind: str, x_proj: Tensor, w_hh: Tensor, b_hn: Tensor) -> Tensor:
     """One layer's recurrence over its input projection x_proj [T, D, G, B]: [T, D, H, B].
 
@@ -160,26 +200,48 @@ def _in_input_order(out: Tensor, lengths: Tensor) -> Tensor:
     return torch.cat([out[:, 0], reverse_rows(out[:, 1], lengths, batch_last=True)], 1)
 
 
+def _compiled_layer_pays(inputs: Tensor) -> bool:
+    """Whether a layer over inputs [T, D, F, B] runs as one compiled pass (compiled_layer).
+
+    Only where its work splits into two or more pieces (directions x column groups of
+    the batch): a single piece runs on one thread, while projection + scan has MKL's
+    parallel products. Measured at seed A: 1.2-1.4x faster for bidirectional layers,
+    1.1-1.3x slower for a unidirectional one at batch 128 (one piece). Decided by shape
+    alone, so the thread count never changes which path (and rounding) a model gets.
+    """
+    _, dirs, _, batch = inputs.shape
+    return native.usable(inputs) and len(native.pieces(dirs, batch)) > 1
+
+
 def _layer_by_layer(
-    kind: str, module: nn.RNNBase, x: Tensor, lengths: Tensor, dropout: float
+    kind: str,
+    module: nn.RNNBase,
+    x: Tensor,
+    lengths: Tensor,
+    dropout: float,
+    embedding: nn.Embedding | None,
 ) -> Tensor:
-    """Each layer over the whole sequence in turn, directions batched; x [B, T, I].
+    """Each layer over the whole sequence in turn, directions batched; x [B, T, I], or
+    token ids [B, T] that the first layer projects through ``embedding`` (project_table).
 
     Returns the top layer's states [T, D, H, B], each direction in its own time order.
     """
     directions = 2 if module.bidirectional else 1
-    # Feature-major [T, I, B]: the first layer's input transposed (unless it is wider than
-    # its projection, see project_rows), later layers' as the kernels wrote them.
-    seq = x.permute(1, 2, 0)
     for layer in range(module.num_layers):
         weights = [module_weights(module, layer, bool(d)) for d in range(directions)]
         w_ih, w_hh, bias, b_hn = layer_weights(kind, weights)
-        if layer == 0 and x.shape[2] > w_ih.shape[1]:
-            x_proj = project_rows(x, w_ih, bias, lengths)
+        if layer == 0 and embedding is not None:
+            out = scan_layer(kind, project_table(x, embedding, w_ih, bias, lengths), w_hh, b_hn)
+        elif layer == 0 and x.shape[2] > w_ih.shape[1]:
+            out = scan_layer(kind, project_rows(x, w_ih, bias, lengths), w_hh, b_hn)
         else:
+            if layer == 0:  # feature-major [T, I, B], as later layers' inputs already are
+                seq = x.permute(1, 2, 0)
             inputs = _both_directions(seq, lengths) if directions == 2 else seq.unsqueeze(1)
-            x_proj = project(inputs, w_ih, bias)
-        out = scan_layer(kind, x_proj, w_hh, b_hn)
+            if _compiled_layer_pays(inputs):
+                out = compiled_layer(kind, inputs, w_ih, w_hh, bias, b_hn)
+            else:
+                out = scan_layer(kind, project(inputs, w_ih, bias), w_hh, b_hn)
         if layer + 1 < module.num_layers:
             seq = F.dropout(_in_input_order(out, lengths), dropout, module.training)
     return out
@@ -192,27 +254,37 @@ def run_stack(
     lengths: Tensor,
     per_token: bool,
     dropout: float,
+    embedding: nn.Module | None = None,
 ) -> Tensor:
-    """Run ``module``'s layers over left-aligned x [B, L, I] with the fast kernels.
+    """Run ``module``'s layers over left-aligned x [B, L, I] with the fast kernels; or
+    over token ids x [B, L] embedded by ``embedding``.
 
     Returns [B, L, D*H] per-token outputs (zeros at padding) or [B, D*H] final states
     (forward direction first), as FusedRecurrence's torch path does.
     """
     if not module.bias:
         raise ValueError("the scan kernels need a recurrent module with biases")
-    batch, length, _ = x.shape  # lengths already checked by the caller (check_lengths)
+    batch, length = x.shape[:2]  # lengths already checked by the caller (check_lengths)
     lengths = lengths.to(x.device)
     steps = int(lengths.max()) if batch else 0
     x = x[:, :steps]
+    if embedding is not None and not table_pays(
+        embedding, module.weight_ih_l0.shape[0], batch * steps, x
+    ):
+        x, embedding = embedding(x), None
     # Deep unidirectional stacks take the wavefront when the loops are Python (22x fewer
     # sequential steps); the compiled loops go layer by layer, which measured as fast for
     # RNNs and 1.4-1.7x faster for LSTMs and GRUs at seed C.
-    if not module.bidirectional and module.num_layers > 1 and not native.usable(x):
+    if (
+        not module.bidirectional
+        and module.num_layers > 1
+        and not native.usable(module.weight_ih_l0)
+    ):
         weights = [module_weights(module, layer, False) for layer in range(module.num_layers)]
         top = wavefront_stack(kind, x.transpose(0, 1), weights, dropout, module.training)
         out = top.transpose(1, 2).unsqueeze(1)  # [T, 1, H, B]
     else:
-        out = _layer_by_layer(kind, module, x, lengths, dropout)
+        out = _layer_by_layer(kind, module, x, lengths, dropout, embedding)
     if per_token:
         return per_token_outputs(_in_input_order(out, lengths).permute(0, 2, 1), lengths, length)
     # The state after each row's last real step: time index lengths - 1, both directions.

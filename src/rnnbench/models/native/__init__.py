@@ -111,7 +111,7 @@ def _build(compiler: str) -> Path:
 
 
 _INT64_P = ctypes.POINTER(ctypes.c_int64)
-# Arguments after (shape, piece count, pieces): "p" a tensor (pointer), "i" an int flag.
+# Arguments after (shape, piece count, pieces): "p" a tensor (pointer), "i" an int.
 _SIGNATURES = {
     "elman_forward": "ppp",
     "elman_backward": "pppp",
@@ -119,6 +119,14 @@ _SIGNATURES = {
     "lstm_backward": "ippppppp",
     "gru_forward": "pppppp",
     "gru_backward": "ppppppp",
+    "elman_layer_forward": "ippppp",
+    "elman_layer_backward": "ipppppppp",
+    "lstm_layer_forward": "ipppppp",
+    "lstm_layer_backward": "ippppppppp",
+    "gru_layer_forward": "ipppppp",
+    "gru_layer_backward": "ippppppppp",
+    "table_gather": "ippp",
+    "table_scatter": "ippp",
 }
 
 
@@ -150,35 +158,42 @@ def describe() -> str:
     return _library()[1]
 
 
+def available() -> bool:
+    """Whether the compiled library loaded (on CPUs; see usable for a given tensor)."""
+    return _library()[0] is not None
+
+
 def usable(x: Tensor) -> bool:
     """Whether the compiled loops serve tensors like x (CPU, float32/float64)."""
-    return x.device.type == "cpu" and x.dtype in _SUFFIX and _library()[0] is not None
+    return x.device.type == "cpu" and x.dtype in _SUFFIX and available()
 
 
-def _pieces(dirs: int, batch: int) -> list[tuple[int, int, int, int]]:
-    """(d_lo, d_hi, lo, hi) for every direction and column group."""
+def pieces(dirs: int, batch: int) -> list[tuple[int, int, int, int]]:
+    """(d_lo, d_hi, lo, hi) for every direction and column group, direction-major: one
+    direction per piece (the layer kernels return partial gradient sums per piece)."""
     bounds = [*range(0, batch, _GROUP), batch] if batch else [0, 0]
     return [(d, d + 1, lo, hi) for d in range(dirs) for lo, hi in itertools.pairwise(bounds)]
 
 
-def run(name: str, dims: tuple[int, int, int, int], *args: Tensor | bool | None) -> None:
+def run(name: str, dims: tuple[int, int, int, int], *args: Tensor | int | None) -> None:
     """Call kernel ``name`` over dims (steps, dirs, hidden, batch) with ``args``.
 
-    Tensors must be contiguous (the outputs are written in place); None is a null
-    pointer (no peepholes), a bool an int flag. The pieces (directions x column groups)
-    run on torch's OpenMP threads; each writes its own memory, so they need no locks.
+    Tensors must be contiguous and of one floating dtype, or int64 (token ids); the
+    outputs are written in place. None is a null pointer (no peepholes), a bool or int an
+    int argument (a flag, a width). The pieces (directions x column groups) run on
+    torch's OpenMP threads; each writes its own memory, so they need no locks.
     """
     lib, _ = _library()
-    dtype = next(a.dtype for a in args if isinstance(a, Tensor))
+    dtype = next(a.dtype for a in args if isinstance(a, Tensor) and a.is_floating_point())
     fn = getattr(lib, f"{name}_{_SUFFIX[dtype]}")
     pointers = []
     for arg in args:
         if isinstance(arg, Tensor):
-            if not arg.is_contiguous() or arg.dtype != dtype:
-                raise ValueError(f"{name}: every tensor must be contiguous {dtype}")
+            if not arg.is_contiguous() or arg.dtype not in (dtype, torch.int64):
+                raise ValueError(f"{name}: every tensor must be contiguous {dtype} (or int64 ids)")
             pointers.append(arg.data_ptr())
         else:
             pointers.append(None if arg is None else int(arg))
-    pieces = _pieces(dims[1], dims[3])
-    flat = [value for piece in pieces for value in piece]
-    fn((ctypes.c_int64 * 4)(*dims), len(pieces), (ctypes.c_int64 * len(flat))(*flat), *pointers)
+    parts = pieces(dims[1], dims[3])
+    flat = [value for piece in parts for value in piece]
+    fn((ctypes.c_int64 * 4)(*dims), len(parts), (ctypes.c_int64 * len(flat))(*flat), *pointers)

@@ -73,48 +73,69 @@ inline double tanh_act(double x) { return std::tanh(x); }
 
 // ---- the per-step product -----------------------------------------------------------
 
-// C[m, j] (+)= sum_k A(m, k) X[k, j] for j < n, where A(m, k) = a[m * am + k * ak] (so a
-// transposed weight is just other strides), X rows ldx apart, C rows ldc apart.
-// Register blocking: 4 rows of C times NB columns are accumulated across all of k.
-template <typename T, int NB>
-inline void gemm_cols(index_t M, index_t K, const T* a, index_t am, index_t ak, const T* x,
-                      index_t ldx, T* c, index_t ldc, bool accumulate) {
-  index_t m = 0;
-  for (; m + 4 <= M; m += 4) {
-    T s[4][NB];
-    for (int r = 0; r < 4; ++r)
-      for (int j = 0; j < NB; ++j) s[r][j] = accumulate ? c[(m + r) * ldc + j] : T(0);
-    for (index_t k = 0; k < K; ++k) {
-      const T* xk = x + k * ldx;
-      for (int r = 0; r < 4; ++r) {
-        T w = a[(m + r) * am + k * ak];
-        for (int j = 0; j < NB; ++j) s[r][j] += w * xk[j];
+// One term of a step's product: A(m, k) = a[m * am + k * ak] for k < K (so a transposed
+// weight is just other strides) times X [K, n], rows ldx apart.
+template <typename T>
+struct Term {
+  const T* a;
+  index_t am, ak, K;
+  const T* x;
+  index_t ldx;
+};
+
+// Rows [m, m + MB) and columns [j, j + NB) of C = init + sum over terms of A X, where
+// init is C's own value (accumulate), row_init[m] or zero. The MB x NB block of C stays
+// in registers across every term and k, and is written once.
+template <typename T, int MB, int NB>
+inline void product_block(index_t m, index_t j, const Term<T>* terms, int count,
+                          const T* row_init, bool accumulate, T* c, index_t ldc) {
+  T s[MB][NB];
+  for (int r = 0; r < MB; ++r)
+    for (int q = 0; q < NB; ++q)
+      s[r][q] = accumulate ? c[(m + r) * ldc + j + q] : (row_init ? row_init[m + r] : T(0));
+  for (int i = 0; i < count; ++i) {
+    const Term<T>& term = terms[i];
+    for (index_t k = 0; k < term.K; ++k) {
+      const T* xk = term.x + k * term.ldx + j;
+      for (int r = 0; r < MB; ++r) {
+        const T w = term.a[(m + r) * term.am + k * term.ak];
+        for (int q = 0; q < NB; ++q) s[r][q] += w * xk[q];
       }
     }
-    for (int r = 0; r < 4; ++r)
-      for (int j = 0; j < NB; ++j) c[(m + r) * ldc + j] = s[r][j];
   }
-  for (; m < M; ++m) {
-    T s[NB];
-    for (int j = 0; j < NB; ++j) s[j] = accumulate ? c[m * ldc + j] : T(0);
-    for (index_t k = 0; k < K; ++k) {
-      T w = a[m * am + k * ak];
-      for (int j = 0; j < NB; ++j) s[j] += w * x[k * ldx + j];
-    }
-    for (int j = 0; j < NB; ++j) c[m * ldc + j] = s[j];
-  }
+  for (int r = 0; r < MB; ++r)
+    for (int q = 0; q < NB; ++q) c[(m + r) * ldc + j + q] = s[r][q];
 }
 
+template <typename T, int NB>
+inline void product_cols(index_t M, index_t j, const Term<T>* terms, int count,
+                         const T* row_init, bool accumulate, T* c, index_t ldc) {
+  index_t m = 0;
+  for (; m + 8 <= M; m += 8)
+    product_block<T, 8, NB>(m, j, terms, count, row_init, accumulate, c, ldc);
+  for (; m + 4 <= M; m += 4)
+    product_block<T, 4, NB>(m, j, terms, count, row_init, accumulate, c, ldc);
+  for (; m < M; ++m) product_block<T, 1, NB>(m, j, terms, count, row_init, accumulate, c, ldc);
+}
+
+// C [M, n] (rows ldc apart) = init + sum of the terms' products; see product_block.
 template <typename T>
-void gemm(index_t M, index_t K, const T* a, index_t am, index_t ak, const T* x, index_t ldx,
-          T* c, index_t ldc, index_t n, bool accumulate) {
+void product(index_t M, const Term<T>* terms, int count, const T* row_init, bool accumulate,
+             T* c, index_t ldc, index_t n) {
   constexpr int NB = 64 / sizeof(T) * 2;  // two cache lines of columns
   index_t j = 0;
   for (; j + NB <= n; j += NB)
-    gemm_cols<T, NB>(M, K, a, am, ak, x + j, ldx, c + j, ldc, accumulate);
-  for (; j + 8 <= n; j += 8)
-    gemm_cols<T, 8>(M, K, a, am, ak, x + j, ldx, c + j, ldc, accumulate);
-  for (; j < n; ++j) gemm_cols<T, 1>(M, K, a, am, ak, x + j, ldx, c + j, ldc, accumulate);
+    product_cols<T, NB>(M, j, terms, count, row_init, accumulate, c, ldc);
+  for (; j + 8 <= n; j += 8) product_cols<T, 8>(M, j, terms, count, row_init, accumulate, c, ldc);
+  for (; j < n; ++j) product_cols<T, 1>(M, j, terms, count, row_init, accumulate, c, ldc);
+}
+
+// C[m, j] (+)= sum_k A(m, k) X[k, j] for j < n: one term.
+template <typename T>
+void gemm(index_t M, index_t K, const T* a, index_t am, index_t ak, const T* x, index_t ldx,
+          T* c, index_t ldc, index_t n, bool accumulate) {
+  const Term<T> term{a, am, ak, K, x, ldx};
+  product<T>(M, &term, 1, nullptr, accumulate, c, ldc, n);
 }
 
 // Offsets into [T, D, G, B] tensors. A call computes directions [d_lo, d_hi) and batch
@@ -410,6 +431,391 @@ void gru_backward(const Layout& L, index_t H, const T* mixed, const T* cand, con
   }
 }
 
+
+// ---- whole layers: input projection, recurrence and weight gradients in one pass -----
+//
+// Why: at seed C (hidden 8, batch 1000, 25 layers) a layer run as projection + time loop
+// + weight products writes and rereads [T, G, B] pre-activations, gates and their
+// gradients several times over (~240 MB per GRU layer); that traffic, not arithmetic,
+// was most of a layer's time. Here a step computes b + W_ih x[t] + W_hh h[t-1] into a
+// block that stays in cache, the forward stores only the states (and the LSTM's cells),
+// and the backward recomputes the gates from x[t] and h[t-1], writes d x[t] and adds the
+// weight and bias gradients up in cache (~40 MB per layer). Each piece returns partial
+// gradient sums for its one direction and its columns; the caller adds the pieces in a
+// fixed order, so the sums do not depend on the thread count either.
+
+template <typename T>
+constexpr int kLanes = 64 / static_cast<int>(sizeof(T));
+
+// acc[(r * K + c) * V + v] += sum over columns j = v (mod V) of a[r, j] x[c, j], for an
+// MB x KB block. Kept per lane so that the sum over columns stays vectorised; the lanes
+// are added once at the end (lanes_to), always in the same order.
+template <typename T, int MB, int KB>
+inline void outer_block(const T* a, index_t lda, const T* x, index_t ldx, index_t n, T* acc,
+                        index_t K) {
+  constexpr int V = kLanes<T>;
+  T s[MB][KB][V] = {};
+  index_t j = 0;
+  for (; j + V <= n; j += V)
+    for (int r = 0; r < MB; ++r)
+      for (int c = 0; c < KB; ++c)
+        for (int v = 0; v < V; ++v) s[r][c][v] += a[r * lda + j + v] * x[c * ldx + j + v];
+  for (int v = 0; j + v < n; ++v)
+    for (int r = 0; r < MB; ++r)
+      for (int c = 0; c < KB; ++c) s[r][c][v] += a[r * lda + j + v] * x[c * ldx + j + v];
+  for (int r = 0; r < MB; ++r)
+    for (int c = 0; c < KB; ++c)
+      for (int v = 0; v < V; ++v) acc[(r * K + c) * V + v] += s[r][c][v];
+}
+
+// acc [M, K, V] += a [M, n] (rows lda apart) times x [K, n]^T (rows ldx apart), per lane.
+template <typename T>
+void outer(index_t M, index_t K, const T* a, index_t lda, const T* x, index_t ldx, index_t n,
+           T* acc) {
+  constexpr int V = kLanes<T>;
+  index_t m = 0;
+  for (; m + 4 <= M; m += 4) {
+    index_t k = 0;
+    for (; k + 4 <= K; k += 4)
+      outer_block<T, 4, 4>(a + m * lda, lda, x + k * ldx, ldx, n, acc + (m * K + k) * V, K);
+    for (; k < K; ++k)
+      outer_block<T, 4, 1>(a + m * lda, lda, x + k * ldx, ldx, n, acc + (m * K + k) * V, K);
+  }
+  for (; m < M; ++m)
+    for (index_t k = 0; k < K; ++k)
+      outer_block<T, 1, 1>(a + m * lda, lda, x + k * ldx, ldx, n, acc + (m * K + k) * V, K);
+}
+
+// acc [M, V] += the rows of a [M, n] (rows lda apart), per lane.
+template <typename T>
+void row_sums(index_t M, const T* a, index_t lda, index_t n, T* acc) {
+  constexpr int V = kLanes<T>;
+  for (index_t m = 0; m < M; ++m) {
+    T s[V] = {};
+    const T* row = a + m * lda;
+    index_t j = 0;
+    for (; j + V <= n; j += V)
+      for (int v = 0; v < V; ++v) s[v] += row[j + v];
+    for (int v = 0; j + v < n; ++v) s[v] += row[j + v];
+    for (int v = 0; v < V; ++v) acc[m * V + v] += s[v];
+  }
+}
+
+// out[i] = the sum of acc[i]'s V lanes, for count rows.
+template <typename T>
+void lanes_to(index_t count, const T* acc, T* out) {
+  constexpr int V = kLanes<T>;
+  for (index_t i = 0; i < count; ++i) {
+    T s = T(0);
+    for (int v = 0; v < V; ++v) s += acc[i * V + v];
+    out[i] = s;
+  }
+}
+
+// What every layer kernel shares: the layer's weights for one direction, its per-step
+// blocks ([rows, n], rows n apart, in cache) and, in the backward, the gradient sums.
+template <typename T>
+struct LayerStep {
+  const Layout& L;
+  index_t H, F, G, d, n;
+  const T *x, *w_ih, *w_hh, *bias;  // this direction's
+  const T* out;
+  std::vector<T> zeros;  // the initial state's row
+
+  LayerStep(const Layout& layout, index_t hidden, index_t features, index_t gates,
+            index_t dir, const T* inputs, const T* wi, const T* wh, const T* b, const T* states)
+      : L(layout), H(hidden), F(features), G(gates), d(dir), n(layout.cols()), x(inputs),
+        w_ih(wi + dir * gates * features), w_hh(wh + dir * gates * hidden),
+        bias(b + dir * gates), out(states), zeros(layout.cols()) {}
+
+  const T* x_at(index_t t) const { return x + L.at(t, d, F, 0); }
+  // h[t - 1]'s row u (the zero initial state at t = 0), rows B apart.
+  const T* h_prev(index_t t, index_t u) const {
+    return t ? out + L.at(t - 1, d, H, u) : zeros.data();
+  }
+  // pre [G, n] = b + W_ih x[t] (+ W_hh h[t-1] if with_state), in one pass.
+  void preact(index_t t, T* pre, bool with_state) const {
+    const Term<T> terms[2] = {{w_ih, F, 1, F, x_at(t), L.batch},
+                              {w_hh, H, 1, H, t ? out + L.at(t - 1, d, H, 0) : nullptr, L.batch}};
+    product<T>(G, terms, with_state && t ? 2 : 1, bias, false, pre, n, n);
+  }
+};
+
+// The backward's gradient sums of one piece: dW_ih [G, F], dW_hh [G, H], the bias [G]
+// (and extra rows, the GRU's b_hn [H]), per lane until finish().
+template <typename T>
+struct LayerGrads {
+  std::vector<T> w_ih, w_hh, bias, extra;
+  LayerGrads(index_t G, index_t F, index_t H, index_t extra_rows)
+      : w_ih(G * F * kLanes<T>), w_hh(G * H * kLanes<T>), bias(G * kLanes<T>),
+        extra(extra_rows * kLanes<T>) {}
+
+  // A step's d x[t] = W_ih^T da and gradient sums; da is the input half's gradient
+  // [G, n], dm that of W_hh h[t-1] (the same but for the GRU's reset-gated rows).
+  void step(const LayerStep<T>& S, index_t t, const T* da, const T* dm, T* d_x) {
+    const index_t n = S.n, B = S.L.batch;
+    gemm<T>(S.F, S.G, S.w_ih, 1, S.F, da, n, d_x + S.L.at(t, S.d, S.F, 0), B, n, false);
+    outer<T>(S.G, S.F, da, n, S.x_at(t), B, n, w_ih.data());
+    row_sums<T>(S.G, da, n, n, bias.data());
+    if (t) outer<T>(S.G, S.H, dm, n, S.out + S.L.at(t - 1, S.d, S.H, 0), B, n, w_hh.data());
+  }
+  // [dW_ih | dW_hh | bias | extra] into grads.
+  void finish(T* grads) const {
+    for (const std::vector<T>* part : {&w_ih, &w_hh, &bias, &extra}) {
+      lanes_to<T>(part->size() / kLanes<T>, part->data(), grads);
+      grads += part->size() / kLanes<T>;
+    }
+  }
+};
+
+// RNN: h[t] = tanh(b + W_ih x[t] + W_hh h[t-1]).
+template <typename T>
+void elman_layer_forward(const Layout& L, index_t H, index_t F, const T* x, const T* w_ih,
+                         const T* w_hh, const T* bias, T* out) {
+  const LayerStep<T> S(L, H, F, H, L.d_lo, x, w_ih, w_hh, bias, out);
+  std::vector<T> pre(H * S.n);
+  for (index_t t = 0; t < L.steps; ++t) {
+    S.preact(t, pre.data(), true);
+    for (index_t u = 0; u < H; ++u) {
+      const T* __restrict p = pre.data() + u * S.n;
+      T* __restrict h = out + L.at(t, S.d, H, u);
+      for (index_t j = 0; j < S.n; ++j) h[j] = tanh_act(p[j]);
+    }
+  }
+}
+
+template <typename T>
+void elman_layer_backward(const Layout& L, index_t H, index_t F, const T* x, const T* w_ih,
+                          const T* w_hh, const T* bias, const T* out, const T* grad_out,
+                          T* d_x, T* grads) {
+  const LayerStep<T> S(L, H, F, H, L.d_lo, x, w_ih, w_hh, bias, out);
+  LayerGrads<T> acc(H, F, H, 0);
+  std::vector<T> d_pre(H * S.n), carry(H * S.n);
+  for (index_t t = L.steps - 1; t >= 0; --t) {
+    for (index_t u = 0; u < H; ++u) {
+      const T* __restrict o = out + L.at(t, S.d, H, u);
+      const T* __restrict go = grad_out + L.at(t, S.d, H, u);
+      const T* __restrict cr = carry.data() + u * S.n;
+      T* __restrict dp = d_pre.data() + u * S.n;
+      for (index_t j = 0; j < S.n; ++j) dp[j] = (go[j] + cr[j]) * (T(1) - o[j] * o[j]);
+    }
+    acc.step(S, t, d_pre.data(), d_pre.data(), d_x);
+    if (t) gemm<T>(H, H, S.w_hh, 1, H, d_pre.data(), S.n, carry.data(), S.n, S.n, false);
+  }
+  acc.finish(grads);
+}
+
+// LSTM in the kernel's block order o, i, f, g; cells are kept for the backward. The rows
+// below are lstm_row_forward/backward without peepholes, keeping the gates in registers:
+// the layer recomputes them in the backward instead of storing them.
+template <typename T>
+void lstm_layer_row_forward(index_t n, const T* __restrict a_o, const T* __restrict a_i,
+                            const T* __restrict a_f, const T* __restrict a_g,
+                            const T* __restrict cp, T* __restrict c, T* __restrict h) {
+  for (index_t j = 0; j < n; ++j) {
+    const T cn = sigmoid(a_f[j]) * cp[j] + sigmoid(a_i[j]) * tanh_act(a_g[j]);
+    c[j] = cn;
+    h[j] = sigmoid(a_o[j]) * tanh_act(cn);
+  }
+}
+
+// dh_carry: in, what reaches h[t] from step t + 1; dc_carry: in, what reaches c[t], out,
+// what reaches c[t - 1].
+template <typename T>
+void lstm_layer_row_backward(index_t n, const T* __restrict a_o, const T* __restrict a_i,
+                             const T* __restrict a_f, const T* __restrict a_g,
+                             const T* __restrict cp, const T* __restrict c,
+                             const T* __restrict go, T* __restrict da_o, T* __restrict da_i,
+                             T* __restrict da_f, T* __restrict da_g,
+                             const T* __restrict dh_carry, T* __restrict dc_carry) {
+  for (index_t j = 0; j < n; ++j) {
+    const T o = sigmoid(a_o[j]), i = sigmoid(a_i[j]), f = sigmoid(a_f[j]);
+    const T g = tanh_act(a_g[j]), tcn = tanh_act(c[j]);
+    const T dh = go[j] + dh_carry[j];
+    const T dc = dc_carry[j] + dh * o * (T(1) - tcn * tcn);
+    da_o[j] = dh * tcn * o * (T(1) - o);
+    da_i[j] = dc * g * i * (T(1) - i);
+    da_f[j] = dc * cp[j] * f * (T(1) - f);
+    da_g[j] = dc * i * (T(1) - g * g);
+    dc_carry[j] = dc * f;
+  }
+}
+
+template <typename T>
+void lstm_layer_forward(const Layout& L, index_t H, index_t F, const T* x, const T* w_ih,
+                        const T* w_hh, const T* bias, T* out, T* cell) {
+  const LayerStep<T> S(L, H, F, 4 * H, L.d_lo, x, w_ih, w_hh, bias, out);
+  const index_t n = S.n;
+  std::vector<T> pre(4 * H * n);
+  for (index_t t = 0; t < L.steps; ++t) {
+    S.preact(t, pre.data(), true);
+    for (index_t u = 0; u < H; ++u) {
+      const T* cp = t ? cell + L.at(t - 1, S.d, H, u) : S.zeros.data();
+      const T* p = pre.data() + u * n;  // o; i, f, g follow H rows apart each
+      lstm_layer_row_forward(n, p, p + H * n, p + 2 * H * n, p + 3 * H * n, cp,
+                             cell + L.at(t, S.d, H, u), out + L.at(t, S.d, H, u));
+    }
+  }
+}
+
+template <typename T>
+void lstm_layer_backward(const Layout& L, index_t H, index_t F, const T* x, const T* w_ih,
+                         const T* w_hh, const T* bias, const T* out, const T* cell,
+                         const T* grad_out, T* d_x, T* grads) {
+  const LayerStep<T> S(L, H, F, 4 * H, L.d_lo, x, w_ih, w_hh, bias, out);
+  const index_t n = S.n;
+  LayerGrads<T> acc(4 * H, F, H, 0);
+  std::vector<T> pre(4 * H * n), d_pre(4 * H * n), dh_carry(H * n), dc_carry(H * n);
+  for (index_t t = L.steps - 1; t >= 0; --t) {
+    S.preact(t, pre.data(), true);
+    for (index_t u = 0; u < H; ++u) {
+      const T* cp = t ? cell + L.at(t - 1, S.d, H, u) : S.zeros.data();
+      const T* p = pre.data() + u * n;
+      T* dp = d_pre.data() + u * n;
+      lstm_layer_row_backward(n, p, p + H * n, p + 2 * H * n, p + 3 * H * n, cp,
+                              cell + L.at(t, S.d, H, u), grad_out + L.at(t, S.d, H, u), dp,
+                              dp + H * n, dp + 2 * H * n, dp + 3 * H * n,
+                              dh_carry.data() + u * n, dc_carry.data() + u * n);
+    }
+    acc.step(S, t, d_pre.data(), d_pre.data(), d_x);
+    if (t) gemm<T>(H, 4 * H, S.w_hh, 1, H, d_pre.data(), n, dh_carry.data(), n, n, false);
+  }
+  acc.finish(grads);
+}
+
+// GRU (blocks r, z, n): the input half a = b + W_ih x[t] and the state half
+// m = [0, 0, b_hn] + W_hh h[t-1] stay apart, since n = tanh(a_n + r m_n).
+template <typename T>
+std::vector<T> gru_state_init(index_t H, const T* b_hn) {
+  std::vector<T> init(3 * H);
+  std::copy(b_hn, b_hn + H, init.begin() + 2 * H);
+  return init;
+}
+
+// m_init: [0, 0, b_hn], m's value before the product.
+template <typename T>
+void gru_layer_preact(const LayerStep<T>& S, index_t t, const T* m_init, T* a, T* m) {
+  const index_t n = S.n, H = S.H;
+  S.preact(t, a, false);
+  const Term<T> state{S.w_hh, H, 1, H, t ? S.out + S.L.at(t - 1, S.d, H, 0) : nullptr, S.L.batch};
+  product<T>(3 * H, &state, t ? 1 : 0, m_init, false, m, n, n);
+}
+
+template <typename T>
+void gru_layer_row_forward(index_t n, const T* __restrict a_r, const T* __restrict a_z,
+                           const T* __restrict a_n, const T* __restrict m_r,
+                           const T* __restrict m_z, const T* __restrict m_n,
+                           const T* __restrict hp, T* __restrict h) {
+  for (index_t j = 0; j < n; ++j) {
+    const T r = sigmoid(a_r[j] + m_r[j]);
+    const T z = sigmoid(a_z[j] + m_z[j]);
+    const T c = tanh_act(a_n[j] + r * m_n[j]);
+    h[j] = c + z * (hp[j] - c);
+  }
+}
+
+template <typename T>
+void gru_layer_forward(const Layout& L, index_t H, index_t F, const T* x, const T* w_ih,
+                       const T* w_hh, const T* bias, const T* b_hn, T* out) {
+  const LayerStep<T> S(L, H, F, 3 * H, L.d_lo, x, w_ih, w_hh, bias, out);
+  const index_t n = S.n;
+  std::vector<T> a(3 * H * n), m(3 * H * n);
+  const std::vector<T> m_init = gru_state_init(H, b_hn + S.d * H);
+  for (index_t t = 0; t < L.steps; ++t) {
+    gru_layer_preact(S, t, m_init.data(), a.data(), m.data());
+    for (index_t u = 0; u < H; ++u) {
+      const index_t r = u * n, z = (H + u) * n, c = (2 * H + u) * n;
+      gru_layer_row_forward(n, &a[r], &a[z], &a[c], &m[r], &m[z], &m[c], S.h_prev(t, u),
+                            out + L.at(t, S.d, H, u));
+    }
+  }
+}
+
+// The forward's row recomputed, then its gradient: da for the input half, dm for the
+// state half (dm_n = da_n r), carry = dh z (the direct path to h[t-1]).
+template <typename T>
+void gru_layer_row_backward(index_t n, const T* __restrict a_r, const T* __restrict a_z,
+                            const T* __restrict a_n, const T* __restrict m_r,
+                            const T* __restrict m_z, const T* __restrict m_n,
+                            const T* __restrict hp, const T* __restrict go,
+                            T* __restrict da_r, T* __restrict da_z, T* __restrict da_n,
+                            T* __restrict dm_r, T* __restrict dm_z, T* __restrict dm_n,
+                            T* __restrict carry) {
+  for (index_t j = 0; j < n; ++j) {
+    const T r = sigmoid(a_r[j] + m_r[j]);
+    const T z = sigmoid(a_z[j] + m_z[j]);
+    const T c = tanh_act(a_n[j] + r * m_n[j]);
+    const T dh = go[j] + carry[j];
+    const T dn_pre = dh * (T(1) - z) * (T(1) - c * c);
+    const T dz_pre = dh * (hp[j] - c) * z * (T(1) - z);
+    const T dr_pre = dn_pre * m_n[j] * r * (T(1) - r);
+    da_r[j] = dm_r[j] = dr_pre;
+    da_z[j] = dm_z[j] = dz_pre;
+    da_n[j] = dn_pre;
+    dm_n[j] = dn_pre * r;
+    carry[j] = dh * z;
+  }
+}
+
+template <typename T>
+void gru_layer_backward(const Layout& L, index_t H, index_t F, const T* x, const T* w_ih,
+                        const T* w_hh, const T* bias, const T* b_hn, const T* out,
+                        const T* grad_out, T* d_x, T* grads) {
+  const LayerStep<T> S(L, H, F, 3 * H, L.d_lo, x, w_ih, w_hh, bias, out);
+  const index_t n = S.n;
+  LayerGrads<T> acc(3 * H, F, H, H);  // extra: b_hn
+  std::vector<T> a(3 * H * n), m(3 * H * n), da(3 * H * n), dm(3 * H * n), carry(H * n);
+  const std::vector<T> m_init = gru_state_init(H, b_hn + S.d * H);
+  for (index_t t = L.steps - 1; t >= 0; --t) {
+    gru_layer_preact(S, t, m_init.data(), a.data(), m.data());
+    for (index_t u = 0; u < H; ++u) {
+      const index_t r = u * n, z = (H + u) * n, c = (2 * H + u) * n;
+      gru_layer_row_backward(n, &a[r], &a[z], &a[c], &m[r], &m[z], &m[c], S.h_prev(t, u),
+                             grad_out + L.at(t, S.d, H, u), &da[r], &da[z], &da[c], &dm[r],
+                             &dm[z], &dm[c], &carry[u * n]);
+    }
+    acc.step(S, t, da.data(), dm.data(), d_x);
+    row_sums<T>(H, &dm[2 * H * n], n, n, acc.extra.data());
+    if (t) gemm<T>(H, 3 * H, S.w_hh, 1, H, dm.data(), n, carry.data(), n, n, true);
+  }
+  acc.finish(grads);
+}
+
+// ---- the first layer's input projection by table lookup ------------------------------
+//
+// x_proj[t, d, g, b] = table[d, g, ids[t, d, b]]: a token's projection W_ih e + b is a
+// column of the [D, G, V] table, computed once per batch for the whole vocabulary
+// (recurrent.py: project_table). The backward adds the gradients up per token.
+
+template <typename T>
+void table_gather(const Layout& L, index_t G, index_t V, const int64_t* ids, const T* table,
+                  T* out) {
+  const index_t d = L.d_lo, n = L.cols();
+  for (index_t t = 0; t < L.steps; ++t) {
+    const int64_t* __restrict id = ids + (t * L.dirs + d) * L.batch + L.lo;
+    for (index_t g = 0; g < G; ++g) {
+      const T* __restrict column = table + (d * G + g) * V;
+      T* __restrict o = out + L.at(t, d, G, g);
+      for (index_t j = 0; j < n; ++j) o[j] = column[id[j]];
+    }
+  }
+}
+
+// partial [G, V] (this piece's, zeroed by the caller) += the piece's gradients per token.
+template <typename T>
+void table_scatter(const Layout& L, index_t G, index_t V, const int64_t* ids,
+                   const T* grad, T* partial) {
+  const index_t d = L.d_lo, n = L.cols();
+  for (index_t t = 0; t < L.steps; ++t) {
+    const int64_t* id = ids + (t * L.dirs + d) * L.batch + L.lo;
+    for (index_t g = 0; g < G; ++g) {
+      const T* gr = grad + L.at(t, d, G, g);
+      T* column = partial + g * V;
+      for (index_t j = 0; j < n; ++j) column[id[j]] += gr[j];
+    }
+  }
+}
+
 }  // namespace
 
 // ---- C ABI ---------------------------------------------------------------------------
@@ -435,6 +841,20 @@ using FloatMode = int;
 FloatMode float_mode() { return 0; }
 void set_float_mode(FloatMode) {}
 #endif
+
+// As for_pieces, also passing the piece's index (for its slot of partial sums).
+template <typename Body>
+void for_indexed_pieces(const index_t* shape, index_t count, const index_t* pieces, Body body) {
+  const FloatMode caller = float_mode();
+#pragma omp parallel for schedule(static) if (count > 1)
+  for (index_t p = 0; p < count; ++p) {
+    const FloatMode own = float_mode();
+    set_float_mode(caller);
+    const index_t* q = pieces + 4 * p;
+    body(Layout{shape[0], shape[1], shape[3], q[0], q[1], q[2], q[3]}, shape[2], p);
+    set_float_mode(own);
+  }
+}
 
 template <typename Body>
 void for_pieces(const index_t* shape, index_t count, const index_t* pieces, Body body) {
@@ -503,5 +923,85 @@ void for_pieces(const index_t* shape, index_t count, const index_t* pieces, Body
     });                                                                                    \
   }
 
+// Whole-layer kernels: F is the input width; ``grads`` holds one row of partial sums per
+// piece, [dW_ih | dW_hh | bias (| b_hn)]; a piece is one direction.
+#define RNNBENCH_EXPORT_LAYERS(T, SUFFIX)                                                  \
+  extern "C" void elman_layer_forward_##SUFFIX(const index_t* s, index_t np,              \
+                                               const index_t* pc, int F, const T* x,       \
+                                               const T* w_ih, const T* w_hh, const T* b,   \
+                                               T* out) {                                   \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H) {                                \
+      elman_layer_forward<T>(L, H, F, x, w_ih, w_hh, b, out);                              \
+    });                                                                                    \
+  }                                                                                        \
+  extern "C" void elman_layer_backward_##SUFFIX(                                           \
+      const index_t* s, index_t np, const index_t* pc, int F, const T* x, const T* w_ih,  \
+      const T* w_hh, const T* b, const T* out, const T* grad_out, T* d_x, T* grads) {      \
+    for_indexed_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t p) {             \
+      const index_t G = H;                                                                 \
+      elman_layer_backward<T>(L, H, F, x, w_ih, w_hh, b, out, grad_out, d_x,               \
+                              grads + p * (G * F + G * H + G));                            \
+    });                                                                                    \
+  }                                                                                        \
+  extern "C" void lstm_layer_forward_##SUFFIX(const index_t* s, index_t np,               \
+                                              const index_t* pc, int F, const T* x,        \
+                                              const T* w_ih, const T* w_hh, const T* b,    \
+                                              T* out, T* cell) {                           \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H) {                                \
+      lstm_layer_forward<T>(L, H, F, x, w_ih, w_hh, b, out, cell);                         \
+    });                                                                                    \
+  }                                                                                        \
+  extern "C" void lstm_layer_backward_##SUFFIX(                                            \
+      const index_t* s, index_t np, const index_t* pc, int F, const T* x, const T* w_ih,  \
+      const T* w_hh, const T* b, const T* out, const T* cell, const T* grad_out, T* d_x,   \
+      T* grads) {                                                                          \
+    for_indexed_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t p) {             \
+      const index_t G = 4 * H;                                                             \
+      lstm_layer_backward<T>(L, H, F, x, w_ih, w_hh, b, out, cell, grad_out, d_x,          \
+                             grads + p * (G * F + G * H + G));                             \
+    });                                                                                    \
+  }                                                                                        \
+  extern "C" void gru_layer_forward_##SUFFIX(const index_t* s, index_t np,                \
+                                             const index_t* pc, int F, const T* x,         \
+                                             const T* w_ih, const T* w_hh, const T* b,     \
+                                             const T* b_hn, T* out) {                      \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H) {                                \
+      gru_layer_forward<T>(L, H, F, x, w_ih, w_hh, b, b_hn, out);                          \
+    });                                                                                    \
+  }                                                                                        \
+  extern "C" void gru_layer_backward_##SUFFIX(                                             \
+      const index_t* s, index_t np, const index_t* pc, int F, const T* x, const T* w_ih,  \
+      const T* w_hh, const T* b, const T* b_hn, const T* out, const T* grad_out, T* d_x,   \
+      T* grads) {                                                                          \
+    for_indexed_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t p) {             \
+      const index_t G = 3 * H;                                                             \
+      gru_layer_backward<T>(L, H, F, x, w_ih, w_hh, b, b_hn, out, grad_out, d_x,           \
+                            grads + p * (G * F + G * H + G + H));                          \
+    });                                                                                    \
+  }
+
+// Table lookup: shape [T, D, G, B]; ids [T, D, B] int64 in [0, V); table [D, G, V];
+// partial: one [G, V] block per piece.
+#define RNNBENCH_EXPORT_TABLE(T, SUFFIX)                                                   \
+  extern "C" void table_gather_##SUFFIX(const index_t* s, index_t np, const index_t* pc,   \
+                                        int V, const int64_t* ids, const T* table,         \
+                                        T* out) {                                          \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t G) {                                \
+      table_gather<T>(L, G, V, ids, table, out);                                           \
+    });                                                                                    \
+  }                                                                                        \
+  extern "C" void table_scatter_##SUFFIX(const index_t* s, index_t np, const index_t* pc,  \
+                                         int V, const int64_t* ids, const T* grad,         \
+                                         T* partial) {                                     \
+    for_indexed_pieces(s, np, pc, [=](const Layout& L, index_t G, index_t p) {             \
+      table_scatter<T>(L, G, V, ids, grad, partial + p * G * V);                           \
+    });                                                                                    \
+  }
+
+RNNBENCH_EXPORT_TABLE(float, f32)
+RNNBENCH_EXPORT_TABLE(double, f64)
+
+RNNBENCH_EXPORT_LAYERS(float, f32)
+RNNBENCH_EXPORT_LAYERS(double, f64)
 RNNBENCH_EXPORT(float, f32)
 RNNBENCH_EXPORT(double, f64)

@@ -1,0 +1,277 @@
+"""The compiled whole-layer kernels and the table-lookup projection equal the paths they
+replace (projection + scan, embedding + projection): outputs and every gradient, float64."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from rnnbench.models import build_model, native, recurrent
+from rnnbench.models.compiled_layer import compiled_layer
+from rnnbench.models.recurrent import (
+    project,
+    project_rows,
+    project_table,
+    scan_layer,
+    table_pays,
+)
+from test_models import SMALL, make_meta
+
+EXACT = {"atol": 1e-10, "rtol": 1e-10}
+BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
+LENGTHS = torch.tensor([7, 2, 5, 1, 7, 3])
+
+needs_native = pytest.mark.skipif(
+    not native.usable(torch.zeros(1)), reason=f"no compiled kernels: {native.describe()}"
+)
+
+
+def _layer_inputs(
+    kind: str, steps: int, dirs: int, features: int, hidden: int, batch: int, dtype: torch.dtype
+) -> list[Tensor]:
+    """inputs [T, D, F, B], w_ih, w_hh, bias, b_hn as recurrent.layer_weights gives them."""
+    generator = torch.Generator().manual_seed(11)
+    gates = BLOCKS[kind] * hidden
+
+    def rand(*shape: int) -> Tensor:
+        values = torch.randn(*shape, generator=generator, dtype=torch.float64) * 0.7
+        return values.to(dtype).requires_grad_()
+
+    return [
+        rand(steps, dirs, features, batch),
+        rand(dirs, gates, features),
+        rand(dirs, gates, hidden),
+        rand(dirs, gates),
+        rand(dirs, hidden),
+    ]
+
+
+def _outputs_and_grads(layer, kind: str, inputs: list[Tensor]) -> list[Tensor]:
+    out = layer(kind, *inputs)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    used = inputs if kind == "gru" else inputs[:4]  # b_hn is the GRU's alone
+    return [out, *torch.autograd.grad((out * weights).sum(), used)]
+
+
+def _projected_scan(kind: str, x: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, b_hn: Tensor):
+    return scan_layer(kind, project(x, w_ih, bias), w_hh, b_hn)
+
+
+@needs_native
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize(
+    ("steps", "dirs", "features", "hidden", "batch"),
+    [
+        (1, 1, 3, 2, 5),  # one step: no state product at all
+        (6, 1, 5, 3, 37),  # odd sizes: every remainder path of the blocked loops
+        (6, 2, 6, 4, 300),  # two directions, two column groups (two pieces each)
+        (4, 2, 17, 9, 19),  # inputs wider than the gates' blocks of 8 and 4
+    ],
+)
+@pytest.mark.parametrize("compiled_scan", [True, False])
+def test_compiled_layer_equals_projection_and_scan(
+    kind: str,
+    steps: int,
+    dirs: int,
+    features: int,
+    hidden: int,
+    batch: int,
+    compiled_scan: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inputs = _layer_inputs(kind, steps, dirs, features, hidden, batch, torch.float64)
+    fused = _outputs_and_grads(compiled_layer, kind, inputs)
+    if not compiled_scan:  # the reference on the Python loops
+        monkeypatch.setattr(native, "usable", lambda x: False)
+    reference = _outputs_and_grads(_projected_scan, kind, inputs)
+    for got, want in zip(fused, reference, strict=True):
+        torch.testing.assert_close(got, want, **EXACT)
+
+
+@needs_native
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_compiled_layer_float32_is_close_to_projection_and_scan(kind: str) -> None:
+    inputs = _layer_inputs(kind, 8, 2, 6, 5, 40, torch.float32)
+    fused = _outputs_and_grads(compiled_layer, kind, inputs)
+    reference = _outputs_and_grads(_projected_scan, kind, inputs)
+    for got, want in zip(fused, reference, strict=True):
+        torch.testing.assert_close(got, want, atol=5e-5, rtol=5e-5)
+
+
+def _vocab_inputs(dirs: int, dtype: torch.dtype = torch.float64):
+    """Token ids [B, T] (padding id 0 both inside and after rows), an embedding whose
+    padding row is not zero (so its missing gradient is visible), w_ih and bias."""
+    generator = torch.Generator().manual_seed(12)
+    vocab, dim, gates = 9, 6, 4
+    ids = torch.randint(1, vocab, (len(LENGTHS), 7), generator=generator)
+    ids[0, 3] = 0  # a padding id inside a row's length
+    for row, length in enumerate(LENGTHS.tolist()):
+        ids[row, length:] = 0
+    embedding = nn.Embedding(vocab, dim, padding_idx=0).to(dtype)
+    with torch.no_grad():
+        embedding.weight.copy_(torch.randn(vocab, dim, generator=generator))
+    w_ih = torch.randn(dirs, gates, dim, generator=generator, dtype=dtype).requires_grad_()
+    bias = torch.randn(dirs, gates, generator=generator, dtype=dtype).requires_grad_()
+    return ids, embedding, w_ih, bias
+
+
+def _projection_and_grads(x_proj: Tensor, params: list[Tensor]) -> list[Tensor]:
+    weights = torch.linspace(-1, 1, x_proj.numel(), dtype=x_proj.dtype).view_as(x_proj)
+    return [x_proj, *torch.autograd.grad((x_proj * weights).sum(), params)]
+
+
+@needs_native
+@pytest.mark.parametrize("dirs", [1, 2])
+def test_table_projection_equals_embedding_then_projection(dirs: int) -> None:
+    ids, embedding, w_ih, bias = _vocab_inputs(dirs)
+    params = [embedding.weight, w_ih, bias]
+    table = _projection_and_grads(project_table(ids, embedding, w_ih, bias, LENGTHS), params)
+    rows = project_rows(embedding(ids), w_ih, bias, LENGTHS)
+    reference = _projection_and_grads(rows, params)
+    for got, want in zip(table, reference, strict=True):
+        torch.testing.assert_close(got, want, **EXACT)
+    assert table[1][0].abs().sum() == 0  # the padding row gets no gradient
+
+
+@needs_native
+def test_table_projection_gives_the_same_bits_on_any_thread_count() -> None:
+    ids, embedding, w_ih, bias = _vocab_inputs(2, torch.float32)
+    ids = ids.repeat(100, 1)  # 600 rows: three column groups
+    lengths = LENGTHS.repeat(100)
+    threads = torch.get_num_threads()
+    results = []
+    try:
+        for count in (1, 3):
+            torch.set_num_threads(count)
+            x_proj = project_table(ids, embedding, w_ih, bias, lengths)
+            results.append(_projection_and_grads(x_proj, [embedding.weight, w_ih, bias]))
+    finally:
+        torch.set_num_threads(threads)
+    for one, three in zip(*results, strict=True):
+        assert torch.equal(one, three)
+
+
+@needs_native
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_compiled_layer_gives_the_same_bits_on_any_thread_count(kind: str) -> None:
+    inputs = _layer_inputs(kind, 5, 1, 4, 3, 600, torch.float32)  # three column groups
+    threads = torch.get_num_threads()
+    results = []
+    try:
+        for count in (1, 3):
+            torch.set_num_threads(count)
+            results.append(_outputs_and_grads(compiled_layer, kind, inputs))
+    finally:
+        torch.set_num_threads(threads)
+    for one, three in zip(*results, strict=True):
+        assert torch.equal(one, three)
+
+
+@needs_native
+@pytest.mark.parametrize("bad", [-1, 9])
+def test_table_projection_names_an_id_outside_the_vocabulary(bad: int) -> None:
+    ids, embedding, w_ih, bias = _vocab_inputs(1)
+    ids[1, 0] = bad
+    with pytest.raises(IndexError, match=r"token ids must be in \[0, 9\)"):
+        project_table(ids, embedding, w_ih, bias, LENGTHS)
+
+
+def test_the_table_is_used_only_where_it_pays(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(native, "usable", lambda x: True)
+    ids = torch.zeros(4, 5, dtype=torch.long)
+    wide = nn.Embedding(20, 16, padding_idx=0)
+    assert table_pays(wide, 8, 20, ids)
+    assert not table_pays(wide, 16, 20, ids)  # gates as wide as the embedding
+    assert not table_pays(wide, 8, 19, ids)  # a vocabulary larger than the batch's tokens
+    assert not table_pays(nn.Embedding(20, 16, max_norm=1.0), 8, 20, ids)
+    assert not table_pays(nn.Linear(1, 16), 8, 20, ids)  # the memory task's encoder
+    assert not table_pays(wide, 8, 20, ids.float())
+    monkeypatch.setattr(native, "usable", lambda x: False)
+    assert not table_pays(wide, 8, 20, ids)  # the lookup is compiled
+
+
+def _token_ids(meta, lengths: Tensor) -> Tensor:
+    generator = torch.Generator().manual_seed(13)
+    ids = torch.randint(1, meta.vocab_size, (len(lengths), meta.length), generator=generator)
+    for row, length in enumerate(lengths.tolist()):
+        if meta.padding == "post":
+            ids[row, length:] = 0
+        else:
+            ids[row, : meta.length - length] = 0
+    return ids
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru", "birnn", "bilstm", "bigru"])
+@pytest.mark.parametrize("padding", ["post", "pre"])
+@pytest.mark.parametrize("task", ["sentiment", "ner"])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_models_on_token_ids_equal_torch_modules_on_embedded_inputs(
+    arch: str, padding: str, task: str, compiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # vocab 12 <= 6 rows x 7 steps and embedding 12 > the gates: the first layer looks its
+    # projection up in the table; the reference embeds first and runs torch's module.
+    if compiled and not native.available():
+        pytest.skip(f"no compiled kernels: {native.describe()}")
+    if not compiled:
+        monkeypatch.setattr(native, "usable", lambda x: False)
+    tables = []
+    monkeypatch.setattr(
+        recurrent, "project_table", lambda *a: tables.append(a) or project_table(*a)
+    )
+    meta = make_meta(task=task, length=7, padding=padding, vocab=12, num_classes=3)
+    hparams = SMALL | {"embedding_dim": 12, "hidden": 2, "layers": 2}
+    model = build_model(arch, meta, hparams).double()
+    model.body.recurrence.impl = "scan"
+    reference = copy.deepcopy(model)
+    reference.body.recurrence.impl = "torch"
+    with torch.no_grad():  # a padding row that is not zero: its gradient must stay zero
+        model.encoder.weight[0] = 0.5
+        reference.encoder.weight[0] = 0.5
+    ids = _token_ids(meta, LENGTHS)
+    outputs = []
+    for net, forward in [
+        (model, lambda: model(ids, LENGTHS)),
+        (reference, lambda: reference.head(reference.body(reference.encoder(ids), LENGTHS))),
+    ]:
+        out = forward()
+        weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+        (out * weights).sum().backward()
+        outputs.append((out, dict(net.named_parameters())))
+    (out, params), (out_ref, params_ref) = outputs
+    torch.testing.assert_close(out, out_ref, **EXACT)
+    for name, param in params_ref.items():
+        torch.testing.assert_close(params[name].grad, param.grad, **EXACT, msg=name)
+    assert params["encoder.weight"].grad[0].abs().sum() == 0
+    assert len(tables) == (1 if compiled else 0)
+
+
+@needs_native
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru"])
+def test_deep_stacks_over_two_column_groups_run_compiled_layers_and_equal_torch(
+    arch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 300 rows: two pieces per direction, so a unidirectional layer runs compiled_layer.
+    calls = []
+    monkeypatch.setattr(
+        recurrent, "compiled_layer", lambda *a: calls.append(a) or compiled_layer(*a)
+    )
+    lengths = torch.randint(1, 8, (300,), generator=torch.Generator().manual_seed(14))
+    meta = make_meta(length=7, vocab=500)  # vocab > 300 x 7 tokens: no table
+    model = build_model(arch, meta, SMALL | {"layers": 3}).double()
+    model.body.recurrence.impl = "scan"
+    reference = copy.deepcopy(model)
+    reference.body.recurrence.impl = "torch"
+    ids = _token_ids(meta, lengths)
+    results = []
+    for net in (model, reference):
+        out = net(ids, lengths)
+        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype)).sum().backward()
+        results.append((out, dict(net.named_parameters())))
+    (out, params), (out_ref, params_ref) = results
+    torch.testing.assert_close(out, out_ref, **EXACT)
+    for name, param in params_ref.items():
+        torch.testing.assert_close(params[name].grad, param.grad, **EXACT, msg=name)
+    assert len(calls) == 3
