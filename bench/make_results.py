@@ -184,9 +184,11 @@ def throughput_section(result: Result | None) -> list[str]:
             f"fp32 matmul peak {peak} GFLOP/s (2048 x 2048, same threads)",
         ),
         "",
-        "Variants, timed in one process at the same thread count: **rnnbench** (its scan "
-        "kernels, compiled, for RNN/GRU layers and deep stacks; torch's oneDNN kernel for "
-        '1-layer and bidirectional LSTMs, as `impl="auto"` picks); **torch module**, the same model '
+        "Variants, timed in one process at the same thread count: **rnnbench** (its "
+        "compiled kernels: whole compiled layers for bidirectional layers and the seed-C "
+        "stacks, whose first layer looks its projection up per token; projection + scan "
+        "for the unidirectional seed-A RNN/GRU; torch's oneDNN kernel for the 1-layer "
+        'unidirectional LSTM, as `impl="auto"` picks); **torch module**, the same model '
         "computed by torch's `nn.RNN`/`nn.LSTM`/`nn.GRU` on packed sequences; **naive "
         "loop**, a per-step Python loop over the cell (bench/naive_loop.py); **Keras 3** on "
         "TensorFlow CPU, the same model in a subprocess from its own venv "

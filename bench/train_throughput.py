@@ -9,7 +9,7 @@ Two shapes, from the seed experiments:
   1000, a linear head; rnn, lstm, gru.
 
 For each recurrent model it times, in this one process and at the same thread count:
-rnnbench's model (scan kernels, or the layer wavefront for deep stacks), the same model
+rnnbench's model (its compiled layers and scan kernels, as impl="auto" picks), the same model
 computed by torch's own ``nn.RNN``/``nn.LSTM``/``nn.GRU`` on packed sequences, and the
 naive per-step loop (bench/naive_loop.py). Keras 3 on TensorFlow CPU runs the same
 model in a subprocess from its own virtual environment (bench/keras_env.py installs it;

@@ -1,5 +1,12 @@
-"""Stacks of RNN / LSTM / GRU layers, run by the kernels in scan.py or, for deep
-unidirectional stacks, by the layer wavefront in wavefront.py.
+"""Stacks of RNN / LSTM / GRU layers, run layer by layer by rnnbench's kernels.
+
+With the compiled kernels (native/), a layer whose work splits into two or more pieces
+(directions x column groups of the batch) runs as one compiled pass: projection, time
+loop and weight gradients (compiled_layer.py); other layers run as an input projection
+plus a time loop (scan.py). A text model's first layer looks its projection up in a
+per-token table when its gates are narrower than the embedding (project_table).
+Without the compiled kernels, the time loops are Python and deep unidirectional stacks
+run on the layer wavefront (wavefront.py) instead.
 
 The parameters are those of a torch ``nn.RNN``/``nn.LSTM``/``nn.GRU`` module (same names,
 shapes and init, so checkpoints and parameter counts do not change); only the
@@ -273,8 +280,8 @@ def run_stack(
     ):
         x, embedding = embedding(x), None
     # Deep unidirectional stacks take the wavefront when the loops are Python (22x fewer
-    # sequential steps); the compiled loops go layer by layer, which measured as fast for
-    # RNNs and 1.4-1.7x faster for LSTMs and GRUs at seed C.
+    # sequential steps); with the compiled kernels layer by layer was already 1.4-1.7x
+    # faster for LSTMs and GRUs at seed C before the compiled layers.
     if (
         not module.bidirectional
         and module.num_layers > 1

@@ -1,9 +1,10 @@
 """The compiled time loops (kernels.cpp): built on first use, cached, called via ctypes.
 
-The scan kernels (scan.py) call :func:`run` when :func:`usable` says the compiled
-library serves a tensor; otherwise they run their own Python loops, which compute the
-same maths (the tests compare both). So a machine without a C++ compiler trains with
-identical semantics, only slower, and says so once in the log.
+The scan kernels (scan.py), the whole-layer kernels and the table lookup
+(compiled_layer.py) call :func:`run` when :func:`usable` says the compiled library
+serves a tensor; otherwise the Python loops (and projections) compute the same maths
+(the tests compare both). So a machine without a C++ compiler trains with identical
+semantics, only slower, and says so once in the log.
 
 The library is built with the system's C++ compiler (``$CXX``, else ``c++``/``g++``)
 for the CPU it runs on (``-march=native``) and cached under

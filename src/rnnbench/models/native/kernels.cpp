@@ -1,5 +1,7 @@
 // Compiled time loops for the scan kernels (scan.py): RNN, LSTM (with the peephole and
-// CIFG variants) and GRU, forward and backward, in float32 and float64.
+// CIFG variants) and GRU, forward and backward, in float32 and float64; whole layers
+// (projection, time loop and weight gradients in one pass) and the first layer's table
+// lookup for compiled_layer.py.
 //
 // Why: at seed-A/seed-C sizes a step is a few thousand elements, so in eager PyTorch
 // each of a step's 5-10 operations costs more in dispatch and memory passes than in
