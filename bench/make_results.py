@@ -454,7 +454,7 @@ def render(results: Path) -> str:
         "## Targets",
         "",
         *targets_section(data_stage, throughput, workflow),
-        "## What limits the targets not met",
+        "## How the targets were reached, and what limits them",
         "",
         *limits_section(),
     ]

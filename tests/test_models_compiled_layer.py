@@ -181,16 +181,19 @@ def test_table_projection_names_an_id_outside_the_vocabulary(bad: int) -> None:
 
 def test_the_table_is_used_only_where_it_pays(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(native, "usable", lambda x: True)
-    ids = torch.zeros(4, 5, dtype=torch.long)
+    ids = torch.zeros(4, 5, dtype=torch.long)  # 20 tokens
     wide = nn.Embedding(20, 16, padding_idx=0)
-    assert table_pays(wide, 8, 20, ids)
-    assert not table_pays(wide, 16, 20, ids)  # gates as wide as the embedding
-    assert not table_pays(wide, 8, 19, ids)  # a vocabulary larger than the batch's tokens
-    assert not table_pays(nn.Embedding(20, 16, max_norm=1.0), 8, 20, ids)
-    assert not table_pays(nn.Linear(1, 16), 8, 20, ids)  # the memory task's encoder
-    assert not table_pays(wide, 8, 20, ids.float())
+    assert table_pays(wide, ids, 8, 1)
+    assert not table_pays(wide, ids, 16, 1)  # gates as wide as the embedding
+    assert not table_pays(nn.Embedding(21, 16), ids, 8, 1)  # more words than tokens
+    # the gradient sums, 2 pieces x 8 x 20, would outgrow the embedded batch, 20 x 9
+    assert table_pays(nn.Embedding(20, 9), ids, 8, 1)
+    assert not table_pays(nn.Embedding(20, 9), ids, 8, 2)
+    assert not table_pays(nn.Embedding(20, 16, max_norm=1.0), ids, 8, 1)
+    assert not table_pays(nn.Linear(1, 16), ids, 8, 1)  # the memory task's encoder
+    assert not table_pays(wide, ids.float(), 8, 1)
     monkeypatch.setattr(native, "usable", lambda x: False)
-    assert not table_pays(wide, 8, 20, ids)  # the lookup is compiled
+    assert not table_pays(wide, ids, 8, 1)  # the lookup is compiled
 
 
 def _token_ids(meta, lengths: Tensor) -> Tensor:

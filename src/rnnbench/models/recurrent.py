@@ -121,25 +121,30 @@ def project_rows(x: Tensor, w_ih: Tensor, bias: Tensor, lengths: Tensor) -> Tens
     return x_proj
 
 
-def table_pays(embedding: nn.Module | None, gates: int, tokens: int, x: Tensor) -> bool:
-    """Whether the first layer projects token ids through ``embedding`` by table lookup
-    (project_table) rather than embedding them first.
+def table_pays(embedding: nn.Module | None, x: Tensor, gates: int, directions: int) -> bool:
+    """Whether the first layer projects token ids x [B, T] through ``embedding`` by table
+    lookup (project_table) rather than embedding them first.
 
     It pays when the gates are narrower than the embedding (the table's columns are
-    shorter than the vectors they replace) and the vocabulary is no larger than the
-    batch's ``tokens`` (the table costs V products, the batch T * B). Only a plain
-    ``nn.Embedding`` (no max_norm, frequency scaling or sparse gradient) and where the
-    compiled kernels run.
+    shorter than the vectors they replace), the vocabulary is no larger than the batch's
+    tokens (the table costs V products, the batch T * B), and the backward's per-piece
+    gradient sums ([pieces, G, V]) are no larger than the embedded batch [B, T, E] they
+    replace. Only a plain ``nn.Embedding`` (no max_norm, frequency scaling or sparse
+    gradient) and where the compiled kernels run.
     """
+    if not isinstance(embedding, nn.Embedding) or x.is_floating_point():
+        return False
+    batch, steps = x.shape
+    vocab, dim = embedding.weight.shape
+    pieces = len(native.pieces(directions, batch))
     return (
-        isinstance(embedding, nn.Embedding)
-        and embedding.max_norm is None
+        embedding.max_norm is None
         and not embedding.scale_grad_by_freq
         and not embedding.sparse
-        and embedding.embedding_dim > gates
-        and embedding.num_embeddings <= tokens
+        and dim > gates
+        and vocab <= batch * steps
+        and pieces * gates * vocab <= batch * steps * dim
         and native.usable(embedding.weight)
-        and not x.is_floating_point()
     )
 
 
@@ -212,9 +217,10 @@ def _compiled_layer_pays(inputs: Tensor) -> bool:
 
     Only where its work splits into two or more pieces (directions x column groups of
     the batch): a single piece runs on one thread, while projection + scan has MKL's
-    parallel products. Measured at seed A: 1.2-1.4x faster for bidirectional layers,
-    1.1-1.3x slower for a unidirectional one at batch 128 (one piece). Decided by shape
-    alone, so the thread count never changes which path (and rounding) a model gets.
+    parallel products. Measured at seed A in paired runs: 1.03-1.3x faster for
+    bidirectional layers, 1.1-1.5x slower for a unidirectional one at batch 128 (one
+    piece). Decided by shape alone, so the thread count never changes which path (and
+    rounding) a model gets.
     """
     _, dirs, _, batch = inputs.shape
     return native.usable(inputs) and len(native.pieces(dirs, batch)) > 1
@@ -275,8 +281,9 @@ def run_stack(
     lengths = lengths.to(x.device)
     steps = int(lengths.max()) if batch else 0
     x = x[:, :steps]
+    directions = 2 if module.bidirectional else 1
     if embedding is not None and not table_pays(
-        embedding, module.weight_ih_l0.shape[0], batch * steps, x
+        embedding, x, module.weight_ih_l0.shape[0], directions
     ):
         x, embedding = embedding(x), None
     # Deep unidirectional stacks take the wavefront when the loops are Python (22x fewer
