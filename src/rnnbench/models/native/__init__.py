@@ -11,7 +11,7 @@ for the CPU it runs on (``-march=native``) and cached under
 ``$RNNBENCH_KERNEL_CACHE`` (default ``~/.cache/rnnbench/kernels``), keyed by the source,
 the flags, the compiler's version and the CPU's model and feature flags: a cluster node
 with another CPU builds its own copy instead of loading one it cannot run. Building takes
-about 2 s; concurrent jobs each build to a private file and rename it into place.
+about 6 s; concurrent jobs each build to a private file and rename it into place.
 ``RNNBENCH_NATIVE=0`` turns the library off.
 
 Directions and batch columns are independent recurrences, so a call is cut into pieces

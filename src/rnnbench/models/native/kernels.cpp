@@ -9,7 +9,7 @@
 // with the state in cache. The maths is exactly that of the Python loops in scan.py (the
 // tests compare both, and torch's modules, in float64).
 //
-// Plain C++ with a C ABI, no torch headers, so it compiles in about a second (native.py
+// Plain C++ with a C ABI, no torch headers, so it compiles in seconds (native.py
 // builds it on first use and caches it per source, compiler and CPU). Layout as in
 // scan.py: [T, D, features, B], batch last. Every function handles the batch columns
 // [lo, hi) only: columns are independent recurrences, so native.py runs disjoint column
