@@ -3,13 +3,11 @@ replace (projection + scan, embedding + projection): outputs and every gradient,
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 import torch
 from torch import Tensor, nn
 
-from rnnbench.models import build_model, native, recurrent
+from rnnbench.models import native, recurrent
 from rnnbench.models.compiled_layer import compiled_layer
 from rnnbench.models.recurrent import (
     project,
@@ -18,7 +16,8 @@ from rnnbench.models.recurrent import (
     scan_layer,
     table_pays,
 )
-from test_models import SMALL, make_meta
+from test_models import make_meta
+from test_models_scan import scan_and_torch
 
 EXACT = {"atol": 1e-10, "rtol": 1e-10}
 BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -49,11 +48,15 @@ def _layer_inputs(
     ]
 
 
+def _weighted_sum(out: Tensor) -> Tensor:
+    """An asymmetric scalar loss: every output gets its own weight."""
+    return (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum()
+
+
 def _outputs_and_grads(layer, kind: str, inputs: list[Tensor]) -> list[Tensor]:
     out = layer(kind, *inputs)
-    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
     used = inputs if kind == "gru" else inputs[:4]  # b_hn is the GRU's alone
-    return [out, *torch.autograd.grad((out * weights).sum(), used)]
+    return [out, *torch.autograd.grad(_weighted_sum(out), used)]
 
 
 def _projected_scan(kind: str, x: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, b_hn: Tensor):
@@ -119,8 +122,7 @@ def _vocab_inputs(dirs: int, dtype: torch.dtype = torch.float64):
 
 
 def _projection_and_grads(x_proj: Tensor, params: list[Tensor]) -> list[Tensor]:
-    weights = torch.linspace(-1, 1, x_proj.numel(), dtype=x_proj.dtype).view_as(x_proj)
-    return [x_proj, *torch.autograd.grad((x_proj * weights).sum(), params)]
+    return [x_proj, *torch.autograd.grad(_weighted_sum(x_proj), params)]
 
 
 @needs_native
@@ -196,6 +198,27 @@ def test_the_table_is_used_only_where_it_pays(monkeypatch: pytest.MonkeyPatch) -
     assert not table_pays(wide, ids, 8, 1)  # the lookup is compiled
 
 
+def _assert_same_training_step(
+    model: nn.Module, reference: nn.Module, ids: Tensor, lengths: Tensor
+) -> dict[str, nn.Parameter]:
+    """model on token ids and reference on embedded inputs (its encoder, then its body,
+    run by torch's module) give the same outputs and parameter gradients; returns
+    model's parameters."""
+    results = []
+    for net, forward in [
+        (model, lambda: model(ids, lengths)),
+        (reference, lambda: reference.head(reference.body(reference.encoder(ids), lengths))),
+    ]:
+        out = forward()
+        _weighted_sum(out).backward()
+        results.append((out, dict(net.named_parameters())))
+    (out, params), (out_ref, params_ref) = results
+    torch.testing.assert_close(out, out_ref, **EXACT)
+    for name, param in params_ref.items():
+        torch.testing.assert_close(params[name].grad, param.grad, **EXACT, msg=name)
+    return params
+
+
 def _token_ids(meta, lengths: Tensor) -> Tensor:
     generator = torch.Generator().manual_seed(13)
     ids = torch.randint(1, meta.vocab_size, (len(lengths), meta.length), generator=generator)
@@ -225,28 +248,11 @@ def test_models_on_token_ids_equal_torch_modules_on_embedded_inputs(
         recurrent, "project_table", lambda *a: tables.append(a) or project_table(*a)
     )
     meta = make_meta(task=task, length=7, padding=padding, vocab=12, num_classes=3)
-    hparams = SMALL | {"embedding_dim": 12, "hidden": 2, "layers": 2}
-    model = build_model(arch, meta, hparams).double()
-    model.body.recurrence.impl = "scan"
-    reference = copy.deepcopy(model)
-    reference.body.recurrence.impl = "torch"
+    model, reference = scan_and_torch(arch, meta, {"embedding_dim": 12, "hidden": 2, "layers": 2})
     with torch.no_grad():  # a padding row that is not zero: its gradient must stay zero
         model.encoder.weight[0] = 0.5
         reference.encoder.weight[0] = 0.5
-    ids = _token_ids(meta, LENGTHS)
-    outputs = []
-    for net, forward in [
-        (model, lambda: model(ids, LENGTHS)),
-        (reference, lambda: reference.head(reference.body(reference.encoder(ids), LENGTHS))),
-    ]:
-        out = forward()
-        weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
-        (out * weights).sum().backward()
-        outputs.append((out, dict(net.named_parameters())))
-    (out, params), (out_ref, params_ref) = outputs
-    torch.testing.assert_close(out, out_ref, **EXACT)
-    for name, param in params_ref.items():
-        torch.testing.assert_close(params[name].grad, param.grad, **EXACT, msg=name)
+    params = _assert_same_training_step(model, reference, _token_ids(meta, LENGTHS), LENGTHS)
     assert params["encoder.weight"].grad[0].abs().sum() == 0
     assert len(tables) == (1 if compiled else 0)
 
@@ -263,18 +269,6 @@ def test_deep_stacks_over_two_column_groups_run_compiled_layers_and_equal_torch(
     )
     lengths = torch.randint(1, 8, (300,), generator=torch.Generator().manual_seed(14))
     meta = make_meta(length=7, vocab=500)  # vocab > 300 x 7 tokens: no table
-    model = build_model(arch, meta, SMALL | {"layers": 3}).double()
-    model.body.recurrence.impl = "scan"
-    reference = copy.deepcopy(model)
-    reference.body.recurrence.impl = "torch"
-    ids = _token_ids(meta, lengths)
-    results = []
-    for net in (model, reference):
-        out = net(ids, lengths)
-        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype)).sum().backward()
-        results.append((out, dict(net.named_parameters())))
-    (out, params), (out_ref, params_ref) = results
-    torch.testing.assert_close(out, out_ref, **EXACT)
-    for name, param in params_ref.items():
-        torch.testing.assert_close(params[name].grad, param.grad, **EXACT, msg=name)
+    model, reference = scan_and_torch(arch, meta, {"layers": 3})
+    _assert_same_training_step(model, reference, _token_ids(meta, lengths), lengths)
     assert len(calls) == 3

@@ -67,7 +67,7 @@ class CompiledLayer(Function):
         dims = (steps, dirs, hidden, batch)
         args = (*leading, *states, grad_out.contiguous(), d_inputs, partial)
         native.run(f"{_KERNEL[ctx.kind]}_layer_backward", dims, features, *args)
-        grads = partial.view(dirs, -1, sum(widths)).sum(1).split(widths, 1)
+        grads = native.sum_over_pieces(partial, dirs).split(widths, 1)
         d_b_hn = grads[3] if ctx.kind == "gru" else None
         d_w_ih, d_w_hh = grads[0].view(w_ih.shape), grads[1].view(w_hh.shape)
         return None, d_inputs, d_w_ih, d_w_hh, grads[2], d_b_hn
@@ -125,7 +125,7 @@ class TableProjection(Function):
         partial = grad.new_zeros(len(native.pieces(dirs, batch)), gates, vocab)
         dims = (steps, dirs, gates, batch)
         native.run("table_scatter", dims, vocab, ids, grad.contiguous(), partial)
-        d_table = partial.view(dirs, -1, gates, vocab).sum(1)  # [D, G, V]
+        d_table = native.sum_over_pieces(partial, dirs)  # [D, G, V]
         d_embedding = torch.einsum("dgv,dge->ve", d_table, w_ih)
         if ctx.padding_idx is not None:
             d_embedding[ctx.padding_idx] = 0

@@ -176,6 +176,12 @@ def pieces(dirs: int, batch: int) -> list[tuple[int, int, int, int]]:
     return [(d, d + 1, lo, hi) for d in range(dirs) for lo, hi in itertools.pairwise(bounds)]
 
 
+def sum_over_pieces(partial: Tensor, dirs: int) -> Tensor:
+    """Each direction's total of per-piece partial sums partial [pieces, ...] (direction-major,
+    as :func:`pieces` orders them): [dirs, ...], added in a fixed order."""
+    return partial.view(dirs, -1, *partial.shape[1:]).sum(1)
+
+
 def run(name: str, dims: tuple[int, int, int, int], *args: Tensor | int | None) -> None:
     """Call kernel ``name`` over dims (steps, dirs, hidden, batch) with ``args``.
 

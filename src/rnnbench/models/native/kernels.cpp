@@ -198,29 +198,67 @@ void elman_backward(const Layout& L, index_t H, const T* out, const T* w_hh, con
 // Peepholes (i, f see c[t-1], o sees c[t]) enter as per-unit scalars; without them they
 // are zero, which leaves the plain LSTM's arithmetic (a + 0 * c is exact).
 
+// One element of a step from its pre-activations and c[t-1]: the activated gates, the
+// new cell and its tanh (CIFG: i = 1 - f). Shared by the scan rows and the layer rows;
+// Peep = false (the layer rows) leaves the peephole terms out at compile time.
+template <typename T>
+struct LSTMGates {
+  T o, i, f, g, c, tc;
+};
+
+template <typename T, bool Coupled, bool Peep = true>
+[[gnu::always_inline]] inline LSTMGates<T> lstm_element(T a_o, T a_i, T a_f, T a_g, T cp, T pi,
+                                                        T pf, T po) {
+  LSTMGates<T> s;
+  s.f = sigmoid(Peep ? a_f + pf * cp : a_f);
+  s.g = tanh_act(a_g);
+  s.i = Coupled ? T(1) - s.f : sigmoid(Peep ? a_i + pi * cp : a_i);
+  s.c = s.f * cp + s.i * s.g;
+  s.o = sigmoid(Peep ? a_o + po * s.c : a_o);
+  s.tc = tanh_act(s.c);
+  return s;
+}
+
+// One element's gradients: from the step's gates s, c[t-1], dh (all that reaches h[t])
+// and dc (what reaches c[t] from t + 1), the pre-activations' gradients; returns what
+// reaches c[t - 1].
+template <typename T, bool Coupled, bool Peep = true>
+[[gnu::always_inline]] inline T lstm_element_backward(const LSTMGates<T>& s, T cp, T dh, T dc_next,
+                                                      T pi, T pf, T po, T& d_o, T& d_i, T& d_f,
+                                                      T& d_g) {
+  d_o = dh * s.tc * s.o * (T(1) - s.o);
+  T dc = dc_next + dh * s.o * (T(1) - s.tc * s.tc);
+  if constexpr (Peep) dc = dc + d_o * po;
+  T keep;
+  if constexpr (Coupled) {  // c = f c_prev + (1 - f) g
+    d_i = T(0);
+    d_f = dc * (cp - s.g) * s.f * (T(1) - s.f);
+    d_g = dc * (T(1) - s.f) * (T(1) - s.g * s.g);
+    keep = dc * s.f;
+  } else {
+    d_i = dc * s.g * s.i * (T(1) - s.i);
+    d_f = dc * cp * s.f * (T(1) - s.f);
+    d_g = dc * s.i * (T(1) - s.g * s.g);
+    keep = Peep ? dc * s.f + d_i * pi : dc * s.f;
+  }
+  return Peep ? keep + d_f * pf : keep;  // i and f also saw c_prev (peepholes)
+}
+
 template <typename T, bool Coupled>
 void lstm_row_forward(index_t n, T pi, T pf, T po, const T* __restrict cp, T* __restrict a_o,
                       T* __restrict a_i, T* __restrict a_f, T* __restrict a_g, T* __restrict c,
                       T* __restrict tc, T* __restrict h) {
   for (index_t j = 0; j < n; ++j) {
-    const T f = sigmoid(a_f[j] + pf * cp[j]);
-    const T g = tanh_act(a_g[j]);
-    T cn;
-    if constexpr (Coupled) {
-      cn = f * cp[j] + (T(1) - f) * g;
-    } else {
-      const T i = sigmoid(a_i[j] + pi * cp[j]);
-      a_i[j] = i;
-      cn = f * cp[j] + i * g;
-    }
-    const T o = sigmoid(a_o[j] + po * cn);
-    const T tcn = tanh_act(cn);
-    a_o[j] = o;
-    a_f[j] = f;
-    a_g[j] = g;
-    c[j] = cn;
-    tc[j] = tcn;
-    h[j] = o * tcn;
+    const T i_pre = Coupled ? T(0) : a_i[j];  // CIFG's a_i is a_f: never read as a_i
+    const LSTMGates<T> s =
+        lstm_element<T, Coupled>(a_o[j], i_pre, a_f[j], a_g[j], cp[j], pi, pf, po);
+    a_o[j] = s.o;
+    if constexpr (!Coupled) a_i[j] = s.i;
+    a_f[j] = s.f;
+    a_g[j] = s.g;
+    c[j] = s.c;
+    tc[j] = s.tc;
+    h[j] = s.o * s.tc;
   }
 }
 
@@ -264,27 +302,12 @@ void lstm_row_backward(index_t n, T pi, T pf, T po, const T* __restrict cp,
                        T* __restrict da_f, T* __restrict da_g, const T* __restrict dh_carry,
                        T* __restrict dc_carry) {
   for (index_t j = 0; j < n; ++j) {
-    const T dh = go[j] + dh_carry[j];
-    const T o = a_o[j], f = a_f[j], g = a_g[j], tcn = tc[j];
-    const T do_pre = dh * tcn * o * (T(1) - o);
-    const T dc = dc_carry[j] + dh * o * (T(1) - tcn * tcn) + do_pre * po;
-    T df_pre, dg_pre, keep;
-    if constexpr (Coupled) {  // c = f c_prev + (1 - f) g
-      df_pre = dc * (cp[j] - g) * f * (T(1) - f);
-      dg_pre = dc * (T(1) - f) * (T(1) - g * g);
-      keep = dc * f;
-    } else {
-      const T i = a_i[j];
-      const T di_pre = dc * g * i * (T(1) - i);
-      df_pre = dc * cp[j] * f * (T(1) - f);
-      dg_pre = dc * i * (T(1) - g * g);
-      da_i[j] = di_pre;
-      keep = dc * f + di_pre * pi;
-    }
-    da_o[j] = do_pre;
-    da_f[j] = df_pre;
-    da_g[j] = dg_pre;
-    dc_carry[j] = keep + df_pre * pf;  // i and f also saw c_prev (peepholes)
+    const T i = Coupled ? T(1) - a_f[j] : a_i[j];
+    const LSTMGates<T> s{a_o[j], i, a_f[j], a_g[j], T(0), tc[j]};
+    T d_i;
+    dc_carry[j] = lstm_element_backward<T, Coupled>(s, cp[j], go[j] + dh_carry[j], dc_carry[j],
+                                                    pi, pf, po, da_o[j], d_i, da_f[j], da_g[j]);
+    if constexpr (!Coupled) da_i[j] = d_i;
   }
 }
 
@@ -330,6 +353,28 @@ void lstm_backward(const Layout& L, index_t H, const T* gates, const T* cell,
 
 // ---- GRU (blocks r, z, n; mixed = [r, z, W_hn h + b_hn]) -----------------------------
 
+// One element of a GRU step from the input half x and the state half m = W_h h + [0, 0,
+// b_hn]; h[t] = n + z (h[t-1] - n). Shared by the scan rows and the layer rows.
+template <typename T>
+struct GRUGates {
+  T r, z, n;
+};
+
+template <typename T>
+[[gnu::always_inline]] inline GRUGates<T> gru_element(T x_r, T x_z, T x_n, T m_r, T m_z, T m_n) {
+  const T r = sigmoid(x_r + m_r);
+  return {r, sigmoid(x_z + m_z), tanh_act(x_n + r * m_n)};
+}
+
+// The gradients of the gates' pre-activations from dh (all that reaches h[t]).
+template <typename T>
+[[gnu::always_inline]] inline void gru_element_backward(const GRUGates<T>& s, T m_n, T hp, T dh,
+                                                        T& dr_pre, T& dz_pre, T& dn_pre) {
+  dn_pre = dh * (T(1) - s.z) * (T(1) - s.n * s.n);
+  dz_pre = dh * (hp - s.n) * s.z * (T(1) - s.z);
+  dr_pre = dn_pre * m_n * s.r * (T(1) - s.r);
+}
+
 // One hidden unit's row of a step (restrict holds for function parameters, which lets
 // the compiler vectorise the loop).
 template <typename T>
@@ -338,13 +383,11 @@ void gru_row_forward(index_t n, const T* __restrict x_r, const T* __restrict x_z
                      const T* __restrict m_n, const T* __restrict hp, T* __restrict nn,
                      T* __restrict h) {
   for (index_t j = 0; j < n; ++j) {
-    const T r = sigmoid(x_r[j] + m_r[j]);
-    const T z = sigmoid(x_z[j] + m_z[j]);
-    const T c = tanh_act(x_n[j] + r * m_n[j]);
-    m_r[j] = r;
-    m_z[j] = z;
-    nn[j] = c;
-    h[j] = c + z * (hp[j] - c);
+    const GRUGates<T> s = gru_element(x_r[j], x_z[j], x_n[j], m_r[j], m_z[j], m_n[j]);
+    m_r[j] = s.r;
+    m_z[j] = s.z;
+    nn[j] = s.n;
+    h[j] = s.n + s.z * (hp[j] - s.n);
   }
 }
 
@@ -387,17 +430,14 @@ void gru_row_backward(index_t n, const T* __restrict m_r, const T* __restrict m_
                       T* __restrict dx_n, T* __restrict carry) {
   for (index_t j = 0; j < n; ++j) {
     const T dh = go[j] + carry[j];
-    const T r = m_r[j], z = m_z[j], c = nn[j];
-    const T dn_pre = dh * (T(1) - z) * (T(1) - c * c);
-    const T dz_pre = dh * (hp[j] - c) * z * (T(1) - z);
-    const T dr_pre = dn_pre * m_n[j] * r * (T(1) - r);
-    dm_r[j] = dr_pre;
-    dm_z[j] = dz_pre;
-    dm_n[j] = dn_pre * r;
-    dx_r[j] = dr_pre;
-    dx_z[j] = dz_pre;
+    const GRUGates<T> s{m_r[j], m_z[j], nn[j]};
+    T dr_pre, dz_pre, dn_pre;
+    gru_element_backward(s, m_n[j], hp[j], dh, dr_pre, dz_pre, dn_pre);
+    dm_r[j] = dx_r[j] = dr_pre;
+    dm_z[j] = dx_z[j] = dz_pre;
+    dm_n[j] = dn_pre * s.r;
     dx_n[j] = dn_pre;
-    carry[j] = dh * z;  // h = n + z (h_prev - n): the direct path to h_prev
+    carry[j] = dh * s.z;  // h = n + z (h_prev - n): the direct path to h_prev
   }
 }
 
@@ -561,9 +601,13 @@ struct LayerGrads {
     row_sums<T>(S.G, da, n, n, bias.data());
     if (t) outer<T>(S.G, S.H, dm, n, S.out + S.L.at(t - 1, S.d, S.H, 0), B, n, w_hh.data());
   }
-  // [dW_ih | dW_hh | bias | extra] into grads.
-  void finish(T* grads) const {
-    for (const std::vector<T>* part : {&w_ih, &w_hh, &bias, &extra}) {
+  // [dW_ih | dW_hh | bias | extra] into the piece's row of grads.
+  void finish(T* grads, index_t piece) const {
+    const auto parts = {&w_ih, &w_hh, &bias, &extra};
+    index_t width = 0;
+    for (const std::vector<T>* part : parts) width += part->size() / kLanes<T>;
+    grads += piece * width;
+    for (const std::vector<T>* part : parts) {
       lanes_to<T>(part->size() / kLanes<T>, part->data(), grads);
       grads += part->size() / kLanes<T>;
     }
@@ -589,7 +633,7 @@ void elman_layer_forward(const Layout& L, index_t H, index_t F, const T* x, cons
 template <typename T>
 void elman_layer_backward(const Layout& L, index_t H, index_t F, const T* x, const T* w_ih,
                           const T* w_hh, const T* bias, const T* out, const T* grad_out,
-                          T* d_x, T* grads) {
+                          T* d_x, T* grads, index_t piece) {
   const LayerStep<T> S(L, H, F, H, L.d_lo, x, w_ih, w_hh, bias, out);
   LayerGrads<T> acc(H, F, H, 0);
   std::vector<T> d_pre(H * S.n), carry(H * S.n);
@@ -604,20 +648,21 @@ void elman_layer_backward(const Layout& L, index_t H, index_t F, const T* x, con
     acc.step(S, t, d_pre.data(), d_pre.data(), d_x);
     if (t) gemm<T>(H, H, S.w_hh, 1, H, d_pre.data(), S.n, carry.data(), S.n, S.n, false);
   }
-  acc.finish(grads);
+  acc.finish(grads, piece);
 }
 
 // LSTM in the kernel's block order o, i, f, g; cells are kept for the backward. The rows
-// below are lstm_row_forward/backward without peepholes, keeping the gates in registers:
-// the layer recomputes them in the backward instead of storing them.
+// keep the gates in registers: the layer recomputes them in the backward instead of
+// storing them.
 template <typename T>
 void lstm_layer_row_forward(index_t n, const T* __restrict a_o, const T* __restrict a_i,
                             const T* __restrict a_f, const T* __restrict a_g,
                             const T* __restrict cp, T* __restrict c, T* __restrict h) {
   for (index_t j = 0; j < n; ++j) {
-    const T cn = sigmoid(a_f[j]) * cp[j] + sigmoid(a_i[j]) * tanh_act(a_g[j]);
-    c[j] = cn;
-    h[j] = sigmoid(a_o[j]) * tanh_act(cn);
+    const LSTMGates<T> s =
+        lstm_element<T, false, false>(a_o[j], a_i[j], a_f[j], a_g[j], cp[j], T(0), T(0), T(0));
+    c[j] = s.c;
+    h[j] = s.o * s.tc;
   }
 }
 
@@ -626,20 +671,16 @@ void lstm_layer_row_forward(index_t n, const T* __restrict a_o, const T* __restr
 template <typename T>
 void lstm_layer_row_backward(index_t n, const T* __restrict a_o, const T* __restrict a_i,
                              const T* __restrict a_f, const T* __restrict a_g,
-                             const T* __restrict cp, const T* __restrict c,
-                             const T* __restrict go, T* __restrict da_o, T* __restrict da_i,
-                             T* __restrict da_f, T* __restrict da_g,
-                             const T* __restrict dh_carry, T* __restrict dc_carry) {
+                             const T* __restrict cp, const T* __restrict go,
+                             T* __restrict da_o, T* __restrict da_i, T* __restrict da_f,
+                             T* __restrict da_g, const T* __restrict dh_carry,
+                             T* __restrict dc_carry) {
   for (index_t j = 0; j < n; ++j) {
-    const T o = sigmoid(a_o[j]), i = sigmoid(a_i[j]), f = sigmoid(a_f[j]);
-    const T g = tanh_act(a_g[j]), tcn = tanh_act(c[j]);
-    const T dh = go[j] + dh_carry[j];
-    const T dc = dc_carry[j] + dh * o * (T(1) - tcn * tcn);
-    da_o[j] = dh * tcn * o * (T(1) - o);
-    da_i[j] = dc * g * i * (T(1) - i);
-    da_f[j] = dc * cp[j] * f * (T(1) - f);
-    da_g[j] = dc * i * (T(1) - g * g);
-    dc_carry[j] = dc * f;
+    const LSTMGates<T> s =
+        lstm_element<T, false, false>(a_o[j], a_i[j], a_f[j], a_g[j], cp[j], T(0), T(0), T(0));
+    dc_carry[j] = lstm_element_backward<T, false, false>(
+        s, cp[j], go[j] + dh_carry[j], dc_carry[j], T(0), T(0), T(0), da_o[j], da_i[j], da_f[j],
+        da_g[j]);
   }
 }
 
@@ -663,7 +704,7 @@ void lstm_layer_forward(const Layout& L, index_t H, index_t F, const T* x, const
 template <typename T>
 void lstm_layer_backward(const Layout& L, index_t H, index_t F, const T* x, const T* w_ih,
                          const T* w_hh, const T* bias, const T* out, const T* cell,
-                         const T* grad_out, T* d_x, T* grads) {
+                         const T* grad_out, T* d_x, T* grads, index_t piece) {
   const LayerStep<T> S(L, H, F, 4 * H, L.d_lo, x, w_ih, w_hh, bias, out);
   const index_t n = S.n;
   LayerGrads<T> acc(4 * H, F, H, 0);
@@ -675,14 +716,14 @@ void lstm_layer_backward(const Layout& L, index_t H, index_t F, const T* x, cons
       const T* p = pre.data() + u * n;
       T* dp = d_pre.data() + u * n;
       lstm_layer_row_backward(n, p, p + H * n, p + 2 * H * n, p + 3 * H * n, cp,
-                              cell + L.at(t, S.d, H, u), grad_out + L.at(t, S.d, H, u), dp,
+                              grad_out + L.at(t, S.d, H, u), dp,
                               dp + H * n, dp + 2 * H * n, dp + 3 * H * n,
                               dh_carry.data() + u * n, dc_carry.data() + u * n);
     }
     acc.step(S, t, d_pre.data(), d_pre.data(), d_x);
     if (t) gemm<T>(H, 4 * H, S.w_hh, 1, H, d_pre.data(), n, dh_carry.data(), n, n, false);
   }
-  acc.finish(grads);
+  acc.finish(grads, piece);
 }
 
 // GRU (blocks r, z, n): the input half a = b + W_ih x[t] and the state half
@@ -709,10 +750,8 @@ void gru_layer_row_forward(index_t n, const T* __restrict a_r, const T* __restri
                            const T* __restrict m_z, const T* __restrict m_n,
                            const T* __restrict hp, T* __restrict h) {
   for (index_t j = 0; j < n; ++j) {
-    const T r = sigmoid(a_r[j] + m_r[j]);
-    const T z = sigmoid(a_z[j] + m_z[j]);
-    const T c = tanh_act(a_n[j] + r * m_n[j]);
-    h[j] = c + z * (hp[j] - c);
+    const GRUGates<T> s = gru_element(a_r[j], a_z[j], a_n[j], m_r[j], m_z[j], m_n[j]);
+    h[j] = s.n + s.z * (hp[j] - s.n);
   }
 }
 
@@ -744,25 +783,22 @@ void gru_layer_row_backward(index_t n, const T* __restrict a_r, const T* __restr
                             T* __restrict dm_r, T* __restrict dm_z, T* __restrict dm_n,
                             T* __restrict carry) {
   for (index_t j = 0; j < n; ++j) {
-    const T r = sigmoid(a_r[j] + m_r[j]);
-    const T z = sigmoid(a_z[j] + m_z[j]);
-    const T c = tanh_act(a_n[j] + r * m_n[j]);
+    const GRUGates<T> s = gru_element(a_r[j], a_z[j], a_n[j], m_r[j], m_z[j], m_n[j]);
     const T dh = go[j] + carry[j];
-    const T dn_pre = dh * (T(1) - z) * (T(1) - c * c);
-    const T dz_pre = dh * (hp[j] - c) * z * (T(1) - z);
-    const T dr_pre = dn_pre * m_n[j] * r * (T(1) - r);
+    T dr_pre, dz_pre, dn_pre;
+    gru_element_backward(s, m_n[j], hp[j], dh, dr_pre, dz_pre, dn_pre);
     da_r[j] = dm_r[j] = dr_pre;
     da_z[j] = dm_z[j] = dz_pre;
     da_n[j] = dn_pre;
-    dm_n[j] = dn_pre * r;
-    carry[j] = dh * z;
+    dm_n[j] = dn_pre * s.r;
+    carry[j] = dh * s.z;
   }
 }
 
 template <typename T>
 void gru_layer_backward(const Layout& L, index_t H, index_t F, const T* x, const T* w_ih,
                         const T* w_hh, const T* bias, const T* b_hn, const T* out,
-                        const T* grad_out, T* d_x, T* grads) {
+                        const T* grad_out, T* d_x, T* grads, index_t piece) {
   const LayerStep<T> S(L, H, F, 3 * H, L.d_lo, x, w_ih, w_hh, bias, out);
   const index_t n = S.n;
   LayerGrads<T> acc(3 * H, F, H, H);  // extra: b_hn
@@ -780,7 +816,7 @@ void gru_layer_backward(const Layout& L, index_t H, index_t F, const T* x, const
     row_sums<T>(H, &dm[2 * H * n], n, n, acc.extra.data());
     if (t) gemm<T>(H, 3 * H, S.w_hh, 1, H, dm.data(), n, carry.data(), n, n, true);
   }
-  acc.finish(grads);
+  acc.finish(grads, piece);
 }
 
 // ---- the first layer's input projection by table lookup ------------------------------
@@ -844,9 +880,9 @@ FloatMode float_mode() { return 0; }
 void set_float_mode(FloatMode) {}
 #endif
 
-// As for_pieces, also passing the piece's index (for its slot of partial sums).
+// body(layout, hidden, p) for every piece p (its index picks its slot of partial sums).
 template <typename Body>
-void for_indexed_pieces(const index_t* shape, index_t count, const index_t* pieces, Body body) {
+void for_pieces(const index_t* shape, index_t count, const index_t* pieces, Body body) {
   const FloatMode caller = float_mode();
 #pragma omp parallel for schedule(static) if (count > 1)
   for (index_t p = 0; p < count; ++p) {
@@ -857,32 +893,19 @@ void for_indexed_pieces(const index_t* shape, index_t count, const index_t* piec
     set_float_mode(own);
   }
 }
-
-template <typename Body>
-void for_pieces(const index_t* shape, index_t count, const index_t* pieces, Body body) {
-  const FloatMode caller = float_mode();
-#pragma omp parallel for schedule(static) if (count > 1)
-  for (index_t p = 0; p < count; ++p) {
-    const FloatMode own = float_mode();
-    set_float_mode(caller);
-    const index_t* q = pieces + 4 * p;
-    body(Layout{shape[0], shape[1], shape[3], q[0], q[1], q[2], q[3]}, shape[2]);
-    set_float_mode(own);
-  }
-}
 }  // namespace
 
 #define RNNBENCH_EXPORT(T, SUFFIX)                                                         \
   extern "C" void elman_forward_##SUFFIX(const index_t* s, index_t np, const index_t* pc,  \
                                          const T* x_proj, const T* w_hh, T* out) {         \
-    for_pieces(s, np, pc, [=](const Layout& L, index_t H) {                                \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t) {                       \
       elman_forward<T>(L, H, x_proj, w_hh, out);                                           \
     });                                                                                    \
   }                                                                                        \
   extern "C" void elman_backward_##SUFFIX(const index_t* s, index_t np, const index_t* pc, \
                                           const T* out, const T* w_hh, const T* grad_out,  \
                                           T* d_pre) {                                      \
-    for_pieces(s, np, pc, [=](const Layout& L, index_t H) {                                \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t) {                       \
       elman_backward<T>(L, H, out, w_hh, grad_out, d_pre);                                 \
     });                                                                                    \
   }                                                                                        \
@@ -890,7 +913,7 @@ void for_pieces(const index_t* shape, index_t count, const index_t* pieces, Body
                                         int coupled, const T* x_proj, const T* w_hh,       \
                                         const T* peep, T* gates, T* cell, T* tanh_cell,    \
                                         T* out) {                                          \
-    for_pieces(s, np, pc, [=](const Layout& L, index_t H) {                                \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t) {                       \
       if (coupled)                                                                         \
         lstm_forward<T, true>(L, H, x_proj, w_hh, peep, gates, cell, tanh_cell, out);      \
       else                                                                                 \
@@ -901,7 +924,7 @@ void for_pieces(const index_t* shape, index_t count, const index_t* pieces, Body
                                          int coupled, const T* gates, const T* cell,       \
                                          const T* tanh_cell, const T* w_hh, const T* peep, \
                                          const T* grad_out, T* d_pre) {                    \
-    for_pieces(s, np, pc, [=](const Layout& L, index_t H) {                                \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t) {                       \
       if (coupled)                                                                         \
         lstm_backward<T, true>(L, H, gates, cell, tanh_cell, w_hh, peep, grad_out, d_pre); \
       else                                                                                 \
@@ -912,7 +935,7 @@ void for_pieces(const index_t* shape, index_t count, const index_t* pieces, Body
   extern "C" void gru_forward_##SUFFIX(const index_t* s, index_t np, const index_t* pc,    \
                                        const T* x_proj, const T* w_hh, const T* b_hn,      \
                                        T* mixed, T* cand, T* out) {                        \
-    for_pieces(s, np, pc, [=](const Layout& L, index_t H) {                                \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t) {                       \
       gru_forward<T>(L, H, x_proj, w_hh, b_hn, mixed, cand, out);                          \
     });                                                                                    \
   }                                                                                        \
@@ -920,7 +943,7 @@ void for_pieces(const index_t* shape, index_t count, const index_t* pieces, Body
                                         const T* mixed, const T* cand, const T* out,       \
                                         const T* w_hh, const T* grad_out, T* d_mixed,      \
                                         T* d_x) {                                          \
-    for_pieces(s, np, pc, [=](const Layout& L, index_t H) {                                \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t) {                       \
       gru_backward<T>(L, H, mixed, cand, out, w_hh, grad_out, d_mixed, d_x);               \
     });                                                                                    \
   }
@@ -928,57 +951,51 @@ void for_pieces(const index_t* shape, index_t count, const index_t* pieces, Body
 // Whole-layer kernels: F is the input width; ``grads`` holds one row of partial sums per
 // piece, [dW_ih | dW_hh | bias (| b_hn)]; a piece is one direction.
 #define RNNBENCH_EXPORT_LAYERS(T, SUFFIX)                                                  \
-  extern "C" void elman_layer_forward_##SUFFIX(const index_t* s, index_t np,              \
+  extern "C" void elman_layer_forward_##SUFFIX(const index_t* s, index_t np,               \
                                                const index_t* pc, int F, const T* x,       \
                                                const T* w_ih, const T* w_hh, const T* b,   \
                                                T* out) {                                   \
-    for_pieces(s, np, pc, [=](const Layout& L, index_t H) {                                \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t) {                       \
       elman_layer_forward<T>(L, H, F, x, w_ih, w_hh, b, out);                              \
     });                                                                                    \
   }                                                                                        \
   extern "C" void elman_layer_backward_##SUFFIX(                                           \
-      const index_t* s, index_t np, const index_t* pc, int F, const T* x, const T* w_ih,  \
+      const index_t* s, index_t np, const index_t* pc, int F, const T* x, const T* w_ih,   \
       const T* w_hh, const T* b, const T* out, const T* grad_out, T* d_x, T* grads) {      \
-    for_indexed_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t p) {             \
-      const index_t G = H;                                                                 \
-      elman_layer_backward<T>(L, H, F, x, w_ih, w_hh, b, out, grad_out, d_x,               \
-                              grads + p * (G * F + G * H + G));                            \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t p) {                     \
+      elman_layer_backward<T>(L, H, F, x, w_ih, w_hh, b, out, grad_out, d_x, grads, p);    \
     });                                                                                    \
   }                                                                                        \
-  extern "C" void lstm_layer_forward_##SUFFIX(const index_t* s, index_t np,               \
+  extern "C" void lstm_layer_forward_##SUFFIX(const index_t* s, index_t np,                \
                                               const index_t* pc, int F, const T* x,        \
                                               const T* w_ih, const T* w_hh, const T* b,    \
                                               T* out, T* cell) {                           \
-    for_pieces(s, np, pc, [=](const Layout& L, index_t H) {                                \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t) {                       \
       lstm_layer_forward<T>(L, H, F, x, w_ih, w_hh, b, out, cell);                         \
     });                                                                                    \
   }                                                                                        \
   extern "C" void lstm_layer_backward_##SUFFIX(                                            \
-      const index_t* s, index_t np, const index_t* pc, int F, const T* x, const T* w_ih,  \
+      const index_t* s, index_t np, const index_t* pc, int F, const T* x, const T* w_ih,   \
       const T* w_hh, const T* b, const T* out, const T* cell, const T* grad_out, T* d_x,   \
       T* grads) {                                                                          \
-    for_indexed_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t p) {             \
-      const index_t G = 4 * H;                                                             \
-      lstm_layer_backward<T>(L, H, F, x, w_ih, w_hh, b, out, cell, grad_out, d_x,          \
-                             grads + p * (G * F + G * H + G));                             \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t p) {                     \
+      lstm_layer_backward<T>(L, H, F, x, w_ih, w_hh, b, out, cell, grad_out, d_x, grads, p); \
     });                                                                                    \
   }                                                                                        \
-  extern "C" void gru_layer_forward_##SUFFIX(const index_t* s, index_t np,                \
+  extern "C" void gru_layer_forward_##SUFFIX(const index_t* s, index_t np,                 \
                                              const index_t* pc, int F, const T* x,         \
                                              const T* w_ih, const T* w_hh, const T* b,     \
                                              const T* b_hn, T* out) {                      \
-    for_pieces(s, np, pc, [=](const Layout& L, index_t H) {                                \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t) {                       \
       gru_layer_forward<T>(L, H, F, x, w_ih, w_hh, b, b_hn, out);                          \
     });                                                                                    \
   }                                                                                        \
   extern "C" void gru_layer_backward_##SUFFIX(                                             \
-      const index_t* s, index_t np, const index_t* pc, int F, const T* x, const T* w_ih,  \
+      const index_t* s, index_t np, const index_t* pc, int F, const T* x, const T* w_ih,   \
       const T* w_hh, const T* b, const T* b_hn, const T* out, const T* grad_out, T* d_x,   \
       T* grads) {                                                                          \
-    for_indexed_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t p) {             \
-      const index_t G = 3 * H;                                                             \
-      gru_layer_backward<T>(L, H, F, x, w_ih, w_hh, b, b_hn, out, grad_out, d_x,           \
-                            grads + p * (G * F + G * H + G + H));                          \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t p) {                     \
+      gru_layer_backward<T>(L, H, F, x, w_ih, w_hh, b, b_hn, out, grad_out, d_x, grads, p); \
     });                                                                                    \
   }
 
@@ -988,14 +1005,14 @@ void for_pieces(const index_t* shape, index_t count, const index_t* pieces, Body
   extern "C" void table_gather_##SUFFIX(const index_t* s, index_t np, const index_t* pc,   \
                                         int V, const int64_t* ids, const T* table,         \
                                         T* out) {                                          \
-    for_pieces(s, np, pc, [=](const Layout& L, index_t G) {                                \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t G, index_t) {                       \
       table_gather<T>(L, G, V, ids, table, out);                                           \
     });                                                                                    \
   }                                                                                        \
   extern "C" void table_scatter_##SUFFIX(const index_t* s, index_t np, const index_t* pc,  \
                                          int V, const int64_t* ids, const T* grad,         \
                                          T* partial) {                                     \
-    for_indexed_pieces(s, np, pc, [=](const Layout& L, index_t G, index_t p) {             \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t G, index_t p) {                     \
       table_scatter<T>(L, G, V, ids, grad, partial + p * G * V);                           \
     });                                                                                    \
   }
