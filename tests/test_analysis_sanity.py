@@ -97,3 +97,16 @@ def test_flags_from_a_runs_csv_row_match_the_metrics() -> None:
     for metrics in (make_metrics(), seed_c_metrics(), make_metrics(accuracy=0.51)):
         row = run_row(metrics, "x")
         assert flag_run(pd.Series(row)) == flag_run(metrics)
+
+
+def test_memory_run_at_chance_is_unsolved_not_flagged() -> None:
+    # On the memory task chance accuracy is the measurement (the signal is out of the
+    # model's reach): the tables count it as unsolved; only real faults are flagged.
+    at_chance = make_metrics(
+        task="memory", dataset="memory", accuracy=0.5, initial_loss=LN2, final_train_loss=LN2
+    )
+    assert flag_run(at_chance, history=[LN2] * 5) == []
+    same_on_sentiment = make_metrics(accuracy=0.5, initial_loss=LN2, final_train_loss=LN2)
+    assert flag_run(same_on_sentiment, history=[LN2] * 5) == [STUCK, DEGENERATE]
+    diverged = make_metrics(task="memory", dataset="memory", status="diverged", test=None)
+    assert flag_run(diverged) == [DIVERGED]

@@ -35,9 +35,10 @@ def _split_paths(prefix: str, suffix: str) -> dict[str, str]:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from rnnbench.data.fetch import fetch
+    from rnnbench.data.fetch import fetch, source_key
 
-    fetch(args.source, args.out, args.sha256 or None)
+    key = source_key(args.dataset, args.split) if args.dataset else "the dataset's url"
+    fetch(args.source, args.out, args.sha256 or None, key=key)
     return 0
 
 
@@ -118,6 +119,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--source", required=True, help="http(s) URL, file:// URL or local path")
     p.add_argument("--sha256", default="", help="expected sha256 (empty: warn and log it)")
     p.add_argument("--out", required=True)
+    p.add_argument("--dataset", default="", help="the dataset's name, for messages")
+    p.add_argument("--split", default="all", help="the source's split (all: a single url)")
     p.set_defaults(func=_cmd_fetch)
 
     def dataset_args(p: argparse.ArgumentParser, name: bool = True) -> None:

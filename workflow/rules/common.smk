@@ -18,6 +18,7 @@ from rnnbench.config import (
     validate_config,
     validate_grids,
 )
+from rnnbench.data.fetch import missing_local_sources
 from rnnbench.errors import ConfigError
 
 min_version("9.0")
@@ -33,6 +34,10 @@ try:
     validate_grids(config)
 except ConfigError as err:
     raise WorkflowError(f"{err}\n(schema: {CONFIG_SCHEMA})") from None
+
+MISSING_SOURCES = missing_local_sources(config["datasets"], config["datasets_to_run"])
+if MISSING_SOURCES:
+    raise WorkflowError(MISSING_SOURCES)
 
 DATASETS = config["datasets"]
 RUN_DATASETS = config["datasets_to_run"]

@@ -18,6 +18,8 @@ rule fetch:
     params:
         url=lambda w: fetch_source(w)["url"],
         sha256=lambda w: fetch_source(w)["sha256"] or "",
+    # On failure the log's end (what was tried, and the ways out) goes to the terminal too.
     shell:
         "rnnbench fetch --source {params.url:q} --sha256 '{params.sha256}' --out {output:q}"
-        " > {log:q} 2>&1"
+        " --dataset {wildcards.dataset} --split {wildcards.source}"
+        " > {log:q} 2>&1 || {{ tail -n 8 {log:q} >&2; exit 1; }}"

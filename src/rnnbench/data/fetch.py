@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import BinaryIO
 
-from rnnbench.config import is_remote
+from rnnbench.config import dataset_sources, is_remote
 from rnnbench.errors import ChecksumError, DataError
 from rnnbench.io import atomic_path
 
@@ -35,6 +35,42 @@ def local_path(source: str) -> Path | None:
     return Path(source)
 
 
+WAYS_OUT = (
+    "Ways out:\n"
+    "  - run the main job, which reads the small samples shipped in data/samples/ and needs "
+    "no download: `make run` (snakemake --cores 2 --configfile presets/quick.yaml);\n"
+    "  - point `{key}` at a local copy of the file (with its `sha256`), in an overlay such as "
+    "tests/shared-data.yaml (the full corpora: see config.yaml's `url`s);\n"
+    "  - or, on a machine with internet access, leave `{key}` at the official `https://` "
+    "source of config.yaml, which the `fetch` job downloads."
+)
+
+
+def source_key(dataset: str, split: str) -> str:
+    """The config key a dataset's source is set by (``split`` is "all" for a single url)."""
+    return f"datasets.{dataset}.url" if split == "all" else f"datasets.{dataset}.splits.{split}"
+
+
+def missing_local_sources(datasets: dict[str, dict], names: list[str]) -> str | None:
+    """A message for every local source of ``names`` that does not exist, else None.
+
+    Checked when the workflow is parsed, so `snakemake -n` says which file is missing and
+    what to do, instead of Snakemake's raw MissingInputException naming only a path.
+    """
+    problems = []
+    for name in names:
+        for split, source in dataset_sources(name, datasets[name]).items():
+            path = local_path(source["url"])
+            if path is None or path.is_file():
+                continue
+            key = source_key(name, split)
+            problems.append(
+                f"dataset {name!r}: source {source['url']!r} ({key}) does not exist "
+                f"(looked for {path.resolve()}).\n" + WAYS_OUT.format(key=key)
+            )
+    return "\n".join(problems) or None
+
+
 def _copy_hashing(reader: BinaryIO, writer: BinaryIO) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     while chunk := reader.read(CHUNK):
@@ -44,8 +80,17 @@ def _copy_hashing(reader: BinaryIO, writer: BinaryIO) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def fetch(source: str, dest: str | Path, sha256: str | None, timeout: float = 60.0) -> str:
-    """Copy or download ``source`` to ``dest``; return the file's sha256."""
+def fetch(
+    source: str,
+    dest: str | Path,
+    sha256: str | None,
+    timeout: float = 60.0,
+    key: str = "the dataset's url",
+) -> str:
+    """Copy or download ``source`` to ``dest``; return the file's sha256.
+
+    ``key`` is the config key the source came from (``datasets.imdb.url``), for messages.
+    """
     path = local_path(source)
     with atomic_path(dest) as tmp, open(tmp, "wb") as out:
         if path is not None:
@@ -65,8 +110,7 @@ def fetch(source: str, dest: str | Path, sha256: str | None, timeout: float = 60
                     actual, size = _copy_hashing(response, out)
             except OSError as err:
                 raise DataError(
-                    f"download of {source} failed: {err}. If this machine is offline, point the "
-                    "dataset's `url` at a local copy (see tests/shared-data.yaml)"
+                    f"{key}: download of {source} failed: {err}.\n" + WAYS_OUT.format(key=key)
                 ) from err
         out.flush()
         log.info("%s: %d bytes, sha256 %s", source, size, actual)

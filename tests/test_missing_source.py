@@ -1,0 +1,96 @@
+"""A missing or unreachable source fails early, naming the dataset, the source and the ways out.
+
+A user's clone has no ../shared: the overlay that points at it must fail at `snakemake -n`
+with a message, never Snakemake's raw MissingInputException; a URL that cannot be
+downloaded fails in the fetch job with the same ways out, on the terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO_ROOT
+from rnnbench.data.fetch import fetch, missing_local_sources
+from rnnbench.errors import DataError
+
+pytestmark = pytest.mark.fault
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPO_ROOT / "Snakefile")]
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(
+        [*command, "-d", str(workdir), *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _workdir(tmp_path: Path, overlay: dict) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "config.yaml").write_text((REPO_ROOT / "config.yaml").read_text())
+    (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay))
+    return tmp_path
+
+
+def test_missing_local_source_fails_at_dry_run(tmp_path: Path) -> None:
+    # what a fresh clone meets with the ../shared overlay and no ../shared beside it
+    overlay = yaml.safe_load((REPO_ROOT / "tests" / "shared-data.yaml").read_text())
+    workdir = _workdir(tmp_path / "clone", overlay)
+    result = _snakemake(workdir, "-n", "--configfile", "overlay.yaml")
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "MissingInputException" not in out and "Traceback" not in out
+    assert "dataset 'imdb': source '../shared/data/aclImdb_repacked.tar.gz'" in out
+    assert "(datasets.imdb.url) does not exist" in out
+    assert "dataset 'gmb': source '../shared/data/ner_dataset.csv.gz'" in out
+    assert "`make run`" in out and "data/samples/" in out  # the shipped-sample main job
+    assert "point `datasets.imdb.url` at a local copy" in out
+
+
+def test_only_datasets_to_run_are_checked() -> None:
+    datasets = {
+        "a": {"task": "sentiment", "url": "no/such/a.tar.gz"},
+        "b": {"task": "sentiment", "splits": {"train": "no/such/train.csv"}},
+        "m": {"task": "memory"},
+    }
+    assert missing_local_sources(datasets, ["m"]) is None
+    message = missing_local_sources(datasets, ["a", "b", "m"])
+    assert message is not None
+    assert "(datasets.a.url)" in message and "(datasets.b.splits.train)" in message
+
+
+def test_existing_and_remote_sources_pass(tmp_path: Path) -> None:
+    (tmp_path / "here.csv").write_text("text,label\n")
+    datasets = {
+        "local": {"task": "sentiment", "url": str(tmp_path / "here.csv")},
+        "remote": {"task": "sentiment", "url": "https://example.org/x.csv"},
+    }
+    assert missing_local_sources(datasets, ["local", "remote"]) is None
+
+
+def test_failed_download_names_key_and_ways_out(tmp_path: Path) -> None:
+    # port 9 (discard) on loopback: refused at once, no traffic leaves the machine
+    with pytest.raises(DataError) as err:
+        fetch(
+            "http://127.0.0.1:9/corpus.tar.gz",
+            tmp_path / "x",
+            None,
+            timeout=5,
+            key="datasets.imdb.url",
+        )
+    message = str(err.value)
+    assert message.startswith("datasets.imdb.url: download of http://127.0.0.1:9/corpus.tar.gz")
+    assert "`make run`" in message and "point `datasets.imdb.url` at a local copy" in message
+    assert not (tmp_path / "x").exists()
