@@ -16,7 +16,8 @@ from rnnbench.errors import RnnbenchError
 
 SPLITS = ("train", "validation", "test")
 # Modules whose `register(subparsers)` adds these commands; they import torch, pandas or
-# scikit-learn, so they are imported only when one of their commands runs.
+# scikit-learn, so they are imported only when one of their commands runs. (progress
+# imports none of them, but its config loading needs snakemake and jsonschema.)
 HEAVY_COMMANDS = {
     "rnnbench.train.cli": {"train": "train one grid cell"},
     "rnnbench.models.summary": {"summary": "print a model's layers and parameter count"},
@@ -27,6 +28,7 @@ HEAVY_COMMANDS = {
     },
     "rnnbench.analysis.plots": {"plot": "one figure of a dataset's results (SVG)"},
     "rnnbench.analysis.published": {"published": "published vs measured (CSV + HTML)"},
+    "rnnbench.progress": {"progress": "the training grid's state: done, running, waiting"},
 }
 
 
