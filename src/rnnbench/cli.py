@@ -16,7 +16,8 @@ from rnnbench.errors import RnnbenchError
 
 SPLITS = ("train", "validation", "test")
 # Modules whose `register(subparsers)` adds these commands; they import torch, pandas or
-# scikit-learn, so they are imported only when one of their commands runs.
+# scikit-learn, so they are imported only when one of their commands runs. (progress
+# imports none of them, but its config loading needs snakemake and jsonschema.)
 HEAVY_COMMANDS = {
     "rnnbench.train.cli": {"train": "train one grid cell"},
     "rnnbench.models.summary": {"summary": "print a model's layers and parameter count"},
@@ -27,11 +28,24 @@ HEAVY_COMMANDS = {
     },
     "rnnbench.analysis.plots": {"plot": "one figure of a dataset's results (SVG)"},
     "rnnbench.analysis.published": {"published": "published vs measured (CSV + HTML)"},
+    "rnnbench.progress": {"progress": "the training grid's state: done, running, waiting"},
 }
 
 
 def _split_paths(prefix: str, suffix: str) -> dict[str, str]:
     return {split: f"{prefix}/{split}{suffix}" for split in SPLITS}
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rnnbench.config import check_config_files
+
+    schema = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+    for note in check_config_files(args.files, args.schema or schema):
+        logging.getLogger("rnnbench").warning("config warning: %s", note)
+    print(f"config OK: {' + '.join(args.files)}")
+    return 0
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
@@ -114,6 +128,14 @@ def _cmd_datacard_html(args: argparse.Namespace) -> int:
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "check-config",
+        help="validate config.yaml + overlays as the Snakefile does; YAML errors name file and line",
+    )
+    p.add_argument("files", nargs="+", help="config.yaml first, then each --configfile overlay")
+    p.add_argument("--schema", default=None, help="default: the repository's config schema")
+    p.set_defaults(func=_cmd_check_config)
 
     p = sub.add_parser("fetch", help="copy or download a source and verify its sha256")
     p.add_argument("--source", required=True, help="http(s) URL, file:// URL or local path")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -56,8 +57,58 @@ def _resolve(ref: str, root: dict) -> dict:
     return node
 
 
+# How PyYAML (YAML 1.1) reads what a YAML 1.2 reader, or a person, takes for a number.
+YAML11_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+YAML11_BOOLEANS = "yes/no/on/off/true/false, unquoted"
+
+
+def _yaml11_hint(error: jsonschema.ValidationError, where: str) -> str | None:
+    """A type error that comes from YAML 1.1 parsing, explained with its fix."""
+    types = (
+        error.validator_value
+        if isinstance(error.validator_value, list)
+        else [error.validator_value]
+    )
+    value = error.instance
+    if isinstance(value, bool) and "boolean" not in types:
+        return (
+            f"{where}: {value!r} is a boolean, expected {' or '.join(map(str, types))}: YAML 1.1 "
+            f"reads {YAML11_BOOLEANS}, as a boolean; quote the value (e.g. 'yes')"
+        )
+    if isinstance(value, str) and {"number", "integer"} & set(types) and YAML11_FLOAT.match(value):
+        mantissa, _, exponent = value.lower().partition("e")
+        mantissa += "" if "." in mantissa else ".0"
+        exponent = exponent if exponent[0] in "+-" else f"+{exponent}"
+        return (
+            f"{where}: {value!r} is a string, not a number: PyYAML (YAML 1.1) reads a number "
+            f"with an exponent as a float only with a dot and a signed exponent; write "
+            f"{mantissa}e{exponent}"
+        )
+    return None
+
+
+def _bool_keys(node: Any, path: list[Any]) -> None:
+    """Refuse mapping keys that YAML 1.1 turned into booleans (``{yes: 1, no: 0}``)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, bool):
+                raise ConfigError(
+                    f"{_key_path(path)}: key {key!r} is a boolean: YAML 1.1 reads "
+                    f"{YAML11_BOOLEANS}, as true/false, even as a key; quote the keys "
+                    "(e.g. {'yes': 1, 'no': 0})"
+                )
+            _bool_keys(value, [*path, key])
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _bool_keys(value, [*path, i])
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     where = _key_path(error.absolute_path)
+    if error.validator == "type":
+        hint = _yaml11_hint(error, where)
+        if hint:
+            return hint
     if error.validator == "enum":
         return f"{where}: {error.instance!r} is not allowed; use one of {error.validator_value}"
     if error.validator == "additionalProperties":
@@ -84,6 +135,7 @@ def load_schema(path: str | Path) -> dict:
 def validate_config(config: dict, schema_path: str | Path) -> list[str]:
     """Validate ``config`` in place (filling defaults); return warnings; raise ConfigError."""
     schema = load_schema(schema_path)
+    _bool_keys(config, [])
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
@@ -290,3 +342,44 @@ def memory_grid_config(
             }
         },
     }
+
+
+def load_config_file(path: str | Path) -> dict:
+    """One YAML (or JSON) config file; a syntax error names the file, line and column."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read it ({err.strerror})") from None
+    except yaml.MarkedYAMLError as err:
+        mark, opened = err.problem_mark, err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        if opened and (not mark or opened.line != mark.line):
+            where += f" ({err.context} that opened on line {opened.line + 1})"
+        raise ConfigError(
+            f"{path}: {where}: not valid YAML: {err.problem}; check the brackets and quotes "
+            "there, and indent with spaces (never tabs)"
+        ) from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: a config is a mapping of keys; this file holds a {type(data).__name__}"
+        )
+    return data
+
+
+def check_config_files(paths: list[str | Path], schema_path: str | Path) -> list[str]:
+    """Merge config files as Snakemake does (``config.yaml`` first, then each overlay) and
+    validate the result; a YAML error names its file and line (Snakemake's does not)."""
+    from snakemake.utils import update_config
+
+    merged: dict = {}
+    for path in paths:
+        update_config(merged, load_config_file(path))
+    notes = validate_config(merged, schema_path)
+    validate_grids(merged)
+    return notes

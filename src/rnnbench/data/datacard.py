@@ -33,6 +33,23 @@ def text_split_card(records: list[dict], vocab: Vocab, dropped_empty: int = 0) -
     }
 
 
+def _text_key(record: dict) -> str:
+    return record["text"] if "text" in record else "\x1f".join(record["tokens"])
+
+
+def cross_split_duplicates(splits: dict[str, list[dict]]) -> dict[str, int]:
+    """``{"train_test": n, ...}``: examples of the later split whose exact text (NER: token
+    sequence) is also in the earlier one, i.e. test items a model may have seen in training."""
+    texts = {split: [_text_key(r) for r in records] for split, records in splits.items()}
+    names = list(splits)
+    out = {}
+    for i, first in enumerate(names):
+        seen = set(texts[first])
+        for second in names[i + 1 :]:
+            out[f"{first}_{second}"] = sum(t in seen for t in texts[second])
+    return out
+
+
 def memory_split_card(y: np.ndarray, length: int) -> dict:
     values, counts = np.unique(y, return_counts=True)
     return {
@@ -65,6 +82,9 @@ def datacard_html(card: dict) -> str:
         ]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>\n")
     source = escape(str(card.get("source") or card.get("synthetic") or ""))
+    duplicates = card.get("duplicates_across_splits") or {}
+    leaks = ", ".join(f"{pair.replace('_', ' / ')}: {n:,}" for pair, n in duplicates.items() if n)
+    leak_note = f"<br>Exact duplicate texts across splits: {escape(leaks)}" if leaks else ""
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Data card: {escape(card["dataset"])}</title>
 <style>body{{font-family:sans-serif;margin:1em}}table{{border-collapse:collapse}}
@@ -72,7 +92,7 @@ td,th{{border:1px solid #bbb;padding:4px 8px;text-align:left}}th{{background:#ee
 </head><body>
 <h2>Data card: {escape(card["dataset"])} ({escape(card["task"])}, format {escape(card["format"])})</h2>
 <p>Source: <code>{source}</code><br>
-Vocabulary: {card["vocab_size"]:,} ids; {card["num_labels"]} labels: {escape(", ".join(card["labels"]))}</p>
+Vocabulary: {card["vocab_size"]:,} ids; {card["num_labels"]} labels: {escape(", ".join(card["labels"]))}{leak_note}</p>
 <table><tr><th>split</th><th>examples</th><th>{"tags" if card["task"] == "ner" else "labels"}</th>
 <th>length p50 / p90 / p99 / max</th><th>tokens</th><th>OOV rate</th></tr>
 {"".join(rows)}

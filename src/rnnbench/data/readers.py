@@ -24,24 +24,101 @@ from rnnbench.errors import DataError
 
 Record = dict
 TAG_PATTERN = re.compile(r"^(O|[BI]-\S+)$")
+# The longest line (and aclImdb review) a reader accepts, in bytes (`options: max_line_bytes`).
+# Real corpora stay far below it (the longest aclImdb review is ~14 KB); a longer line is
+# nearly always a binary or corrupt file, e.g. a gzip of zeros, which would otherwise be
+# read whole into memory.
+DEFAULT_MAX_LINE_BYTES = 4 * 2**20
+QUOTING = {"minimal": csv.QUOTE_MINIMAL, "none": csv.QUOTE_NONE}
+BOM = "\ufeff"
+
+
+def excerpt(text: str | bytes, size: int = 60) -> str:
+    """``repr`` of the start of ``text``, with its length when cut: never a whole huge line."""
+    if len(text) <= size:
+        return repr(text)
+    unit = "bytes" if isinstance(text, bytes) else "characters"
+    return f"{text[:size]!r}... ({len(text):,} {unit})"
+
+
+def max_line_bytes(options: dict | None) -> int:
+    return (options or {}).get("max_line_bytes") or DEFAULT_MAX_LINE_BYTES
 
 
 # --- archives -------------------------------------------------------------------------
 
 
-def _magic(path: Path) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read(4)
+def _head(path: Path, gz: bool) -> bytes:
+    """The first 512 bytes of the file, decompressed if ``gz`` (enough to spot a tar)."""
+    try:
+        with gzip.open(path, "rb") if gz else open(path, "rb") as handle:
+            return handle.read(512)
+    except (EOFError, OSError, zlib.error) as err:
+        raise DataError(f"{path} is truncated or corrupt ({err}); re-fetch it") from err
+
+
+def _is_tar(head: bytes) -> bool:
+    return len(head) >= 262 and head[257:262] == b"ustar"
+
+
+def check_member_name(path: Path, name: str) -> None:
+    """Refuse a member name that would point outside the archive (absolute or with ``..``)."""
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        raise DataError(
+            f"{path}: member {excerpt(name)} has an absolute path; refused (an archive must only "
+            "hold relative paths): repack it without the leading /"
+        )
+    if ".." in re.split(r"[/\\]", name):
+        raise DataError(
+            f"{path}: member {excerpt(name)} contains '..'; refused (it points outside the "
+            "archive): repack it with plain relative paths"
+        )
+
+
+def check_tar_members(path: Path, members: list[tarfile.TarInfo]) -> None:
+    """Refuse links, absolute or ``..`` names and names stored twice, naming the member."""
+    seen: set[str] = set()
+    for info in members:
+        check_member_name(path, info.name)
+        if info.issym() or info.islnk():
+            raise DataError(
+                f"{path}: member {excerpt(info.name)} is a link (to {excerpt(info.linkname)}); "
+                "links in archives are refused: repack it with the files themselves"
+            )
+        name = info.name.rstrip("/")
+        if name in seen and not info.isdir():
+            raise DataError(
+                f"{path}: member {excerpt(info.name)} is stored twice; the archive was packed "
+                "twice (or appended to): repack it with each file once"
+            )
+        seen.add(name)
+
+
+def _choose_member(path: Path, names: list[str], member: str | None) -> str:
+    if member is None:
+        if len(names) != 1:
+            raise DataError(
+                f"{path} holds {len(names)} files {names[:5]}; choose one with "
+                "`options: {member: NAME}`"
+            )
+        return names[0]
+    if member not in names:
+        raise DataError(f"{path} has no member {member!r}; members: {names[:10]}")
+    return member
 
 
 @contextmanager
 def open_member(path: str | Path, member: str | None = None) -> Iterator[IO[bytes]]:
-    """Open a plain file, a ``.gz``, or one member of a ``.zip``, as a binary stream."""
+    """Open a plain file, a ``.gz``, or one member of a ``.zip`` or tar, as a binary stream."""
     path = Path(path)
     if path.stat().st_size == 0:
         raise DataError(f"{path} is empty; re-fetch it or fix the dataset's source")
     magic = _magic(path)
-    if magic[:2] == b"\x1f\x8b":
+    gz = magic[:2] == b"\x1f\x8b"
+    if magic != b"PK\x03\x04" and _is_tar(_head(path, gz)):
+        with _open_tar_member(path, member) as handle:
+            yield handle
+    elif gz:
         with gzip.open(path, "rb") as handle:
             yield handle
     elif magic == b"PK\x03\x04":
@@ -51,62 +128,110 @@ def open_member(path: str | Path, member: str | None = None) -> Iterator[IO[byte
             raise DataError(f"{path} is not a readable zip archive ({err}); re-fetch it") from err
         with archive:
             names = [n for n in archive.namelist() if not n.endswith("/")]
-            if member is None:
-                if len(names) != 1:
-                    raise DataError(
-                        f"{path} holds {len(names)} files {names[:5]}; choose one with "
-                        "`options: {member: NAME}`"
-                    )
-                member = names[0]
-            elif member not in names:
-                raise DataError(f"{path} has no member {member!r}; members: {names[:10]}")
-            with archive.open(member) as handle:
+            for name in names:
+                check_member_name(path, name)
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise DataError(
+                    f"{path}: member {excerpt(twice[0])} is stored twice; repack the archive "
+                    "with each file once"
+                )
+            with archive.open(_choose_member(path, names, member)) as handle:
                 yield handle
     else:
         with open(path, "rb") as handle:
             yield handle
 
 
+@contextmanager
+def _open_tar_member(path: Path, member: str | None) -> Iterator[IO[bytes]]:
+    try:
+        archive = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by the with below
+        members = archive.getmembers()
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+        raise DataError(f"{path} is not a readable tar archive ({err}); re-fetch it") from err
+    with archive:
+        check_tar_members(path, members)
+        names = [m.name for m in members if m.isfile()]
+        handle = archive.extractfile(_choose_member(path, names, member))
+        assert handle is not None  # a regular file
+        yield handle
+
+
+def _magic(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(4)
+
+
 class _LinePerRead(io.BufferedIOBase):
-    """A binary stream whose ``read1`` returns exactly one line.
+    """A binary stream whose ``read1`` returns exactly one line, of at most ``limit`` bytes.
 
     TextIOWrapper decodes whatever one ``read1`` returns (8 KiB by default), so a decode
     error would surface while the lines before it in that chunk are still unread, and the
-    reported line number would be that of the chunk's first line.
+    reported line number would be that of the chunk's first line. The limit keeps a file
+    without line breaks (binary, or a gzip "bomb" of zeros) from being read whole.
     """
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes], path: Path, limit: int) -> None:
         self._raw = raw
+        self._path = path
+        self._limit = limit
+        self._line = 0
+        self.utf8_bom = False  # the first line starts with the UTF-8 byte order mark
 
     def readable(self) -> bool:
         return True
 
     def read1(self, size: int = -1) -> bytes:
-        return self._raw.readline()  # a whole line whatever ``size``: errors stay on it
+        line = self._raw.readline(self._limit + 1)  # a whole line whatever ``size``
+        self._line += 1
+        if self._line == 1:
+            self.utf8_bom = line.startswith(codecs.BOM_UTF8)
+        if len(line) > self._limit:
+            raise DataError(
+                f"{self._path}: line {self._line} is longer than {self._limit:,} bytes "
+                f"(it begins {excerpt(line, 40)}); is this a binary or corrupt file? If its "
+                "lines really are that long, raise the dataset's `options: {max_line_bytes: ...}`"
+            )
+        return line
 
     def read(self, size: int | None = -1) -> bytes:
-        return self._raw.read(-1 if size is None else size)
+        chunks: list[bytes] = []
+        while chunk := self.read1():
+            chunks.append(chunk)
+            if size is not None and 0 <= size <= sum(map(len, chunks)):
+                break
+        return b"".join(chunks)
 
 
-def _text_lines(stream: IO[bytes], path: Path, encoding: str) -> Iterator[str]:
-    """Decode lines, turning decode and truncation errors into DataErrors naming the file."""
+def _text_lines(
+    stream: IO[bytes], path: Path, encoding: str, limit: int = DEFAULT_MAX_LINE_BYTES
+) -> Iterator[str]:
+    """Decode lines (a leading BOM dropped), turning decode and truncation errors into
+    DataErrors naming the file."""
     try:
-        codecs.lookup(encoding)
+        utf8 = codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
     except LookupError:
         raise DataError(
             f"{path}: unknown encoding {encoding!r}; fix the dataset's `options: {{encoding: ...}}`"
         ) from None
-    text = io.TextIOWrapper(_LinePerRead(stream), encoding=encoding, newline="")
+    raw = _LinePerRead(stream, path, limit)
+    text = io.TextIOWrapper(raw, encoding=encoding, newline="")
     line_number = 0
     try:
-        for line_number, line in enumerate(text, start=1):  # noqa: B007 - used in except
-            yield line
+        for line_number, line in enumerate(text, start=1):
+            if line_number == 1 and raw.utf8_bom and not utf8:
+                raise DataError(
+                    f"{path} starts with a UTF-8 byte order mark, so it is UTF-8, but it is "
+                    f"read as {encoding}; set the dataset's `options: {{encoding: utf-8}}`"
+                )
+            yield line[1:] if line_number == 1 and line.startswith(BOM) else line
     except UnicodeDecodeError as err:
         raise DataError(
             f"{path}: line {line_number + 1} is not valid {encoding} ({err.reason} at byte "
             f"{err.start} of the line); set the dataset's `options: {{encoding: ...}}` (e.g. latin-1)"
         ) from err
-    except (EOFError, OSError, zipfile.BadZipFile, zlib.error) as err:
+    except (EOFError, OSError, zipfile.BadZipFile, zlib.error, tarfile.TarError) as err:
         raise DataError(f"{path} is truncated or corrupt ({err}); re-fetch it") from err
 
 
@@ -115,20 +240,46 @@ def _text_lines(stream: IO[bytes], path: Path, encoding: str) -> Iterator[str]:
 ACLIMDB_MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/[^/]+\.txt$")
 
 
-def read_aclimdb(path: str | Path) -> dict[str, list[Record]]:
-    """The aclImdb tarball: ``train``/``test`` reviews labelled ``pos``/``neg``; unsup ignored."""
+def read_aclimdb(path: str | Path, options: dict | None = None) -> dict[str, list[Record]]:
+    """The aclImdb tarball: ``train``/``test`` reviews labelled ``pos``/``neg``; unsup ignored.
+
+    Links, absolute or ``..`` member names and a tree stored twice (the same
+    ``aclImdb/...`` path under one or two prefixes) are refused, naming the member.
+    """
     path = Path(path)
+    limit = max_line_bytes(options)
     splits: dict[str, list[tuple[str, Record]]] = {"train": [], "test": []}
+    seen: dict[str, str] = {}
     try:
         with tarfile.open(path, "r:*") as archive:
             for member in archive:
+                check_tar_members(path, [member])
                 match = ACLIMDB_MEMBER.search(member.name)
                 if not match or not member.isfile():
                     continue
+                key = match.group(0).lstrip("/")
+                if seen.get(key) == member.name:
+                    raise DataError(
+                        f"{path}: member {excerpt(member.name)} is stored twice; the archive "
+                        "was packed twice (or appended to): repack it with each file once"
+                    )
+                if key in seen:
+                    raise DataError(
+                        f"{path}: members {excerpt(seen[key])} and {excerpt(member.name)} are "
+                        "the same review (the aclImdb tree is packed twice); repack the "
+                        "archive with one aclImdb tree"
+                    )
+                seen[key] = member.name
                 split, label = match.groups()
-                raw = archive.extractfile(member).read()
+                if member.size > limit:
+                    raise DataError(
+                        f"{path}: {member.name} is {member.size:,} bytes, over the "
+                        f"{limit:,}-byte limit on one review; is the archive corrupt? If not, "
+                        "raise the dataset's `options: {max_line_bytes: ...}`"
+                    )
+                raw = archive.extractfile(member).read(limit + 1)
                 try:
-                    text = raw.decode("utf-8")
+                    text = raw.decode("utf-8").removeprefix(BOM)
                 except UnicodeDecodeError as err:
                     raise DataError(f"{path}: {member.name} is not valid UTF-8 ({err})") from err
                 splits[split].append((member.name, {"text": text, "label": label}))
@@ -156,6 +307,68 @@ def read_aclimdb(path: str | Path) -> dict[str, list[Record]]:
 
 # --- CSV/TSV of text and label ------------------------------------------------------------
 
+# Fed to the csv reader after the last line: inside a field it proves a quote ran to the end.
+_END = "\ue000rnnbench: end of file\ue000"
+
+
+def _set_field_limit(limit: int) -> None:
+    """Let the csv module read fields as long as the line limit (its default is 128 KiB), and
+    no longer: a stray quote then fails on the field's size rather than eating the file."""
+    csv.field_size_limit(limit)
+
+
+def csv_records(
+    lines: Iterator[str], path: Path, delimiter: str, quoting: str, limit: int
+) -> Iterator[tuple[int, list[str], list[str]]]:
+    """``(first line, fields, raw lines)`` of each record of a CSV/TSV, in order.
+
+    A quote left open to the end of the file is reported where it opened, not as a
+    short last row.
+    """
+    raw: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for line in lines:
+            raw.append(line)
+            yield line
+        yield _END
+
+    _set_field_limit(limit)
+    reader = csv.reader(feed(), delimiter=delimiter, quoting=QUOTING[quoting])
+    first = 1
+    try:
+        for row in reader:
+            if row == [_END]:
+                return
+            if row and _END in row[-1]:
+                raise DataError(
+                    f'{path}: line {first}: a quote (") opened here is never closed, so lines '
+                    f"{first}-{reader.line_num - 1} (the rest of the file) would be one field; "
+                    "close the quote, or set `options: {quoting: none}` if the file does not "
+                    "quote its fields"
+                )
+            yield first, row, list(raw)
+            raw.clear()
+            first = reader.line_num + 1
+    except csv.Error as err:
+        raise DataError(
+            f"{path}: line {first}: {err}; a quote opened on line {first} may run on over many "
+            "lines: close it, or set `options: {quoting: none}` if the file does not quote its "
+            "fields"
+        ) from None
+
+
+def _swallowed_row(
+    raw: list[str], delimiter: str, width: int, label_i: int, labels: set[str]
+) -> tuple[int, str] | None:
+    """The first line after the first of a multi-line record that reads as a row of its own
+    (``width`` fields, a known label): a stray quote swallowed it. ``(offset, line)``."""
+    for offset, line in enumerate(raw[1:], start=1):
+        fields = line.rstrip("\r\n").split(delimiter)
+        if len(fields) == width and fields[label_i].strip() in labels:
+            return offset, line
+    return None
+
 
 def _column_index(header: list[str] | None, column: str | int, path: Path, key: str) -> int:
     if header is None:
@@ -178,38 +391,61 @@ def read_sentiment_table(path: str | Path, options: dict) -> list[Record]:
         stem = path.name.removesuffix(".gz").removesuffix(".zip")
         delimiter = "\t" if stem.endswith(".tsv") else ","
     encoding = options.get("encoding") or "utf-8"
+    quoting = options.get("quoting") or "minimal"
     label_map = options.get("label_map")
     records = []
+    multi_line = []  # (first line, raw lines) of records spanning several lines
+    single_line_labels: set[str] = set()
+    limit = max_line_bytes(options)
     with open_member(path, options.get("member")) as stream:
-        rows = csv.reader(_text_lines(stream, path, encoding), delimiter=delimiter)
-        header = next(rows, None)
-        if header is None:
+        lines = _text_lines(stream, path, encoding, limit)
+        rows = csv_records(lines, path, delimiter, quoting, limit)
+        first_record = next(rows, None)
+        if first_record is None:
             raise DataError(f"{path} has no rows")
+        header: list[str] | None = first_record[1]
         if not options.get("header", True):
-            rows = _prepend(header, rows)
+            rows = _prepend(first_record, rows)
             header = None
         text_i = _column_index(header, options.get("text_column", "text"), path, "text_column")
         label_i = _column_index(header, options.get("label_column", "label"), path, "label_column")
-        for line, row in enumerate(rows, start=2 if header else 1):
+        for line, row, raw in rows:
             if not row:
                 continue
             if max(text_i, label_i) >= len(row):
                 raise DataError(f"{path}: row {line} has {len(row)} fields; expected more")
             label = row[label_i].strip()
+            if len(raw) > 1:
+                multi_line.append((line, raw))
+            else:
+                single_line_labels.add(label)
             if label_map is not None:
                 if label not in {str(k) for k in label_map}:
                     raise DataError(
-                        f"{path}: row {line} has label {label!r}, not in label_map "
+                        f"{path}: row {line} has label {excerpt(label)}, not in label_map "
                         f"{sorted(map(str, label_map))}"
                     )
                 label = str({str(k): v for k, v in label_map.items()}[label])
             records.append({"text": row[text_i], "label": label})
     if not records:
         raise DataError(f"{path} has a header but no data rows")
+    if quoting != "none":
+        labels = {str(k) for k in label_map} if label_map is not None else single_line_labels
+        width = len(header) if header is not None else max(text_i, label_i) + 1
+        for line, raw in multi_line:
+            swallowed = _swallowed_row(raw, delimiter, width, label_i, labels)
+            if swallowed:
+                offset, text = swallowed
+                raise DataError(
+                    f'{path}: line {line}: a quote (") opened here runs on to line '
+                    f"{line + len(raw) - 1}, swallowing lines that read as rows of their own "
+                    f"(line {line + offset}: {excerpt(text.rstrip())}); close the quote, or "
+                    "set `options: {quoting: none}` if the file does not quote its fields"
+                )
     return records
 
 
-def _prepend(first: list[str], rows: Iterator[list[str]]) -> Iterator[list[str]]:
+def _prepend(first: tuple, rows: Iterator[tuple]) -> Iterator[tuple]:
     yield first
     yield from rows
 
@@ -232,7 +468,7 @@ def to_iob2(tags: list[str]) -> list[str]:
 def _check_tag(tag: str, path: Path, line: int) -> None:
     if not TAG_PATTERN.match(tag):
         raise DataError(
-            f"{path}: line {line} has tag {tag!r}, which is not IOB (O, B-TYPE or I-TYPE); "
+            f"{path}: line {line} has tag {excerpt(tag)}, which is not IOB (O, B-TYPE or I-TYPE); "
             "convert IOBES/BILOU files to IOB2 first"
         )
 
@@ -246,10 +482,12 @@ def read_gmb_csv(path: str | Path, options: dict) -> list[Record]:
     """Kaggle's GMB ``ner_dataset.csv``: latin-1; ``Sentence #`` only on each first token."""
     path = Path(path)
     encoding = options.get("encoding") or "latin-1"
+    limit = max_line_bytes(options)
     sentences: list[Record] = []
+    _set_field_limit(limit)
     with open_member(path, options.get("member")) as stream:
         # newline="" in _text_lines matters: 0x85 decodes to a line separator in latin-1.
-        rows = csv.reader(_text_lines(stream, path, encoding))
+        rows = _csv_errors(csv.reader(_text_lines(stream, path, encoding, limit)), path)
         header = next(rows, None)
         if header is None:
             raise DataError(f"{path} is empty; expected columns {list(GMB_COLUMNS)}")
@@ -281,13 +519,27 @@ def read_gmb_csv(path: str | Path, options: dict) -> list[Record]:
     return sentences
 
 
+def _csv_errors(reader: Iterator[list[str]], path: Path) -> Iterator[list[str]]:
+    try:
+        yield from reader
+    except csv.Error as err:
+        raise DataError(
+            f"{path}: line {reader.line_num}: {err}; is a quote left open above it?"
+        ) from None
+
+
 # --- CoNLL column files -----------------------------------------------------------------------
 
 
 def read_conll(path: str | Path, options: dict) -> list[Record]:
-    """CoNLL columns (word first, tag last); blank lines separate sentences."""
+    """CoNLL columns (word first, tag last); blank lines separate sentences.
+
+    Columns are split on tabs when a line has one (a token may then hold spaces, e.g.
+    ``New York``), else on any whitespace; ``options: {delimiter: ...}`` fixes one.
+    """
     path = Path(path)
     encoding = options.get("encoding") or "utf-8"
+    delimiter = options.get("delimiter")
     sentences: list[Record] = []
     tokens: list[str] = []
     tags: list[str] = []
@@ -298,19 +550,26 @@ def read_conll(path: str | Path, options: dict) -> list[Record]:
         tokens.clear()
         tags.clear()
 
+    limit = max_line_bytes(options)
     with open_member(path, options.get("member")) as stream:
-        for line_number, raw in enumerate(_text_lines(stream, path, encoding), start=1):
+        lines = _text_lines(stream, path, encoding, limit)
+        for line_number, raw in enumerate(lines, start=1):
             line = raw.rstrip("\r\n")
             if not line.strip():
                 close()
                 continue
-            fields = line.split()
+            split_on = delimiter or ("\t" if "\t" in line else None)
+            if split_on is None or split_on == " ":
+                fields = line.split()
+            else:
+                fields = [f.strip() for f in line.strip().split(split_on)]
             if fields[0] == "-DOCSTART-":
                 close()
                 continue
             if len(fields) < 2:
                 raise DataError(
-                    f"{path}: line {line_number} has one column {line!r}; expected word ... tag"
+                    f"{path}: line {line_number} has one column {excerpt(line)}; expected "
+                    "word ... tag"
                 )
             _check_tag(fields[-1], path, line_number)
             tokens.append(fields[0])
@@ -326,7 +585,7 @@ def read_source(
 ) -> dict[str, list[Record]] | list[Record]:
     """Dispatch on format: aclimdb returns its official splits; the others one record list."""
     if fmt == "aclimdb":
-        return read_aclimdb(path)
+        return read_aclimdb(path, options)
     readers = {
         "sentiment_table": read_sentiment_table,
         "gmb_csv": read_gmb_csv,

@@ -15,9 +15,9 @@ import numpy as np
 
 from rnnbench.config import check_array_budget, signal_index
 from rnnbench.data.arrays import SPLITS, EncodedMeta, save_encoded
-from rnnbench.data.datacard import memory_split_card, text_split_card
+from rnnbench.data.datacard import cross_split_duplicates, memory_split_card, text_split_card
 from rnnbench.data.encode import encode_split
-from rnnbench.data.readers import read_source
+from rnnbench.data.readers import excerpt, read_source
 from rnnbench.data.splitting import carve_validation, check_splits, split_by_fractions
 from rnnbench.data.synthetic import generate_memory_split
 from rnnbench.data.tokenize import normalize, token_mapper, tokenize_texts
@@ -51,9 +51,32 @@ def split_dataset(name: str, ds: dict, sources: dict[str, str], out_dir: str | P
     else:
         hint = ""
     check_splits(name, splits, hint)
+    if ds["task"] == "sentiment":
+        check_label_spellings(name, splits, sources)
     for split in SPLITS:
         count = write_jsonl_atomic(Path(out_dir) / f"{split}.jsonl", splits[split])
         log.info("%s: %d examples", split, count)
+
+
+def check_label_spellings(
+    name: str, splits: dict[str, list[dict]], sources: dict[str, str]
+) -> None:
+    """Refuse a validation/test label that train never has: mostly the same class spelled
+    differently in another file (``0``/``0.0``, ``pos``/``positive``), which would otherwise
+    become a class of its own that no model can predict."""
+    train_labels = {r["label"] for r in splits["train"]}
+    for split in ("validation", "test"):
+        unseen = sorted({r["label"] for r in splits[split]} - train_labels)
+        if unseen:
+            source = sources.get(split) or sources.get("all") or "the source"
+            count = sum(r["label"] in unseen for r in splits[split])
+            raise DataError(
+                f"dataset {name!r}: {source}: the {split} split has label(s) "
+                f"{', '.join(excerpt(u) for u in unseen[:5])} ({count} examples) that train "
+                f"({sources.get('train') or sources.get('all')}) never has; train's labels are "
+                f"{sorted(train_labels)[:10]}. If they are the same classes spelled differently, "
+                "map every spelling to one with `options: {label_map: {...}}`"
+            )
 
 
 def lowercase_for(ds: dict) -> bool:
@@ -199,6 +222,19 @@ def write_text_datacard(
     vocab = Vocab.load(vocab_path)
     splits = {split: read_jsonl(token_paths[split]) for split in SPLITS}
     check_splits(name, splits)
+    duplicates = cross_split_duplicates({s: read_jsonl(split_paths[s]) for s in SPLITS})
+    for pair, count in duplicates.items():
+        if count:
+            first, second = pair.split("_", 1)
+            log.warning(
+                "%s: %d %s example(s) have exactly the text of a %s example (leakage: the "
+                "%s score is inflated); deduplicate the source",
+                name,
+                count,
+                second,
+                first,
+                second,
+            )
     card = {
         "dataset": name,
         "task": ds["task"],
@@ -209,6 +245,7 @@ def write_text_datacard(
         "vocab_size": len(vocab),
         "num_labels": len(vocab.label_names),
         "labels": vocab.label_names,
+        "duplicates_across_splits": duplicates,
         "splits": {
             split: text_split_card(
                 splits[split], vocab, _count_lines(split_paths[split]) - len(splits[split])
