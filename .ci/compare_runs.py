@@ -4,7 +4,9 @@ python .ci/compare_runs.py REFERENCE_WORKDIR OTHER_WORKDIR
 
 Compares, between the two Snakemake working directories,
   * results/summary/runs.csv: the same rows (by dataset, arch, optimizer, length, seed),
-    the same columns, and every value equal as written, except the timing columns;
+    the same columns, and every value equal as written, except the timing columns and
+    where each run computed (rnnbench.analysis.collect.PROVENANCE_COLUMNS: device, CPU
+    model, execution path, versions);
   * every results/runs/**/metrics.json: equal except the keys that legitimately differ
     between two runs of one spec (rnnbench.train.report.NONDETERMINISTIC_KEYS: timings,
     memory, hardware).
@@ -19,11 +21,15 @@ import json
 import sys
 from pathlib import Path
 
+from rnnbench.analysis.collect import PROVENANCE_COLUMNS
 from rnnbench.train.report import NONDETERMINISTIC_KEYS
 
 GRID_KEYS = ("dataset", "arch", "optimizer", "length", "seed")
 # runs.csv columns measured in time, not computed from data and spec.
 TIMING_COLUMNS = {"seconds_per_epoch", "samples_per_second"}
+# runs.csv columns that say where a run computed (a Slurm node may have another CPU);
+# a different execution path would show in the metric columns anyway.
+SKIPPED_COLUMNS = TIMING_COLUMNS | set(PROVENANCE_COLUMNS)
 
 
 def read_runs(path: Path) -> tuple[list[str], dict[tuple[str, ...], dict[str, str]]]:
@@ -48,7 +54,7 @@ def compare_runs_csv(ref: Path, other: Path, problems: list[str]) -> int:
     compared = 0
     for cell in sorted(ref_rows.keys() & other_rows.keys()):
         for column in ref_columns:
-            if column in TIMING_COLUMNS or column not in other_columns:
+            if column in SKIPPED_COLUMNS or column not in other_columns:
                 continue
             a, b = ref_rows[cell].get(column), other_rows[cell].get(column)
             compared += 1

@@ -10,6 +10,7 @@ import pytest
 
 from rnnbench.analysis.collect import (
     LEADING_COLUMNS,
+    PROVENANCE_COLUMNS,
     AnalysisError,
     collect_runs,
     read_runs_csv,
@@ -86,6 +87,40 @@ def test_columns_rows_and_flags(tmp_path: Path) -> None:
     gmb = by_key["gmb/rnn/adam/120/0"]
     assert gmb["headline_metric"] == "entity_f1" and gmb["test_headline"] == 0.6
     assert gmb["test_entity_f1_per"] == 0.75
+
+
+def test_provenance_columns(tmp_path: Path) -> None:
+    gpu = make_metrics(arch="gru", device_name="NVIDIA H200", exec_path="cuDNN")
+    gpu["hardware"].update(
+        {
+            "device": "cuda:0",
+            "gpu": "NVIDIA H200",
+            "tf32": {"matmul": False, "cudnn": True},
+            "amp_dtype": "bfloat16",
+        }
+    )
+    old = make_metrics(arch="rnn")  # a metrics.json from before the provenance fields
+    old["hardware"] = {"cpu_model": "Old CPU", "cpu_cores": 2}
+    old["versions"] = {"python": "3.11"}
+    paths = [
+        write_run(tmp_path, make_metrics(exec_path="torch module (oneDNN)")),
+        write_run(tmp_path, gpu),
+        write_run(tmp_path, old),
+    ]
+    write_runs_csv(paths, tmp_path / "runs.csv")
+    runs = read_runs_csv(tmp_path / "runs.csv")
+    assert set(PROVENANCE_COLUMNS) <= set(runs.columns)
+    hp = [c for c in runs.columns if c.startswith("hp_")]
+    assert runs.columns.get_loc("exec_path") < runs.columns.get_loc(hp[0])
+    by_arch = {row["arch"]: row for row in runs.to_dict("records")}
+    lstm, gru, rnn = by_arch["lstm"], by_arch["gru"], by_arch["rnn"]
+    assert (lstm["exec_path"], lstm["device_name"]) == ("torch module (oneDNN)", "Test CPU")
+    assert (lstm["cpu_model"], lstm["device"]) == ("Test CPU", "cpu")
+    assert pd.isna(lstm["tf32_matmul"]) and pd.isna(lstm["amp_dtype"])  # CPU: none
+    assert (lstm["torch_version"], lstm["rnnbench_version"]) == ("2.5.0", "0.1.0")
+    assert (gru["exec_path"], gru["device_name"]) == ("cuDNN", "NVIDIA H200")
+    assert (gru["tf32_matmul"], gru["tf32_cudnn"], gru["amp_dtype"]) == (False, True, "bfloat16")
+    assert rnn["device_name"] == "Old CPU" and pd.isna(rnn["exec_path"])
 
 
 def test_csv_is_independent_of_path_order(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from scipy import stats as sps
 
 from rnnbench.analysis.collect import collect_runs, read_runs_csv, write_runs_csv
-from rnnbench.analysis.compare import comparison_table, write_comparison
+from rnnbench.analysis.compare import comparison_table, render_html, write_comparison
 from rnnbench.analysis.stats import MARK_BEST, MARK_NOT_WORSE
 from test_analysis_helpers import LN2, make_metrics, seed_c_metrics, write_run
 
@@ -122,7 +122,88 @@ def test_diverged_seed_counts_but_is_not_scored(tmp_path: Path) -> None:
     lstm = _cell(table, "lstm")
     assert (lstm["n_seeds"], lstm["n_scored"]) == (3, 2)
     assert lstm["flags"] == "diverged" and lstm["mark"] == ""
-    assert _cell(table, "gru")["mark"] == MARK_BEST
+    # gru is the only unflagged cell, but one seed cannot be tested: no mark.
+    assert _cell(table, "gru")["mark"] == "" and _cell(table, "gru")["rank"] == 1
+
+
+def test_single_seed_cells_get_no_mark_and_the_legend_says_so(tmp_path: Path) -> None:
+    paths = [write_run(tmp_path, make_metrics(seed=s, accuracy=a)) for s, a in enumerate(GRU)]
+    paths.append(write_run(tmp_path, make_metrics(arch="gru", accuracy=0.95)))  # one seed
+    paths += [
+        write_run(tmp_path, make_metrics(arch="rnn", seed=s, accuracy=a))
+        for s, a in enumerate(LSTM)
+    ]
+    table = comparison_table(collect_runs(paths), "imdb")
+    gru, rnn, lstm = _cell(table, "gru"), _cell(table, "rnn"), _cell(table, "lstm")
+    assert gru["mean"] == table["mean"].max() and gru["rank"] == 1
+    assert gru["mark"] == "" and pd.isna(gru["p_vs_best"])  # highest mean, yet unmarked
+    assert rnn["mark"] == MARK_BEST and lstm["mark"] == MARK_NOT_WORSE
+    html_path = tmp_path / "t.html"
+    write_comparison(table, tmp_path / "t.csv", html_path, "imdb")
+    page = html_path.read_text(encoding="utf-8")
+    assert page.count('<tr class="best">') == page.count('<tr class="tied">') == 1
+    assert "Cells with fewer than 2 scored seeds cannot be tested and get no mark" in page
+    assert "highest mean among cells with at least 2 scored seeds" in page
+    caption = (Path(__file__).parents[1] / "reports/captions/comparison.rst").read_text()
+    assert "fewer than 2 scored seeds get no mark" in " ".join(caption.split())
+
+
+def test_memory_cells_report_the_solved_fraction(tmp_path: Path) -> None:
+    def run(arch: str, seed: int, accuracy: float) -> Path:
+        metrics = make_metrics(dataset="mem", task="memory", arch=arch, seed=seed)
+        metrics["test"] = {"loss": 0.3, "accuracy": accuracy}
+        return write_run(tmp_path, metrics)
+
+    paths = [run("lstm", s, a) for s, a in enumerate([0.99, 0.90, 0.51])]
+    paths += [run("rnn", s, a) for s, a in enumerate([0.50, 0.52])]
+    table = comparison_table(collect_runs(paths), "mem")
+    assert _cell(table, "lstm")["solved"] == "2/3 solved (acc >= 0.9)"
+    assert _cell(table, "rnn")["solved"] == "0/2 solved (acc >= 0.9)"
+    write_comparison(table, tmp_path / "m.csv", tmp_path / "m.html", "mem")
+    page = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert "<th>solved</th>" in page and "2/3 solved (acc &gt;= 0.9)" in page
+    assert "accuracy &ge; 0.9" in page  # the legend states the threshold
+    back = pd.read_csv(tmp_path / "m.csv")
+    assert back["solved"].tolist()[:2] == ["2/3 solved (acc >= 0.9)", "0/2 solved (acc >= 0.9)"]
+    sentiment = comparison_table(collect_runs(_grid(tmp_path / "s")), "imdb")
+    assert (sentiment["solved"] == "").all()
+
+
+def test_mixed_machines_and_execution_paths_are_noted(tmp_path: Path) -> None:
+    paths = [
+        write_run(tmp_path, make_metrics(seed=0, exec_path="torch module (oneDNN)")),
+        write_run(tmp_path, make_metrics(seed=1, exec_path="cuDNN", device_name="NVIDIA H200")),
+        write_run(tmp_path, make_metrics(arch="gru", seed=0, accuracy=0.8)),
+        write_run(tmp_path, make_metrics(arch="gru", seed=1, accuracy=0.81)),
+        write_run(tmp_path, make_metrics(arch="cnn", exec_path="no recurrent layer")),
+    ]
+    table = comparison_table(collect_runs(paths), "imdb")
+    notes = table.attrs["notes"]
+    assert notes == [
+        "cells ran on 2 machines: NVIDIA H200 (lstm); Test CPU (cnn, gru, lstm); the seeds "
+        "of lstm differ within the cell.",
+        "execution paths differ (what ran the recurrent layers): compiled kernels (gru); "
+        "cuDNN (lstm); torch module (oneDNN) (lstm); the seeds of lstm differ within the cell.",
+    ]
+    lstm = _cell(table, "lstm")
+    assert lstm["exec_path"] == "cuDNN; torch module (oneDNN)"
+    assert lstm["device_name"] == "NVIDIA H200; Test CPU"
+    assert _cell(table, "gru")["exec_path"] == "compiled kernels"
+    write_comparison(table, tmp_path / "t.csv", tmp_path / "t.html", "imdb")
+    page = (tmp_path / "t.html").read_text(encoding="utf-8")
+    assert '<p class="note">&#9888; cells ran on 2 machines: NVIDIA H200' in page
+    assert "<th>machine</th>" in page and "<th>execution</th>" in page
+    # One machine, but lstm on torch's kernel and gru on the compiled ones: paths only.
+    one_machine = [p for p in paths if "lstm/adam/len120/seed1" not in str(p)]
+    assert comparison_table(collect_runs(one_machine), "imdb").attrs["notes"] == [
+        "execution paths differ (what ran the recurrent layers): compiled kernels (gru); "
+        "torch module (oneDNN) (lstm)."
+    ]
+    # One machine and one recurrent path (the CNN's has no alternative): no note.
+    same = [p for p in paths if "/lstm/" not in str(p)]
+    assert comparison_table(collect_runs(same), "imdb").attrs["notes"] == []
+    page = render_html(comparison_table(collect_runs(same), "imdb"), "imdb")
+    assert 'class="note"' not in page and "<th>machine</th>" not in page
 
 
 def test_unknown_dataset_is_an_error(table: pd.DataFrame, tmp_path: Path) -> None:

@@ -78,6 +78,8 @@ def make_metrics(
     seconds_per_epoch: float | None = 2.0,
     epochs_run: int = 5,
     best_epoch: int | None = 4,
+    exec_path: str = "compiled kernels",
+    device_name: str = "Test CPU",
 ) -> dict[str, Any]:
     """One run's metrics.json; ``test="auto"`` derives the test dict from ``accuracy``."""
     headline = {"sentiment": "accuracy", "ner": "entity_f1", "memory": "accuracy"}[task]
@@ -130,8 +132,26 @@ def make_metrics(
         "peak_rss_mb": 100.0,
         "peak_gpu_mb": None,
         "resumed_from_epoch": None,
-        "hardware": {"cpu_model": "test", "cpu_cores": 2},
-        "versions": {"python": "3.11"},
+        "hardware": {
+            "cpu_model": device_name,
+            "cpu_cores": 2,
+            "torch_threads": 1,
+            "device": "cpu",
+            "gpu": None,
+            "device_name": device_name,
+            "platform": "Linux",
+            "exec_path": exec_path,
+            "exec_layers": [exec_path],
+            "tf32": None,
+            "amp_dtype": None,
+        },
+        "versions": {
+            "python": "3.11",
+            "torch": "2.5.0",
+            "numpy": "2.1.0",
+            "rnnbench": "0.1.0",
+            "cudnn": None,
+        },
     }
 
 

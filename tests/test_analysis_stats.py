@@ -11,8 +11,11 @@ from scipy import stats as sps
 from rnnbench.analysis.stats import (
     MARK_BEST,
     MARK_NOT_WORSE,
+    SOLVED_ACCURACY,
     mark_best,
     mean_sd_ci,
+    solved,
+    solved_text,
     welch_p,
 )
 
@@ -96,8 +99,34 @@ def test_flagged_cells_are_never_best() -> None:
     assert mark_best({"c": seed_c}, flagged=["c"])["c"].mark == ""
 
 
-def test_single_seed_cells_and_exact_ties() -> None:
-    marks = mark_best({"a": [0.9], "b": [0.8], "c": [0.9]})
+def test_single_seed_cells_get_no_mark() -> None:
+    # One seed: no variance, no test, so no mark either way, even for the highest mean.
+    marks = mark_best({"a": [0.95], "b": A, "c": [0.9], "d": [0.7]})
+    assert marks["a"] == ("", pytest.approx(math.nan, nan_ok=True))
+    assert marks["b"].mark == MARK_BEST  # the best of the cells with 2+ seeds
+    assert marks["c"].mark == "" and marks["d"].mark == ""
+    assert all(math.isnan(marks[k].p_value) for k in "acd")
+    # Only one-seed cells: nothing is marked, equal means included.
+    only = mark_best({"a": [0.9], "b": [0.8], "c": [0.9]})
+    assert {m.mark for m in only.values()} == {""}
+    # A diverged seed leaves one scored seed: unmarked too.
+    assert mark_best({"a": [0.9, float("nan")], "b": B})["a"].mark == ""
+
+
+def test_exact_ties_are_not_worse() -> None:
+    marks = mark_best({"a": [0.9, 0.9], "c": [0.9, 0.9]})
     assert marks["a"].mark == MARK_BEST
-    assert marks["b"].mark == "" and math.isnan(marks["b"].p_value)
-    assert marks["c"].mark == MARK_NOT_WORSE  # equal means: not worse, test or no test
+    assert marks["c"].mark == MARK_NOT_WORSE  # equal means: not worse
+    tied = mark_best({"a": [0.5, 1.0], "c": [0.625, 0.875]}, alpha=0.6)  # exact means
+    assert tied["c"].mark == MARK_NOT_WORSE  # p = 0.5 < alpha, but the means are equal
+
+
+def test_solved_fraction() -> None:
+    assert SOLVED_ACCURACY == 0.9
+    assert solved([0.95, 0.9, 0.5]) == (2, 3)  # the threshold counts as solved
+    assert solved([0.99, math.nan, None]) == (1, 3)  # a diverged run does not solve
+    assert solved([]) == (0, 0)
+    assert solved_text(2, 3) == "2/3 solved (acc >= 0.9)"
+    assert solved_text(*solved([0.8], threshold=0.75), threshold=0.75) == (
+        "1/1 solved (acc >= 0.75)"
+    )

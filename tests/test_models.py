@@ -464,3 +464,41 @@ def test_torch_init_keeps_pytorch_defaults_and_unknown_init_is_rejected() -> Non
     assert model.encoder.weight.abs().max() > 0.5  # N(0, 1) embeddings
     with pytest.raises(ValueError, match="'init' must be one of keras, torch"):
         build_model("flatten", meta, {"init": "glorot"})
+
+
+def test_execution_paths_follow_the_forward_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """layer_paths says what each recurrent layer runs on, as the forward pass decides it
+    (metrics.json's hardware.exec_path / exec_layers)."""
+    from rnnbench.models import bodies, native
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    meta = make_meta()
+
+    def paths(arch: str, device: torch.device, **hp: object) -> list[str]:
+        return bodies.layer_paths(build_model(arch, meta, {**SMALL, **hp}), device)
+
+    for compiled, scan in ((True, "compiled kernels"), (False, "Python loops")):
+        monkeypatch.setattr(native, "available", lambda compiled=compiled: compiled)
+        assert paths("gru", cpu, layers=2) == [scan, scan]
+        assert paths("lstm_peephole", cpu) == [scan]  # the LSTM scan kernel
+        assert paths("rnn_cell", cpu) == ["Python loops"]  # textbook cells stay loops
+        assert paths("lstm", cpu, layers=3) == [scan] * 3  # deep stacks: scan kernels
+    monkeypatch.setattr(native, "available", lambda: True)
+    assert paths("bilstm", cpu) == ["compiled kernels"]
+    monkeypatch.setattr(native, "available", lambda: False)
+    onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
+    torch_lstm = "torch module (oneDNN)" if onednn else "torch module"
+    assert paths("bilstm", cpu) == [torch_lstm]  # no compiled kernels: torch's is faster
+    assert paths("lstm", cpu) == [torch_lstm]
+    assert bodies.execution_path(build_model("lstm", meta, SMALL), cpu) == torch_lstm
+    assert bodies.layer_paths(build_model("cnn", meta, SMALL), cpu) == []
+    assert bodies.execution_path(build_model("cnn", meta, SMALL), cpu) == "no recurrent layer"
+    # On a GPU the fused modules are torch's (cuDNN where available), the cells loops.
+    monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: True)
+    assert paths("gru", cuda) == ["cuDNN"]
+    assert paths("lstm_peephole", cuda) == ["Python loops"]
+    model = build_model("bigru", meta, {**SMALL, "layers": 2})
+    model.body.recurrence.impl = "scan"  # forced: the scan kernels' Python loops
+    assert bodies.layer_paths(model, cuda) == ["Python loops", "Python loops"]
+    monkeypatch.setattr(torch.backends.cudnn, "enabled", False)
+    assert paths("gru", cuda) == ["torch module"]

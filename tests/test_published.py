@@ -13,13 +13,17 @@ from scipy import stats as sps
 from conftest import SCHEMA_PATH, base_config
 from rnnbench.analysis.collect import AnalysisError
 from rnnbench.analysis.published import (
+    INCONCLUSIVE,
+    MIN_SEEDS,
     NOT_CREDIBLE,
     NOT_MEASURED,
     NOT_REPRODUCED,
     REPRODUCED,
+    inconclusive,
     normalize_entry,
     published_vs_measured,
     render_html,
+    verdict,
     write_published,
 )
 from rnnbench.cli import main as cli_main
@@ -36,7 +40,7 @@ def _runs() -> pd.DataFrame:
             rows.append(
                 {
                     "dataset": dataset,
-                    "task": "sentiment",
+                    "task": "memory" if dataset == "mem" else "sentiment",
                     "arch": arch,
                     "optimizer": optimizer,
                     "length": length,
@@ -49,12 +53,16 @@ def _runs() -> pd.DataFrame:
                 }
             )
 
-    add("imdb", "flatten", "adam", 120, [0.81])  # one seed: no CI
+    add("imdb", "flatten", "adam", 120, [0.809, 0.81, 0.811])  # narrow CI
     add("imdb", "bilstm", "adam", 120, [0.70, 0.80, 0.90])  # wide CI
     add("imdb", "cnn", "adam", 120, [0.90, 0.91, 0.92])  # narrow CI, far off
-    add("mem", "rnn", "adam", 100, [0.532])  # |diff| is 0.02 up to float noise
-    add("mem", "lstm", "adam", 150, [0.95])
-    add("mem", "lstm", "adam", 200, [0.80])
+    add("imdb", "rnn_cell", "adam", 120, [0.81])  # one seed: no CI
+    add("imdb", "gru_cell", "adam", 120, [0.80, 0.82])  # two seeds
+    add("imdb", "lstm_cell", "adam", 120, [0.80, 0.81, math.nan], flags="diverged")
+    add("mem", "rnn", "adam", 100, [0.532] * 3)  # |diff| is 0.02 up to float noise
+    add("mem", "lstm", "adam", 150, [0.95, 0.96, 0.94])
+    add("mem", "lstm", "adam", 200, [0.80, 0.80, 0.81])
+    add("mem", "lstm", "adam", 250, [0.95, 0.90, 0.50])  # two solve it, one at chance
     add("imdb", "rnn", "adam", 200, [0.50, 0.50], flags=["stuck;degenerate", "degenerate"])
     add("imdb", "gru", "sgd", 120, [math.nan], flags="diverged")
     rows_ner = {
@@ -92,8 +100,8 @@ def test_reproduced_within_tolerance() -> None:
     assert row["verdict"] == REPRODUCED
     assert row["measured"] == pytest.approx(0.81)
     assert row["difference"] == pytest.approx(0.01)
-    assert row["n_seeds"] == 1
-    assert math.isnan(row["ci_low"]) and math.isnan(row["ci_high"])  # one seed: no CI
+    assert row["n_seeds"] == row["n_scored"] == 3
+    assert not row["ci_low"] <= 0.80 <= row["ci_high"]  # decided by the mean
     assert _one(_entry(value=0.80), tolerance=0.005)["verdict"] == NOT_REPRODUCED
 
 
@@ -103,13 +111,76 @@ def test_tolerance_boundary_is_inclusive_despite_float_noise() -> None:
     assert row["verdict"] == REPRODUCED
 
 
-def test_reproduced_inside_the_confidence_interval() -> None:
+def test_inconclusive_below_three_seeds() -> None:
+    assert MIN_SEEDS == 3
+    one = _one(_entry(arch="rnn_cell", value=0.81))  # agrees exactly, but one seed
+    assert one["verdict"] == "inconclusive (1 seed)" == inconclusive(1)
+    assert math.isnan(one["ci_low"]) and math.isnan(one["ci_high"])  # one seed: no CI
+    assert _one(_entry(arch="rnn_cell", value=0.50))["verdict"] == "inconclusive (1 seed)"
+    two = _one(_entry(arch="gru_cell", value=0.81))
+    assert two["verdict"] == "inconclusive (2 seeds)"
+    # Three runs, one diverged: two scored seeds decide nothing either.
+    diverged = _one(_entry(arch="lstm_cell", value=0.805))
+    assert (diverged["n_seeds"], diverged["n_scored"]) == (3, 2)
+    assert diverged["verdict"] == "inconclusive (2 seeds)"
+    # A bound too, and not credible still wins.
+    bound = _entry(arch="gru_cell", relation="at_least", value=0.5)
+    assert _one(bound)["verdict"] == "inconclusive (2 seeds)"
+    assert _one(_entry(arch="rnn_cell", credible=False, reason="r"))["verdict"] == (
+        f"{NOT_CREDIBLE}: r"
+    )
+
+
+def test_inconclusive_when_the_interval_spans_both_outcomes() -> None:
+    wide = "inconclusive (3 seeds: interval spans both outcomes)"
     row = _one(_entry(arch="bilstm", value=0.75))
     lo, hi = sps.t.interval(0.95, 2, loc=0.8, scale=0.1 / math.sqrt(3))
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi))
     assert row["difference"] == pytest.approx(0.05)  # beyond the tolerance...
-    assert row["verdict"] == REPRODUCED  # ...but inside the interval
-    assert row["n_seeds"] == 3
+    assert row["verdict"] == wide  # ...but the interval holds the published value
+    assert row["verdict"] == inconclusive(3, wide=True)
+    # Even a mean equal to the published value decides nothing with that interval.
+    assert _one(_entry(arch="bilstm", value=0.80))["verdict"] == wide
+    # A bound: the interval reaches it and falls far below it.
+    bound = _one(_entry("mem", "lstm", length=250, relation="at_least", value=0.90))
+    assert bound["ci_low"] < 0.88 and bound["ci_high"] >= 0.90
+    assert bound["verdict"] == wide
+
+
+def test_verdict_rule_on_hand_made_intervals() -> None:
+    entry = normalize_entry(_entry(value=0.80))
+
+    def rule(mean: float, lo: float, hi: float, n: int = 5, **kw: str) -> str:
+        return verdict(normalize_entry(_entry(value=0.80, **kw)), mean, lo, hi, n_scored=n)
+
+    assert rule(0.805, 0.79, 0.82) == REPRODUCED  # holds 0.80, inside [0.78, 0.82]
+    assert rule(0.81, 0.77, 0.85).startswith(INCONCLUSIVE)  # holds 0.80, and 0.85
+    assert rule(0.79, 0.77, 0.81).startswith(INCONCLUSIVE)  # holds 0.80, and 0.77
+    assert rule(0.815, 0.805, 0.825) == REPRODUCED  # misses 0.80: the mean decides
+    assert rule(0.83, 0.81, 0.85) == NOT_REPRODUCED  # misses 0.80, mean beyond 0.02
+    assert rule(0.83, 0.83, 0.83) == NOT_REPRODUCED  # identical seeds: a point interval
+    assert rule(0.81, 0.77, 0.85, n=2) == "inconclusive (2 seeds)"
+    assert rule(0.6, math.nan, math.nan, n=0) == NOT_MEASURED
+    # at_least 0.80 fails only below 0.78; at_most 0.80 only above 0.82.
+    assert rule(0.95, 0.79, 1.1, relation="at_least") == REPRODUCED
+    assert rule(0.79, 0.70, 0.88, relation="at_least").startswith(INCONCLUSIVE)
+    assert rule(0.75, 0.72, 0.78, relation="at_least") == NOT_REPRODUCED
+    assert rule(0.79, 0.70, 0.81, relation="at_most") == REPRODUCED
+    assert rule(0.81, 0.79, 0.90, relation="at_most").startswith(INCONCLUSIVE)
+    assert verdict(entry, 0.81, 0.79, 0.82, n_scored=3) == REPRODUCED
+
+
+def test_memory_cells_report_the_solved_fraction() -> None:
+    mixed = _one(_entry("mem", "lstm", length=250, relation="at_least", value=0.90))
+    assert mixed["measured"] == pytest.approx(0.7833, abs=1e-4)
+    assert mixed["solved"] == "2/3 solved (acc >= 0.9)"  # 0.90 itself solves it
+    assert _one(_entry("mem", "lstm", length=150))["solved"] == "3/3 solved (acc >= 0.9)"
+    assert _one(_entry("mem", "rnn", length=100))["solved"] == "0/3 solved (acc >= 0.9)"
+    assert _one(_entry())["solved"] == ""  # not the memory task
+    page = render_html(published_vs_measured(_runs(), [_entry("mem", "lstm", length=250)]))
+    assert "<th>solved</th>" in page and "2/3 solved (acc &gt;= 0.9)" in page
+    assert "accuracy &ge; 0.9" in page  # the legend states the threshold
+    assert "<th>solved</th>" not in render_html(published_vs_measured(_runs(), [_entry()]))
 
 
 def test_not_reproduced() -> None:
@@ -172,7 +243,7 @@ def test_rows_keep_the_config_order_and_columns() -> None:
     entries = [_entry(arch="cnn"), _entry(arch="flatten"), _entry(arch="lstm")]
     table = published_vs_measured(_runs(), entries)
     assert table["arch"].tolist() == ["cnn", "flatten", "lstm"]
-    assert table.columns[:14].tolist() == [
+    assert table.columns[:16].tolist() == [
         "source",
         "dataset",
         "arch",
@@ -181,7 +252,9 @@ def test_rows_keep_the_config_order_and_columns() -> None:
         "metric",
         "published",
         "measured",
+        "solved",
         "n_seeds",
+        "n_scored",
         "ci_low",
         "ci_high",
         "difference",
@@ -223,18 +296,20 @@ def test_html_renders_every_verdict_self_contained(tmp_path: Path) -> None:
         _entry(arch="rnn", length=200, value=0.99, credible=False, reason="loss at ln 2"),
         _entry(arch="lstm"),
         _entry("mem", "lstm", length=150, relation="at_least", value=0.9),
+        _entry(arch="bilstm", value=0.75),
     ]
     table = published_vs_measured(_runs(), entries)
     page = render_html(table, "Published vs measured")
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "<script" not in page and "http" not in page  # self-contained
-    for cls in ("reproduced", "not-reproduced", "not-credible", "not-measured"):
+    for cls in ("reproduced", "not-reproduced", "not-credible", "not-measured", "inconclusive"):
         assert f'<tr class="{cls}">' in page
     assert "published value not credible: loss at ln 2" in page
     assert "validation &lt;was&gt; the test split" in page  # escaped
     assert "\u2265 0.9000" in page  # a bound is shown as one
     assert 'class="legend"' in page and "stuck" in page  # legend with the flag help
     assert "+0.0100" in page  # signed difference
+    assert "fewer than 3 seeds" in page  # the legend explains inconclusive
 
     csv_path, html_path = tmp_path / "out" / "published.csv", tmp_path / "out" / "p.html"
     write_published(table, csv_path, html_path)

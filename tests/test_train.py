@@ -14,8 +14,12 @@ import numpy as np
 import pytest
 import torch
 
+import rnnbench
+from rnnbench.analysis.collect import collect_runs
+from rnnbench.analysis.compare import comparison_table
 from rnnbench.data.arrays import IGNORE_INDEX, SPLITS, EncodedMeta, Split, save_encoded
-from rnnbench.train import NONDETERMINISTIC_KEYS, SpecError, cli, loop, run_training
+from rnnbench.models import native
+from rnnbench.train import NONDETERMINISTIC_KEYS, SpecError, cli, loop, report, run_training
 from rnnbench.train.checkpoint import load_model
 from rnnbench.train.metrics import compute_metrics
 
@@ -171,7 +175,9 @@ def test_sentiment_run_writes_every_output(data: dict[str, Path], tmp_path: Path
     assert baseline["metric"] == "accuracy" and 0 < baseline["test"] < 1
     assert metrics["examples"] == {"train": 96, "validation": 40, "test": 48}
     assert metrics["hardware"]["torch_threads"] == 1
-    assert set(metrics["versions"]) == {"python", "torch", "numpy"}
+    assert set(metrics["versions"]) == {"python", "torch", "numpy", "rnnbench", "cudnn"}
+    assert metrics["versions"]["rnnbench"] == rnnbench.__version__
+    assert metrics["hardware"]["exec_path"] == "no recurrent layer"  # flatten
     assert metrics["peak_rss_mb"] > 0 and metrics["samples_per_second"] > 0
 
     rows = _history(tmp_path)
@@ -219,6 +225,42 @@ def test_memory_run_with_explicit_cell(data: dict[str, Path], tmp_path: Path) ->
     assert metrics["status"] == "ok"
     assert set(metrics["test"]) == {"loss", "accuracy"}
     assert metrics["hparams"]["clip_norm"] == 1.0
+
+
+def test_provenance_reaches_metrics_runs_csv_and_the_comparison(
+    data: dict[str, Path], tmp_path: Path
+) -> None:
+    """metrics.json records what ran the recurrent layers and on which CPU; runs.csv
+    carries both; a comparison of cells on different paths says so."""
+    scan = "compiled kernels" if native.available() else "Python loops"
+    onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
+    expected = {
+        "lstm": "torch module (oneDNN)" if onednn else "torch module",  # one layer: torch's
+        "gru": scan,  # torch's GRU has no fused CPU kernel: the scan kernels
+        "rnn_cell": "Python loops",  # the textbook cell's explicit loop
+    }
+    paths = []
+    for arch, path in expected.items():
+        out = tmp_path / "runs" / arch
+        run_training(data["sentiment"], out, _spec("sentiment", arch, epochs=1))
+        on_disk = json.loads((out / "metrics.json").read_text())
+        hardware = on_disk["hardware"]
+        assert hardware["exec_path"] == path, arch
+        assert hardware["exec_layers"] == [path]
+        assert hardware["cpu_model"] == report.cpu_model() and hardware["cpu_model"]
+        assert hardware["device_name"] == hardware["cpu_model"] and hardware["gpu"] is None
+        assert hardware["tf32"] is None and hardware["amp_dtype"] is None  # CPU
+        paths.append(out / "metrics.json")
+    two_layers = _spec("sentiment", "rnn_cell", epochs=1, layers=2)
+    deep = run_training(data["sentiment"], tmp_path / "deep", two_layers)
+    assert deep["hardware"]["exec_layers"] == ["Python loops", "Python loops"]
+
+    runs = collect_runs(paths)
+    assert dict(zip(runs["arch"], runs["exec_path"], strict=True)) == expected
+    assert set(runs["cpu_model"]) == set(runs["device_name"]) == {report.cpu_model()}
+    notes = comparison_table(runs, "tiny_sentiment").attrs["notes"]
+    assert len(notes) == 1 and notes[0].startswith("execution paths differ")
+    assert all(f"{path} (" in notes[0] for path in set(expected.values()))
 
 
 def test_subsamples_are_seeded(data: dict[str, Path], tmp_path: Path) -> None:

@@ -9,3 +9,11 @@ CELL_ARCHS: tuple[str, ...] = ("rnn_cell", "lstm_cell", "gru_cell", "lstm_peepho
 ARCHITECTURES: tuple[str, ...] = ("flatten", "cnn", *FUSED_ARCHS, *CELL_ARCHS)
 RECURRENT: tuple[str, ...] = (*FUSED_ARCHS, *CELL_ARCHS)
 OPTIMIZERS: tuple[str, ...] = ("sgd", "nag", "adadelta", "adam", "adamw", "rmsprop")
+
+# What computed a model's recurrent layers, as metrics.json's hardware.exec_path records it.
+EXEC_COMPILED = "compiled kernels"  # rnnbench's C++ time loops (native/kernels.cpp)
+EXEC_PYTHON = "Python loops"  # rnnbench's scan kernels or explicit cells, loops in Python
+EXEC_ONEDNN = "torch module (oneDNN)"  # torch's fused CPU LSTM kernel
+EXEC_TORCH = "torch module"  # torch's own CPU (or non-cuDNN GPU) recurrence
+EXEC_CUDNN = "cuDNN"
+EXEC_NO_RECURRENCE = "no recurrent layer"  # flatten, CNN: torch modules only

@@ -8,7 +8,9 @@ paths given. Rows are sorted by dataset, arch, optimizer, length, seed.
 Metric columns are named ``<split>_<metric>`` with the metric names of metrics.json
 (``test_accuracy``, ``test_f1``, ``test_auc``, ``test_loss``, ``test_entity_f1``,
 ...), per NER entity type ``test_entity_f1_<TYPE>``; every hyperparameter as recorded by
-the training job is ``hp_<key>``.
+the training job is ``hp_<key>``. Each row also says where and how its numbers were
+computed (:data:`PROVENANCE_COLUMNS`: execution path, device, CPU model, TF32/AMP,
+versions).
 """
 
 from __future__ import annotations
@@ -70,6 +72,25 @@ TRAILING_COLUMNS: tuple[str, ...] = (
     "majority_test",
     "train_classes",
 )
+# Where and how each run computed (metrics.json's hardware and versions, flattened):
+# exec_path is what ran the recurrent layers (e.g. "compiled kernels", "torch module
+# (oneDNN)", "cuDNN", "Python loops"), device_name the GPU's name on a GPU and the CPU
+# model's otherwise; tf32_* and amp_dtype are empty on a CPU. Empty for runs whose
+# metrics.json predates a field.
+PROVENANCE_COLUMNS: tuple[str, ...] = (
+    "exec_path",
+    "device",
+    "device_name",
+    "cpu_model",
+    "tf32_matmul",
+    "tf32_cudnn",
+    "amp_dtype",
+    "python_version",
+    "torch_version",
+    "numpy_version",
+    "rnnbench_version",
+    "cudnn_version",
+)
 INTEGER_COLUMNS: tuple[str, ...] = (
     "length",
     "seed",
@@ -127,6 +148,28 @@ def _scalars(metrics: dict[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (metrics or {}).items() if not isinstance(v, dict | list)}
 
 
+def provenance(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The PROVENANCE_COLUMNS of one run, from metrics.json's hardware and versions."""
+    hardware = metrics.get("hardware") or {}
+    versions = metrics.get("versions") or {}
+    tf32 = hardware.get("tf32") or {}
+    device_name = hardware.get("device_name")
+    if device_name is None:  # a metrics.json from before device_name was recorded
+        device_name = hardware.get("gpu") or hardware.get("cpu_model")
+    row = {
+        "exec_path": hardware.get("exec_path"),
+        "device": hardware.get("device"),
+        "device_name": device_name,
+        "cpu_model": hardware.get("cpu_model"),
+        "tf32_matmul": tf32.get("matmul"),
+        "tf32_cudnn": tf32.get("cudnn"),
+        "amp_dtype": hardware.get("amp_dtype"),
+    }
+    for name in ("python", "torch", "numpy", "rnnbench", "cudnn"):
+        row[f"{name}_version"] = versions.get(name)
+    return row
+
+
 def run_row(
     metrics: dict[str, Any], run_dir: str, history: pd.DataFrame | None = None
 ) -> dict[str, Any]:
@@ -151,6 +194,7 @@ def run_row(
             "run_dir": run_dir,
         }
     )
+    row.update(provenance(metrics))
     for key in LEADING_COLUMNS:
         if key not in row:
             row[key] = metrics.get(key)
@@ -170,8 +214,8 @@ def _metric_rank(name: str) -> tuple[int, str]:
 
 def column_order(rows: Sequence[dict[str, Any]]) -> list[str]:
     """Leading columns, then validation_* and test_* metrics in METRIC_ORDER, per-type
-    entity F1 (by type), majority baseline, hp_* (first-seen order over the sorted rows),
-    run_dir."""
+    entity F1 (by type), majority baseline, provenance (PROVENANCE_COLUMNS), hp_*
+    (first-seen order over the sorted rows), run_dir."""
     keys: dict[str, None] = {}
     for row in rows:
         keys.update(dict.fromkeys(row))
@@ -192,6 +236,7 @@ def column_order(rows: Sequence[dict[str, Any]]) -> list[str]:
         *metric_cols,
         *per_type,
         *TRAILING_COLUMNS,
+        *PROVENANCE_COLUMNS,
         *hparams,
         "run_dir",
     ]
@@ -247,5 +292,5 @@ def read_runs_csv(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("dataset", "arch", "test_headline", "flags") if c not in frame.columns]
     if missing:
         raise AnalysisError(f"{p}: runs table lacks column(s) {missing}")
-    frame["flags"] = frame["flags"].fillna("").astype(str)
+    frame["flags"] = frame["flags"].astype(object).fillna("").astype(str)  # all-empty: float
     return frame

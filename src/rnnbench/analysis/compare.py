@@ -6,10 +6,18 @@ that vary within the dataset are columns (DVC's ``exp show --only-changed``); ``
 is always kept because it names the row, baselines included.
 
 Ranking: a cell with any flagged run (see :mod:`rnnbench.analysis.sanity`) is never
-"best"; among the others the highest mean is "best", and a cell whose Welch test against
-it gives p >= alpha is "not significantly worse" (see :func:`stats.mark_best`). Rows are
-sorted by mean, highest first, so a flagged high scorer (seed C's "99%") sits on top,
-visibly flagged and unranked, rather than disappearing.
+"best", nor is a cell with fewer than 2 scored seeds (no variance, no test); among the
+others the highest mean is "best", and a cell with 2+ scored seeds whose Welch test
+against it gives p >= alpha is "not significantly worse" (see :func:`stats.mark_best`).
+Rows are sorted by mean, highest first, so a flagged high scorer (seed C's "99%") sits
+on top, visibly flagged and unranked, rather than disappearing.
+
+For the memory task each cell also gives the fraction of its seeds that solve it (test
+accuracy >= stats.SOLVED_ACCURACY), e.g. "2/3 solved (acc >= 0.9)". Each cell names the
+execution path(s) and machine(s) its runs computed on (runs.csv's exec_path and
+device_name), and the table's ``attrs["notes"]`` (printed above the HTML table) say when
+its rows mix machines or recurrent execution paths: timings, and the last digits of the
+scores, are then not like for like.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from rnnbench.analysis.collect import HP_PREFIX, AnalysisError
 from rnnbench.analysis.htmlpage import page_start
 from rnnbench.analysis.sanity import FLAG_HELP, union_flags
 from rnnbench.io import atomic_path, write_text_atomic
+from rnnbench.names import EXEC_NO_RECURRENCE
 
 GRID_COLUMNS: tuple[str, ...] = ("arch", "optimizer", "length")
 # Recorded hparams that describe where a run ran, not what was run: grouping on them
@@ -40,6 +49,7 @@ STAT_COLUMNS: tuple[str, ...] = (
     "n_scored",
     "metric",
     "mean",
+    "solved",
     "sd",
     "ci_low",
     "ci_high",
@@ -50,8 +60,13 @@ STAT_COLUMNS: tuple[str, ...] = (
     "flagged_runs",
     "params",
     "seconds_per_epoch",
+    "exec_path",
+    "device_name",
     "kind",
 )
+# How the table's notes (attrs["notes"]) begin.
+MACHINES_NOTE = "cells ran on"
+PATHS_NOTE = "execution paths differ"
 
 
 def varying_columns(runs: pd.DataFrame) -> list[str]:
@@ -65,6 +80,60 @@ def varying_columns(runs: pd.DataFrame) -> list[str]:
 
 def _first(series: pd.Series) -> Any:
     return series.iloc[0] if len(series) else math.nan
+
+
+def _distinct(series: pd.Series | None) -> list[str]:
+    """The distinct recorded values (empty and NaN dropped), sorted."""
+    if series is None:
+        return []
+    return sorted({str(v) for v in series.dropna().tolist() if str(v) != ""})
+
+
+def _solved(group: pd.DataFrame) -> str:
+    """A memory cell's solved fraction (stats.solved_text); "" for other tasks."""
+    if (
+        "task" not in group
+        or (group["task"] != stats.MEMORY_TASK).any()
+        or "test_accuracy" not in group
+    ):
+        return ""
+    return stats.solved_text(*stats.solved(pd.to_numeric(group["test_accuracy"], errors="coerce")))
+
+
+def provenance_notes(runs: pd.DataFrame, labels: pd.Series) -> list[str]:
+    """Sentences for a table whose rows do not all come from one machine or one execution
+    path; empty when they do (or nothing is recorded).
+
+    ``runs`` has runs.csv's device_name and exec_path; ``labels`` names each run's cell
+    (same index). Models without a recurrent layer have one path only and are left out
+    of the execution-path comparison.
+    """
+    notes = []
+    for column, ignore in (("device_name", None), ("exec_path", EXEC_NO_RECURRENCE)):
+        if column not in runs:
+            continue
+        values = runs[column].where(runs[column].astype(str) != ignore) if ignore else runs[column]
+        distinct = _distinct(values)
+        if len(distinct) < 2:
+            continue
+        parts = []
+        for value in distinct:
+            cells = list(dict.fromkeys(labels[values.astype(str) == value].tolist()))
+            parts.append(f"{value} ({', '.join(cells)})")
+        mixed = [
+            str(label)
+            for label, group in values.groupby(labels, sort=False)
+            if len(_distinct(group)) > 1
+        ]
+        if column == "device_name":
+            head = f"{MACHINES_NOTE} {len(distinct)} machines: "
+        else:
+            head = f"{PATHS_NOTE} (what ran the recurrent layers): "
+        note = head + "; ".join(parts)
+        if mixed:
+            note += f"; the seeds of {', '.join(mixed)} differ within the cell"
+        notes.append(note + ".")
+    return notes
 
 
 def comparison_table(
@@ -97,7 +166,10 @@ def comparison_table(
     cells: list[dict[str, Any]] = []
     scores: dict[int, list[float]] = {}
     flagged: list[int] = []
-    for i, (_, group) in enumerate(sub.groupby(keys, dropna=False, sort=False)):
+    labels = pd.Series("", index=sub.index, dtype=object)
+    for i, (key, group) in enumerate(sub.groupby(keys, dropna=False, sort=False)):
+        parts = key if isinstance(key, tuple) else (key,)
+        labels[group.index] = "/".join(_fmt(v) for v in parts)
         values = pd.to_numeric(group["test_headline"], errors="coerce").tolist()
         mean, sd, lo, hi = stats.mean_sd_ci(values, confidence)
         flags, n_flagged = union_flags(group["flags"].tolist())
@@ -110,6 +182,7 @@ def comparison_table(
                 "n_scored": int(stats.finite(values).size),
                 "metric": metric,
                 "mean": mean,
+                "solved": _solved(group),
                 "sd": sd,
                 "ci_low": lo,
                 "ci_high": hi,
@@ -118,6 +191,8 @@ def comparison_table(
                 # A cell's seeds share one architecture, hence one parameter count.
                 "params": int(params.iloc[0]) if len(params) else pd.NA,
                 "seconds_per_epoch": float(seconds.mean()) if len(seconds) else math.nan,
+                "exec_path": "; ".join(_distinct(group.get("exec_path"))),
+                "device_name": "; ".join(_distinct(group.get("device_name"))),
                 "kind": KIND_MODEL,
             }
         )
@@ -146,8 +221,11 @@ def comparison_table(
                 "arch": f"{BASELINE_PREFIX}{name}",
                 "metric": metric,
                 "mean": score,
+                "solved": "",
                 "mark": "",
                 "flags": "",
+                "exec_path": "",
+                "device_name": "",
                 "kind": KIND_BASELINE,
             }
         )
@@ -165,6 +243,7 @@ def comparison_table(
             "alpha": alpha,
             "alternative": alternative,
             "parameters": keys,
+            "notes": provenance_notes(sub, labels),
         }
     )
     return table
@@ -184,6 +263,7 @@ tr.flagged td { background: #fbe3e3; color: #666; }
 tr.flagged td.flags { color: #a00000; font-weight: bold; }
 tr.baseline td { background: #f4f4f4; font-style: italic; }
 .legend { font-size: 0.85em; max-width: 60em; }
+p.note { font-size: 0.9em; color: #7a4b00; max-width: 60em; }
 """
 
 
@@ -200,6 +280,11 @@ def _fmt(value: Any, digits: int = 4) -> str:
     if isinstance(value, float | np.floating):
         return "" if not math.isfinite(float(value)) else f"{float(value):.{digits}f}"
     return str(value)
+
+
+def _text(value: Any) -> str:
+    """A text cell: "" for None/NaN (as a CSV read back gives for an empty one)."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
 def _fmt_int(value: Any) -> str:
@@ -228,10 +313,15 @@ def render_html(table: pd.DataFrame, title: str) -> str:
     alternative = attrs.get("alternative", stats.DEFAULT_ALTERNATIVE)
     params = [c for c in table.columns if c not in STAT_COLUMNS]
     ci_label = f"{confidence:.0%} CI"
+    notes = list(attrs.get("notes") or [])
+    # Optional columns: the solved fraction (memory task), the machine (when it varies).
+    show_solved = any(_text(v) for v in table.get("solved", []))
+    show_machine = any(note.startswith(MACHINES_NOTE) for note in notes)
     header = [
         *(_param_label(c) for c in params),
         "seeds",
         f"mean test {headline}",
+        *(["solved"] if show_solved else []),
         "SD",
         ci_label,
         "p vs best",
@@ -239,9 +329,12 @@ def render_html(table: pd.DataFrame, title: str) -> str:
         "flags",
         "params",
         "s/epoch",
+        "execution",
+        *(["machine"] if show_machine else []),
     ]
     lines = [
         *page_start(title, _CSS),
+        *(f'<p class="note">&#9888; {html.escape(note)}</p>' for note in notes),
         '<table class="comparison">',
         "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>",
         "<tbody>",
@@ -266,6 +359,7 @@ def render_html(table: pd.DataFrame, title: str) -> str:
             *(f"<td>{html.escape(_fmt(row[c]))}</td>" for c in params),
             f'<td class="num">{seeds}</td>',
             f'<td class="num">{_fmt(row["mean"])}</td>',
+            *([f"<td>{html.escape(_text(row.get('solved')))}</td>"] if show_solved else []),
             f'<td class="num">{_fmt(row["sd"])}</td>',
             f'<td class="num">{ci}</td>',
             f'<td class="num">{_fmt(row["p_vs_best"])}</td>',
@@ -273,33 +367,48 @@ def render_html(table: pd.DataFrame, title: str) -> str:
             f'<td class="flags">{flags}</td>',
             f'<td class="num">{_fmt_int(row["params"])}</td>',
             f'<td class="num">{_fmt(row["seconds_per_epoch"], 2)}</td>',
+            f"<td>{html.escape(_text(row.get('exec_path')))}</td>",
+            *([f"<td>{html.escape(_text(row.get('device_name')))}</td>"] if show_machine else []),
         ]
         lines.append(f'<tr class="{cls}">' + "".join(cells) + "</tr>")
     lines += [
         "</tbody></table>",
-        _legend(headline, confidence, alpha, alternative),
+        _legend(headline, confidence, alpha, alternative, show_solved),
         "</body></html>",
     ]
     return "\n".join(lines) + "\n"
 
 
-def _legend(headline: str, confidence: float, alpha: float, alternative: str) -> str:
+def _legend(
+    headline: str, confidence: float, alpha: float, alternative: str, solved: bool = False
+) -> str:
     sided = "one-sided (is this cell worse?)" if alternative == "less" else alternative
     items = [
         f"Each model row is one grid cell over its seeds: <b>seeds</b> = scored/run, mean "
         f"and sample SD of the test {html.escape(headline)}, and a {confidence:.0%} "
         "t-distribution confidence interval (n&minus;1 degrees of freedom; none for one seed).",
         "Only parameters that vary across this dataset's runs are shown as columns.",
-        "&#9733; <b>best</b>: highest mean among cells with no flagged run. "
+        f"&#9733; <b>best</b>: highest mean among cells with at least "
+        f"{stats.MIN_SEEDS_TO_MARK} scored seeds and no flagged run. "
         f"&#8776; <b>not sig. worse</b>: Welch t-test against the best, {html.escape(sided)}, "
-        f"p &ge; {alpha:g}. Cells with fewer than 2 scored seeds cannot be tested and "
-        "stay unmarked.",
+        f"p &ge; {alpha:g}. Cells with fewer than {stats.MIN_SEEDS_TO_MARK} scored seeds "
+        "cannot be tested and get no mark, neither best nor not sig. worse, whatever "
+        "their mean (their rank still orders the means).",
         "Flagged rows (red) are shown but never ranked: "
         + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in FLAG_HELP.items())
         + ".",
         "Baseline rows (grey, italic) are computed on the same splits, fit on train "
         "only, and are not ranked.",
+        "<b>execution</b>: what ran the recurrent layers (compiled kernels, Python loops, "
+        "torch module (oneDNN), cuDNN); a note above the table says when rows differ in it "
+        "or ran on different machines.",
     ]
+    if solved:
+        items.insert(
+            1,
+            f"<b>solved</b>: how many of the cell's runs reach test accuracy &ge; "
+            f"{stats.SOLVED_ACCURACY:g} (a diverged run does not).",
+        )
     return '<div class="legend"><ul>' + "".join(f"<li>{i}</li>" for i in items) + "</ul></div>"
 
 

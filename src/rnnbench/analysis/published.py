@@ -10,11 +10,17 @@ difference (measured - published), the runs' flags and a verdict:
   (seed C's 99% at an untrained loss, seed E's accuracy counting padding): the measured
   figure is shown beside it, but the published one is never "reproduced";
 - ``not measured`` when the cell has no run, or no run with a finite score (diverged);
-- ``reproduced`` when ``|difference| <= tolerance`` or the published value lies inside
-  the confidence interval; for a published bound (``relation: at_least`` / ``at_most``,
-  e.g. "> 0.90 up to length 150") when the measurement meets it within the tolerance or
-  the interval reaches it;
+- ``inconclusive (n seeds)`` when fewer than MIN_SEEDS (3) runs are scored, or when the
+  confidence interval is so wide that it holds the published value and values that
+  would not reproduce it (see :func:`verdict` for the exact rule);
+- ``reproduced`` when ``|difference| <= tolerance``; for a published bound
+  (``relation: at_least`` / ``at_most``, e.g. "> 0.90 up to length 150") when the
+  measurement meets it within the tolerance;
 - ``not reproduced`` otherwise (better or worse: the number differs).
+
+For the memory task the table also gives the fraction of the cell's seeds that solve it
+(test accuracy >= stats.SOLVED_ACCURACY, e.g. "2/3 solved (acc >= 0.9)"): a mean
+over seeds that solved it and seeds at chance describes none of them.
 """
 
 from __future__ import annotations
@@ -41,9 +47,14 @@ CONFIDENCE = 0.95
 # Float noise must not turn |0.532 - 0.512| = 0.020000000000000018 into "not reproduced".
 _EPS = 1e-9
 
+# A verdict needs this many scored seeds: fewer give an interval too wide (t with 1 degree
+# of freedom is 12.7) or none at all, and one lucky or unlucky seed would decide.
+MIN_SEEDS = 3
+
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 NOT_MEASURED = "not measured"
+INCONCLUSIVE = "inconclusive"
 NOT_CREDIBLE = "published value not credible"
 
 APPROX, AT_LEAST, AT_MOST = "approx", "at_least", "at_most"
@@ -62,7 +73,9 @@ COLUMNS: tuple[str, ...] = (
     "metric",
     "published",
     "measured",
+    "solved",
     "n_seeds",
+    "n_scored",
     "ci_low",
     "ci_high",
     "difference",
@@ -166,28 +179,65 @@ def _scores(rows: pd.DataFrame, metric: str, entry: dict[str, Any]) -> list[floa
     return pd.to_numeric(rows[column], errors="coerce").tolist()
 
 
+def inconclusive(n_scored: int, wide: bool = False) -> str:
+    """The inconclusive verdict's text, e.g. "inconclusive (2 seeds)"."""
+    seeds = f"{n_scored} seed{'' if n_scored == 1 else 's'}"
+    return f"{INCONCLUSIVE} ({seeds}{': interval spans both outcomes' if wide else ''})"
+
+
+def _solved(cell: pd.DataFrame) -> str:
+    """A memory cell's solved fraction (stats.solved_text); "" for other tasks."""
+    if cell.empty or "task" not in cell or "test_accuracy" not in cell:
+        return ""
+    if (cell["task"] != stats.MEMORY_TASK).any():
+        return ""
+    return stats.solved_text(*stats.solved(pd.to_numeric(cell["test_accuracy"], errors="coerce")))
+
+
 def verdict(
     entry: dict[str, Any],
     measured: float,
     ci_low: float,
     ci_high: float,
     tolerance: float = TOLERANCE,
+    *,
+    n_scored: int,
 ) -> str:
-    """The verdict of one entry (see the module doc); ``entry`` as normalize_entry gives."""
+    """The verdict of one entry; ``entry`` as normalize_entry gives, ``measured`` the mean
+    over the ``n_scored`` finite scores, ``[ci_low, ci_high]`` its t interval.
+
+    With published value v and tolerance tol, the *reproducing band* is the set of means
+    that reproduce v: ``[v - tol, v + tol]`` (relation approx), ``[v - tol, inf)``
+    (at_least) or ``(-inf, v + tol]`` (at_most); its edges are inclusive (up to float
+    noise). In order:
+
+    1. ``published value not credible: <reason>`` when ``entry["credible"]`` is false;
+    2. ``not measured`` when no score is finite (n_scored == 0);
+    3. ``inconclusive (n seeds)`` when ``n_scored < MIN_SEEDS`` (3);
+    4. ``inconclusive (n seeds: interval spans both outcomes)`` when the interval holds
+       the published value, ``ci_low <= v <= ci_high``, and reaches outside the band,
+       ``ci_low < v - tol`` or (approx, at_most) ``ci_high > v + tol``: the data fit
+       both "reproduced" (v itself) and "not reproduced";
+    5. ``reproduced`` when the mean lies in the band;
+    6. ``not reproduced`` otherwise.
+
+    So an interval that misses v decides by its mean (a tight interval just beside the
+    band is "not reproduced"), and one inside the band is "reproduced".
+    """
     if not entry["credible"]:
         return f"{NOT_CREDIBLE}: {entry['reason']}"
-    if not math.isfinite(measured):
+    if not math.isfinite(measured) or n_scored == 0:
         return NOT_MEASURED
+    if n_scored < MIN_SEEDS:
+        return inconclusive(n_scored)
     value, relation = float(entry["value"]), entry["relation"]
-    difference = measured - value
-    has_ci = math.isfinite(ci_low) and math.isfinite(ci_high)
-    if relation == AT_LEAST:
-        ok = difference >= -tolerance - _EPS or (has_ci and ci_high >= value)
-    elif relation == AT_MOST:
-        ok = difference <= tolerance + _EPS or (has_ci and ci_low <= value)
-    else:
-        ok = abs(difference) <= tolerance + _EPS or (has_ci and ci_low <= value <= ci_high)
-    return REPRODUCED if ok else NOT_REPRODUCED
+    low = value - tolerance - _EPS if relation in (APPROX, AT_LEAST) else -math.inf
+    high = value + tolerance + _EPS if relation in (APPROX, AT_MOST) else math.inf
+    if math.isfinite(ci_low) and math.isfinite(ci_high):
+        holds_published = ci_low <= value <= ci_high
+        if holds_published and (ci_low < low or ci_high > high):
+            return inconclusive(n_scored, wide=True)
+    return REPRODUCED if low <= measured <= high else NOT_REPRODUCED
 
 
 def published_vs_measured(
@@ -200,7 +250,9 @@ def published_vs_measured(
     """One row per published entry, in the given order (see the module doc).
 
     ``runs`` is runs.csv (one row per run); ``measured`` is the mean of ``test_<metric>``
-    over the cell's seeds, ``ci_low``/``ci_high`` its t interval (NaN for one seed).
+    over the cell's seeds, ``ci_low``/``ci_high`` its t interval (NaN for one seed),
+    ``n_seeds`` the cell's runs and ``n_scored`` those with a finite score; ``solved``
+    the memory task's solved fraction ("" for other tasks).
     """
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
@@ -213,6 +265,7 @@ def published_vs_measured(
         else:
             scores = _scores(cell, entry["metric"], entry)
         mean, _sd, lo, hi = stats.mean_sd_ci(scores, confidence)
+        n_scored = int(stats.finite(scores).size)
         also = []
         for name in entry["extra_metrics"]:
             column = f"test_{name}"
@@ -224,12 +277,14 @@ def published_vs_measured(
                 **{key: entry[key] for key in ("source", *CELL_KEYS, "metric")},
                 "published": float(entry["value"]),
                 "measured": mean,
+                "solved": _solved(cell),
                 "n_seeds": len(cell),
+                "n_scored": n_scored,
                 "ci_low": lo,
                 "ci_high": hi,
                 "difference": mean - float(entry["value"]),
                 "flags": union_flags(cell["flags"].tolist())[0] if "flags" in cell else "",
-                "verdict": verdict(entry, mean, lo, hi, tolerance),
+                "verdict": verdict(entry, mean, lo, hi, tolerance, n_scored=n_scored),
                 "relation": entry["relation"],
                 "also_measured": "; ".join(also),
                 "note": entry["note"],
@@ -237,7 +292,8 @@ def published_vs_measured(
         )
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     table["length"] = pd.to_numeric(table["length"]).astype("Int64")
-    table["n_seeds"] = pd.to_numeric(table["n_seeds"]).astype("Int64")
+    for column in ("n_seeds", "n_scored"):
+        table[column] = pd.to_numeric(table[column]).astype("Int64")
     table.attrs.update({"tolerance": tolerance, "confidence": confidence})
     return table
 
@@ -257,6 +313,7 @@ tr.not-reproduced td.verdict { background: #fdf0c8; font-weight: bold; }
 tr.not-credible td { background: #fbe3e3; }
 tr.not-credible td.verdict { color: #a00000; font-weight: bold; }
 tr.not-measured td { background: #f4f4f4; color: #777; font-style: italic; }
+tr.inconclusive td.verdict { background: #e8e8f4; }
 td.flags { color: #a00000; font-weight: bold; }
 td.note { font-size: 0.9em; color: #555; max-width: 28em; }
 .legend { font-size: 0.85em; max-width: 60em; }
@@ -272,9 +329,24 @@ def _num(value: Any, digits: int = 4, signed: bool = False) -> str:
     return f"{number:+.{digits}f}" if signed else f"{number:.{digits}f}"
 
 
+def _text(value: Any) -> str:
+    """A text cell: "" for None/NaN (as a CSV read back gives for an empty one)."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def _seeds(row: pd.Series) -> str:
+    """The cell's runs, and how many are scored where a run has no finite score."""
+    runs, scored = row["n_seeds"], row.get("n_scored", row["n_seeds"])
+    if pd.isna(scored) or scored == runs:
+        return str(runs)
+    return f"{runs} ({scored} scored)"
+
+
 def _row_class(verdict_text: str) -> str:
     if verdict_text.startswith(NOT_CREDIBLE):
         return "not-credible"
+    if verdict_text.startswith(INCONCLUSIVE):
+        return "inconclusive"
     return {REPRODUCED: "reproduced", NOT_REPRODUCED: "not-reproduced"}.get(
         verdict_text, "not-measured"
     )
@@ -284,6 +356,7 @@ def render_html(table: pd.DataFrame, title: str = "Published vs measured") -> st
     """A self-contained HTML page (inline CSS, no script) of a published-vs-measured table."""
     tolerance = float(table.attrs.get("tolerance", TOLERANCE))
     confidence = float(table.attrs.get("confidence", CONFIDENCE))
+    show_solved = any(_text(v) for v in table.get("solved", []))
     header = [
         "source",
         "dataset",
@@ -293,6 +366,7 @@ def render_html(table: pd.DataFrame, title: str = "Published vs measured") -> st
         "metric (test)",
         "published",
         "measured",
+        *(["solved"] if show_solved else []),
         "seeds",
         f"{confidence:.0%} CI",
         "difference",
@@ -328,7 +402,8 @@ def render_html(table: pd.DataFrame, title: str = "Published vs measured") -> st
             ),
             f'<td class="num">{html.escape(published)}</td>',
             f'<td class="num">{_num(row["measured"])}</td>',
-            f'<td class="num">{html.escape(str(row["n_seeds"]))}</td>',
+            *([f"<td>{html.escape(_text(row.get('solved')))}</td>"] if show_solved else []),
+            f'<td class="num">{html.escape(_seeds(row))}</td>',
             f'<td class="num">{ci}</td>',
             f'<td class="num">{_num(row["difference"], signed=True)}</td>',
             f'<td class="flags">{flags}</td>',
@@ -337,25 +412,36 @@ def render_html(table: pd.DataFrame, title: str = "Published vs measured") -> st
             f'<td class="note">{html.escape(str(row["note"] or ""))}</td>',
         ]
         lines.append(f'<tr class="{_row_class(str(row["verdict"]))}">' + "".join(cells) + "</tr>")
-    lines += ["</tbody></table>", _legend(tolerance, confidence), "</body></html>"]
+    lines += ["</tbody></table>", _legend(tolerance, confidence, show_solved), "</body></html>"]
     return "\n".join(lines) + "\n"
 
 
-def _legend(tolerance: float, confidence: float) -> str:
+def _legend(tolerance: float, confidence: float, solved: bool = False) -> str:
     items = [
         "One row per published number. <b>measured</b>: the mean over the cell's seeds of "
         "the test metric named in <b>metric</b> (a column of runs.csv), with a "
         f"{confidence:.0%} t-distribution confidence interval (none for one seed); "
         "<b>difference</b> = measured &minus; published.",
-        f"<b>reproduced</b>: |difference| &le; {tolerance:g}, or the published value lies "
-        "inside the confidence interval. A published bound (&ge; or &le;) is reproduced "
-        f"when the measurement meets it within {tolerance:g} or its interval reaches it.",
+        f"<b>inconclusive (n seeds)</b>: fewer than {MIN_SEEDS} seeds have a score, or the "
+        "interval holds the published value and also reaches more than "
+        f"{tolerance:g} beyond it (in the direction that fails a bound): the seeds fit both "
+        "verdicts. More seeds decide.",
+        f"<b>reproduced</b>: otherwise, |difference| &le; {tolerance:g}; a published bound "
+        f"(&ge; or &le;) is reproduced when the measurement meets it within {tolerance:g}.",
         "<b>not reproduced</b>: the measurement differs (higher or lower) beyond that; "
         "the note says how our setup differs from the published one where it does.",
         "<b>published value not credible</b>: the source's number cannot be what it "
         "claims (the reason is given); the honest measurement stands beside it.",
         "<b>not measured</b>: the cell is not in this run's grid, or none of its runs has "
         "a finite score.",
+        *(
+            [
+                f"<b>solved</b> (memory task): how many of the cell's runs reach test "
+                f"accuracy &ge; {stats.SOLVED_ACCURACY:g} (a diverged run does not)."
+            ]
+            if solved
+            else []
+        ),
         "<b>flags</b> are the cell's runs' sanity flags: "
         + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in FLAG_HELP.items())
         + ".",

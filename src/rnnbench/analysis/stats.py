@@ -23,6 +23,15 @@ DEFAULT_ALTERNATIVE = "less"
 
 MARK_BEST = "best"
 MARK_NOT_WORSE = "not significantly worse"
+# A cell needs this many scored seeds for any mark: with one seed there is no variance,
+# so neither "best" nor "not significantly worse" can be backed by a test.
+MIN_SEEDS_TO_MARK = 2
+
+# The memory task (seed B) is "solved" by a seed whose test accuracy reaches this: the
+# tables report how many of a cell's seeds solve it beside the mean, since a mean of
+# 0.75 may be three seeds at 0.75 or two that solved it and one at chance.
+SOLVED_ACCURACY = 0.9
+MEMORY_TASK = "memory"  # the task whose cells report their solved fraction
 
 K = TypeVar("K", bound=Hashable)
 
@@ -96,6 +105,18 @@ def welch_p(
     return float(result.pvalue)
 
 
+def solved(values: Iterable[float | None], threshold: float = SOLVED_ACCURACY) -> tuple[int, int]:
+    """``(k, n)``: how many of the ``n`` runs reach ``threshold`` (test accuracy); a run
+    without a finite score (diverged) counts in n and does not solve."""
+    arr = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    return int(np.sum(np.isfinite(arr) & (arr >= threshold))), int(arr.size)
+
+
+def solved_text(k: int, n: int, threshold: float = SOLVED_ACCURACY) -> str:
+    """The solved fraction as the tables print it, e.g. "2/3 solved (acc >= 0.9)"."""
+    return f"{k}/{n} solved (acc >= {threshold:g})"
+
+
 class Mark(NamedTuple):
     """A cell's standing: ``mark`` is "best", "not significantly worse" or ""."""
 
@@ -113,19 +134,20 @@ def mark_best(
     """Mark the best cell and the cells not significantly worse than it.
 
     ``groups`` maps a cell key to its per-seed headline scores (higher is better).
-    The best is the unflagged cell with the highest mean; ties go to the first in
-    ``groups``' order. Every other unflagged cell is tested with :func:`welch_p`
-    (cell vs best; ``alternative="less"`` asks "is the cell worse?") and marked
-    "not significantly worse" when ``p >= alpha``. A cell whose test is undefined (fewer
-    than 2 scored seeds on either side) keeps an empty mark and p = NaN: without a
-    variance there is no evidence either way, and the table says so in its legend -
-    except an exact tie in the mean, which is "not significantly worse" regardless.
-    Flagged cells (degenerate, stuck, diverged, ...) are never best nor marked, but
-    their p-value is still reported so a reader can see how close they came.
+    Only cells with at least MIN_SEEDS_TO_MARK (2) scored seeds can be marked: with one
+    seed there is no variance and no test, so such a cell is neither "best" nor "not
+    significantly worse" (mark "", p = NaN), whatever its mean; the table says so in its
+    legend. The best is the unflagged cell with 2+ scored seeds and the highest mean;
+    ties go to the first in ``groups``' order. Every other cell is tested with
+    :func:`welch_p` (cell vs best; ``alternative="less"`` asks "is the cell worse?") and
+    an unflagged cell with 2+ scored seeds is marked "not significantly worse" when
+    ``p >= alpha`` or its mean equals the best's exactly. Flagged cells (degenerate,
+    stuck, diverged, ...) are never best nor marked, but their p-value is still reported
+    so a reader can see how close they came.
     """
     excluded = set(flagged)
     means = {key: finite(values) for key, values in groups.items()}
-    candidates = [k for k, v in means.items() if k not in excluded and v.size > 0]
+    candidates = [k for k, v in means.items() if k not in excluded and v.size >= MIN_SEEDS_TO_MARK]
     marks = {key: Mark("", math.nan) for key in groups}
     if not candidates:
         return marks
@@ -135,9 +157,11 @@ def mark_best(
         if key == best or values.size == 0:
             continue
         p = welch_p(values, means[best], alternative=alternative)
-        # An exact tie in the mean is "not worse" even where the test is undefined (one
-        # seed each): the first-listed of two equal cells must not look superior.
+        markable = key not in excluded and values.size >= MIN_SEEDS_TO_MARK
+        # An exact tie in the mean is "not worse" (a one-sided p of 0.5 says so too, but
+        # with alpha above that it would not): the first-listed of two equal cells must
+        # not look superior.
         equal = float(values.mean()) == float(means[best].mean())
-        tied = key not in excluded and (equal or (math.isfinite(p) and p >= alpha))
+        tied = markable and (equal or (math.isfinite(p) and p >= alpha))
         marks[key] = Mark(MARK_NOT_WORSE if tied else "", p)
     return marks

@@ -29,6 +29,14 @@ from rnnbench.models.recurrent import (
     run_stack,
     scan_lstm_variant,
 )
+from rnnbench.names import (
+    EXEC_COMPILED,
+    EXEC_CUDNN,
+    EXEC_NO_RECURRENCE,
+    EXEC_ONEDNN,
+    EXEC_PYTHON,
+    EXEC_TORCH,
+)
 
 
 class FlattenBody(nn.Module):
@@ -86,6 +94,54 @@ def fastest_impl(kind: str, layers: int, directions: int, device: torch.device) 
     if kind == "lstm" and layers == 1 and (directions == 1 or not native.available()):
         return "torch"
     return "scan"
+
+
+def _scan_path(device: torch.device) -> str:
+    """Whether rnnbench's scan kernels run compiled or as Python loops on ``device``
+    (the models compute in float32, which native.usable accepts)."""
+    return EXEC_COMPILED if device.type == "cpu" and native.available() else EXEC_PYTHON
+
+
+def _torch_path(kind: str, device: torch.device) -> str:
+    """What a torch nn.RNN/LSTM/GRU module runs on: cuDNN on GPUs (when enabled), and on
+    CPUs oneDNN's fused kernel for LSTMs (torch has none for RNN and GRU)."""
+    if device.type == "cuda":
+        cudnn = torch.backends.cudnn
+        return EXEC_CUDNN if cudnn.enabled and cudnn.is_available() else EXEC_TORCH
+    mkldnn = torch.backends.mkldnn
+    onednn = kind == "lstm" and device.type == "cpu" and mkldnn.is_available() and mkldnn.enabled
+    return EXEC_ONEDNN if onednn else EXEC_TORCH
+
+
+def layer_paths(model: nn.Module, device: torch.device) -> list[str]:
+    """The execution path of each recurrent layer of ``model`` on ``device``, bottom up
+    (one entry per layer; a bidirectional layer's directions share theirs); empty for a
+    model with no recurrent layer.
+
+    The same decisions the forward passes take (FusedRecurrence's impl and
+    :func:`fastest_impl`, CellRecurrence's impl, native.usable), so the record says what
+    ran, not what was asked for: ``impl="auto"`` is resolved.
+    """
+    paths: list[str] = []
+    for module in model.modules():
+        if isinstance(module, FusedRecurrence):
+            layers = module.rnn.num_layers
+            impl = module.impl
+            if impl == "auto":
+                impl = fastest_impl(module.kind, layers, module.num_directions, device)
+            path = _scan_path(device) if impl == "scan" else _torch_path(module.kind, device)
+            paths += [path] * layers
+        elif isinstance(module, CellRecurrence):
+            path = _scan_path(device) if module.impl == "scan" else EXEC_PYTHON
+            paths += [path] * len(module.cells)
+    return paths
+
+
+def execution_path(model: nn.Module, device: torch.device) -> str:
+    """One line for the whole model: its layers' distinct paths (:func:`layer_paths`)
+    joined by " + " in layer order, e.g. "compiled kernels", or EXEC_NO_RECURRENCE."""
+    paths = layer_paths(model, device)
+    return " + ".join(dict.fromkeys(paths)) if paths else EXEC_NO_RECURRENCE
 
 
 class FusedRecurrence(nn.Module):

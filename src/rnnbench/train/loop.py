@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from rnnbench.data.arrays import IGNORE_INDEX, EncodedMeta, Split, load_encoded
-from rnnbench.models import DEFAULT_HPARAMS, RECURRENT, build_model, native
+from rnnbench.models import DEFAULT_HPARAMS, RECURRENT, bodies, build_model, native
 from rnnbench.train import report
 from rnnbench.train.batches import SplitTensors, batches, epoch_order, subsample, to_tensors
 from rnnbench.train.checkpoint import (
@@ -173,8 +173,12 @@ def run_training(
             model, task, tensors["train"], hp["batch_size"], keep_logits=False
         )
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    exec_layers = bodies.layer_paths(model, device)
+    exec_path = bodies.execution_path(model, device)
     if resolved.arch in RECURRENT and device.type == "cpu":
         log.info("scan kernels, where this model uses them: %s", native.describe())
+    if resolved.arch in RECURRENT:
+        log.info("recurrent layers run on: %s", exec_path)
     log.info(
         "%s %s %s len=%d seed=%d: %d params, %d/%d/%d examples, device %s, %d threads",
         resolved.dataset,
@@ -259,6 +263,11 @@ def run_training(
         and len(progress.history) < hp["epochs"],
         resumed_from=resumed_from,
         device=device,
+        provenance={
+            "exec_layers": exec_layers,
+            "exec_path": exec_path,
+            "amp_dtype": amp_dtype if amp else None,
+        },
         data_path=data_path,
         data_sha256=fingerprint["data_sha256"],
         total_seconds=time.perf_counter() - started,
@@ -515,6 +524,7 @@ def _metrics(
     stopped_early: bool,
     resumed_from: int | None,
     device: torch.device,
+    provenance: dict[str, Any],
     data_path: str | Path,
     data_sha256: str,
     total_seconds: float,
@@ -559,6 +569,6 @@ def _metrics(
         "peak_rss_mb": report.peak_rss_mb(),
         "peak_gpu_mb": peak_gpu,
         "resumed_from_epoch": resumed_from,
-        "hardware": report.hardware(device),
-        "versions": report.versions(),
+        "hardware": report.hardware(device, **provenance),
+        "versions": report.versions(device),
     }

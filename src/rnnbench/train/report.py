@@ -1,4 +1,5 @@
-"""What a run writes besides weights: NaN-safe JSON, the history table, machine facts."""
+"""What a run writes besides weights: NaN-safe JSON, the history table, machine facts
+(the provenance of every number: host, device, execution path, TF32/AMP, versions)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 import psutil
 import torch
 
+import rnnbench
 from rnnbench.io import atomic_path, write_json_atomic
 
 # Keys of metrics.json that legitimately differ between two runs of the same spec; every
@@ -85,21 +87,58 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def hardware(device: torch.device) -> dict[str, Any]:
+def hardware(
+    device: torch.device,
+    *,
+    exec_layers: Sequence[str] = (),
+    exec_path: str | None = None,
+    amp_dtype: torch.dtype | None = None,
+) -> dict[str, Any]:
+    """Where and how a run computed: metrics.json's ``hardware``.
+
+    - ``cpu_model``, ``cpu_cores``, ``torch_threads``, ``platform``: the host;
+    - ``device`` ("cpu", "cuda:0"), ``gpu`` (its name, None on CPU) and ``device_name``:
+      the name of what computed, the GPU's on a GPU and the CPU model's otherwise (runs.csv
+      and the comparison tables compare machines by it);
+    - ``exec_path``: what ran the recurrent layers (models.bodies.execution_path, e.g.
+      "compiled kernels", "torch module (oneDNN)", "cuDNN", "Python loops"), and
+      ``exec_layers`` the same per recurrent layer, bottom up;
+    - ``tf32``: {"matmul", "cudnn"}, torch's allow_tf32 switches, and ``amp_dtype``
+      ("bfloat16", "float16") when autocast was on: on a GPU only, None on a CPU (where
+      neither applies).
+    """
+    cpu = cpu_model()
+    on_gpu = device.type == "cuda"
+    gpu = torch.cuda.get_device_name(device) if on_gpu else None
+    tf32 = None
+    if on_gpu:
+        tf32 = {
+            "matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+            "cudnn": bool(torch.backends.cudnn.allow_tf32),
+        }
     info: dict[str, Any] = {
-        "cpu_model": cpu_model(),
+        "cpu_model": cpu,
         "cpu_cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": str(device),
-        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "gpu": gpu,
+        "device_name": gpu if on_gpu else cpu,
         "platform": platform.platform(),
+        "exec_path": exec_path,
+        "exec_layers": list(exec_layers),
+        "tf32": tf32,
+        "amp_dtype": str(amp_dtype).removeprefix("torch.") if on_gpu and amp_dtype else None,
     }
     return info
 
 
-def versions() -> dict[str, str]:
+def versions(device: torch.device | None = None) -> dict[str, str | None]:
+    """Python, torch, numpy and rnnbench versions; cuDNN's on a GPU (None otherwise)."""
+    on_gpu = device is not None and device.type == "cuda"
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
+        "rnnbench": rnnbench.__version__,
+        "cudnn": str(torch.backends.cudnn.version()) if on_gpu else None,
     }
