@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.analysis import stats
-from rnnbench.analysis.baselines import baseline_scores
+from rnnbench.analysis.baselines import baseline_rows
 from rnnbench.analysis.collect import HP_PREFIX, AnalysisError
 from rnnbench.analysis.htmlpage import page_start
 from rnnbench.analysis.sanity import FLAG_HELP, union_flags
@@ -51,7 +52,14 @@ STAT_COLUMNS: tuple[str, ...] = (
     "params",
     "seconds_per_epoch",
     "kind",
+    "evaluated_on",
 )
+# A baseline group's fields and the table columns they fill when those columns are shown.
+BASELINE_KEYS: dict[str, str] = {
+    "length": "length",
+    "train_subsample": "hp_train_subsample",
+    "eval_subsample": "hp_eval_subsample",
+}
 
 
 def varying_columns(runs: pd.DataFrame) -> list[str]:
@@ -140,17 +148,21 @@ def comparison_table(
 
     # Highest mean first; NaN (no scored seed) last; ties keep the grid order.
     cells.sort(key=lambda c: (not math.isfinite(c["mean"]), -np.nan_to_num(c["mean"])))
-    for name, score in baseline_scores(baselines).items():
-        cells.append(
-            {
-                "arch": f"{BASELINE_PREFIX}{name}",
-                "metric": metric,
-                "mean": score,
-                "mark": "",
-                "flags": "",
-                "kind": KIND_BASELINE,
-            }
-        )
+    # One row per baseline and group of examples (analysis.baselines): the rows the
+    # models of those settings saw; the group's settings fill the shown columns.
+    for base in baseline_rows(baselines):
+        row = {
+            "arch": f"{BASELINE_PREFIX}{base['name']}",
+            "n_seeds": len(base["seeds"]) or pd.NA,
+            "metric": metric,
+            "mean": base["score"],
+            "mark": "",
+            "flags": "",
+            "kind": KIND_BASELINE,
+            "evaluated_on": base["evaluated_on"],
+        }
+        row.update({col: base[key] for key, col in BASELINE_KEYS.items() if col in keys})
+        cells.append(row)
 
     table = pd.DataFrame(cells, columns=[*keys, *STAT_COLUMNS])
     for column in ("n_seeds", "n_scored", "rank", "flagged_runs", "params"):
@@ -277,13 +289,19 @@ def render_html(table: pd.DataFrame, title: str) -> str:
         lines.append(f'<tr class="{cls}">' + "".join(cells) + "</tr>")
     lines += [
         "</tbody></table>",
-        _legend(headline, confidence, alpha, alternative),
+        _legend(headline, confidence, alpha, alternative, _baseline_notes(table)),
         "</body></html>",
     ]
     return "\n".join(lines) + "\n"
 
 
-def _legend(headline: str, confidence: float, alpha: float, alternative: str) -> str:
+def _legend(
+    headline: str,
+    confidence: float,
+    alpha: float,
+    alternative: str,
+    baseline_notes: Sequence[tuple[str, str]] = (),
+) -> str:
     sided = "one-sided (is this cell worse?)" if alternative == "less" else alternative
     items = [
         f"Each model row is one grid cell over its seeds: <b>seeds</b> = scored/run, mean "
@@ -297,10 +315,31 @@ def _legend(headline: str, confidence: float, alpha: float, alternative: str) ->
         "Flagged rows (red) are shown but never ranked: "
         + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in FLAG_HELP.items())
         + ".",
-        "Baseline rows (grey, italic) are computed on the same splits, fit on train "
-        "only, and are not ranked.",
+        "Baseline rows (grey, italic) are fit on the training examples the models saw "
+        "and scored on the evaluation examples the models are scored on (the same "
+        "seeded subsamples; the mean over seeds when they differ), and are not ranked"
+        + _notes_text(baseline_notes)
+        + ".",
     ]
     return '<div class="legend"><ul>' + "".join(f"<li>{i}</li>" for i in items) + "</ul></div>"
+
+
+def _notes_text(notes: Sequence[tuple[str, str]]) -> str:
+    if not notes:
+        return ""
+    return ": " + "; ".join(f"<b>{html.escape(n)}</b>: {html.escape(on)}" for n, on in notes)
+
+
+def _baseline_notes(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(baseline row name, examples it is computed on)`` for the legend."""
+    if "evaluated_on" not in table:
+        return []
+    notes = []
+    for _, row in table[table["kind"] == KIND_BASELINE].iterrows():
+        on = row["evaluated_on"]
+        if isinstance(on, str) and on:
+            notes.append((str(row["arch"]).removeprefix(BASELINE_PREFIX), on))
+    return list(dict.fromkeys(notes))
 
 
 def write_comparison(
