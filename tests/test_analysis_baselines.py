@@ -74,22 +74,29 @@ def ner_corpus(root: Path) -> tuple[Path, Path]:
     return tokens, vocab
 
 
+def only(result: dict) -> dict:
+    """The baselines of a result's single group (whole splits unless groups are given)."""
+    assert len(result["groups"]) == 1, result["groups"]
+    return result["groups"][0]["baselines"]
+
+
 def test_bow_logreg_beats_majority_on_separable_text(tmp_path: Path) -> None:
     tokens, vocab = sentiment_corpus(tmp_path)
     result = compute_baselines("sentiment", tokens, vocab, dataset="toy")
     assert result["headline_metric"] == HEADLINE["sentiment"] == "accuracy"
-    majority = result["baselines"][MAJORITY]
+    assert result["groups"][0]["evaluated_on"] == "test, all 20 examples"
+    majority = only(result)[MAJORITY]
     assert majority["label"] == "pos"
     assert majority["test"]["accuracy"] == pytest.approx(8 / 20)
     assert majority["test"]["auc"] == pytest.approx(0.5)
-    bow = result["baselines"][BOW]
+    bow = only(result)[BOW]
     assert bow["test"] == {"accuracy": 1.0, "f1": 1.0, "auc": 1.0}
     assert bow["settings"]["vectorizer"] == "count"
     assert bow["settings"]["features"] == len(POS) + len(NEG) + len(FILLER)
     assert baseline_scores(result) == {MAJORITY: 0.4, BOW: 1.0}
 
     tfidf = compute_baselines("sentiment", tokens, vocab, vectorizer="tfidf")
-    assert tfidf["baselines"][BOW]["test"]["accuracy"] == 1.0
+    assert only(tfidf)[BOW]["test"]["accuracy"] == 1.0
 
 
 def test_single_class_training_labels_skip_bow(tmp_path: Path) -> None:
@@ -97,7 +104,7 @@ def test_single_class_training_labels_skip_bow(tmp_path: Path) -> None:
     train = [json.loads(x) for x in (tokens / "train.jsonl").read_text().splitlines()]
     _write_jsonl(tokens / "train.jsonl", [{**r, "label": "neg"} for r in train])
     result = compute_baselines("sentiment", tokens, vocab)
-    assert "skipped" in result["baselines"][BOW]
+    assert "skipped" in only(result)[BOW]
     assert list(baseline_scores(result)) == [MAJORITY]
 
 
@@ -108,17 +115,20 @@ def test_most_frequent_tag_tagger(tmp_path: Path) -> None:
     tokens, vocab = ner_corpus(tmp_path)
     result = compute_baselines("ner", tokens, vocab)
     assert result["headline_metric"] == "entity_f1"
-    mft = result["baselines"][MOST_FREQUENT_TAG]["test"]
+    mft = only(result)[MOST_FREQUENT_TAG]["test"]
     # Predicted: [B-per I-per O I-geo] [O O B-geo]: 6 of 7 tokens right (Bob missed).
     assert mft["token_accuracy"] == pytest.approx(6 / 7)
     assert mft["non_o_accuracy"] == pytest.approx(4 / 5)
-    # Gold entities: per(Ann Lee), geo(York: a lone I-geo, no entity under strict IOB2),
-    # per(Bob), geo(Paris) -> 3; predicted: per(Ann Lee), geo(Paris) -> 2, both right.
+    # conlleval: gold per(Ann Lee), geo(York: a lone I-geo starts an entity), per(Bob),
+    # geo(Paris) -> 4; predicted per(Ann Lee), geo(York), geo(Paris) -> 3, all right.
     assert mft["entity_precision"] == pytest.approx(1.0)
-    assert mft["entity_recall"] == pytest.approx(2 / 3)
-    assert mft["entity_f1"] == pytest.approx(0.8)
+    assert mft["entity_recall"] == pytest.approx(3 / 4)
+    assert mft["entity_f1"] == pytest.approx(6 / 7)
+    # strict IOB2: York is no entity, gold 3, predicted per(Ann Lee), geo(Paris): 2 right.
+    assert mft["strict_entity_recall"] == pytest.approx(2 / 3)
+    assert mft["strict_entity_f1"] == pytest.approx(0.8)
     assert set(mft["per_type"]) == {"per", "geo"}
-    majority = result["baselines"][MAJORITY]
+    majority = only(result)[MAJORITY]
     assert majority["label"] == "O"
     assert majority["test"]["token_accuracy"] == pytest.approx(2 / 7)
     assert majority["test"]["entity_f1"] == 0.0
@@ -129,7 +139,7 @@ def test_most_frequent_tag_exact_on_a_consistent_corpus(tmp_path: Path) -> None:
     consistent = [{"tokens": w, "tags": t} for w, t in NER_TRAIN[:3]]
     for split in ("train", "validation", "test"):
         _write_jsonl(tokens / f"{split}.jsonl", consistent)
-    mft = compute_baselines("ner", tokens, vocab)["baselines"][MOST_FREQUENT_TAG]["test"]
+    mft = only(compute_baselines("ner", tokens, vocab))[MOST_FREQUENT_TAG]["test"]
     assert mft["token_accuracy"] == mft["entity_f1"] == 1.0
 
 
@@ -151,9 +161,10 @@ def test_memory_majority_and_json(tmp_path: Path) -> None:
         paths.append(tmp_path / f"len{length}.npz")
         save_encoded(paths[-1], meta, splits)
     result = compute_baselines("memory", encoded=paths)
-    majority = result["baselines"][MAJORITY]
-    assert majority["test"]["accuracy"] == 0.5 and list(majority["by_length"]) == ["5", "20"]
-    assert memory_baselines(paths[:1])[MAJORITY]["label"] == "-1"
+    # one group per encoded length, in length order
+    assert [g["length"] for g in result["groups"]] == [5, 20]
+    assert all(g["baselines"][MAJORITY]["test"]["accuracy"] == 0.5 for g in result["groups"])
+    assert memory_baselines(paths[:1])[0]["baselines"][MAJORITY]["label"] == "-1"
 
     out = tmp_path / "b" / "baselines.json"
     write_baselines(out, {**result, "nan": math.nan})

@@ -260,8 +260,12 @@ def test_metric_vs_length_has_reference_line_and_flag_marker(rendered):
     assert "flagged run" in text
     assert "left out, no finite test value: lstm/sgd/len200/seed1 [diverged]" in text
     memory = joined(rendered["memory", "metric_vs_length"])
-    assert "majority class (0.503)" in memory and "rnn" in memory and "lstm" in memory
-    assert "majority class (0.51)" in joined(rendered["memory", "learning_curves"])
+    assert "majority class: 0.5030" in memory and "rnn" in memory and "lstm" in memory
+    assert "(test, whole split)" in memory
+    # one majority figure everywhere: the learning curves show the same test figure
+    # (labelled as such), not the validation one (0.51)
+    curves = joined(rendered["memory", "learning_curves"])
+    assert "majority class: 0.5030" in curves and "majority class: 0.51" not in curves
     # NER's majority baseline is a token accuracy: no line on an entity F1 axis
     gmb = joined(rendered["gmb", "metric_vs_length"])
     assert "chance" not in gmb and "majority" not in gmb

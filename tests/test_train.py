@@ -213,11 +213,13 @@ def test_ner_run_scores_entities(data: dict[str, Path], tmp_path: Path) -> None:
     assert metrics["headline_metric"] == "entity_f1"
     for split in ("validation", "test"):
         assert {"token_accuracy", "non_o_accuracy", "entity_f1", "per_type"} <= set(metrics[split])
+        assert "strict_entity_f1" in metrics[split]  # strict IOB2, the second column
     assert set(metrics["test"]["per_type"]) == {"PER", "LOC"}
     assert metrics["majority_baseline"]["metric"] == "token_accuracy"
     assert metrics["majority_baseline"]["label"] == "O"
     assert metrics["train_label_counts"]["O"] > metrics["train_label_counts"]["B-PER"]
     assert "val_entity_f1" in _history(tmp_path)[0]
+    assert "val_strict_entity_f1" in _history(tmp_path)[0]
 
 
 def test_memory_run_with_explicit_cell(data: dict[str, Path], tmp_path: Path) -> None:
@@ -347,7 +349,7 @@ def test_early_stopping_keeps_the_best_epochs_weights(
     scripted = [0.5, 0.9, 0.6, 0.4]
     real = loop.compute_metrics
 
-    def fake(task: str, y: np.ndarray, logits: np.ndarray, names: list) -> dict:
+    def fake(task: str, y: np.ndarray, logits: np.ndarray, names: list, **_: object) -> dict:
         metrics = real(task, y, logits, names)
         if scripted:  # validation calls, one per epoch; the final test call is real
             metrics["accuracy"] = scripted.pop(0)

@@ -83,12 +83,19 @@ def test_ner_metrics_by_hand() -> None:
     assert m["token_accuracy"] == pytest.approx(6 / 9)
     # non-O gold tokens: 1,2,3 | 3,4,1 -> correct: 1,2 | 3 -> 3/6
     assert m["non_o_accuracy"] == pytest.approx(3 / 6)
-    # gold entities: PER, LOC, LOC, PER (4); predicted (strict IOB2): PER, LOC(1-1) (2);
-    # correct: PER in sentence 1 only.
-    assert m["entity_precision"] == pytest.approx(1 / 2)
-    assert m["entity_recall"] == pytest.approx(1 / 4)
-    assert m["entity_f1"] == pytest.approx(2 * 0.5 * 0.25 / 0.75)
-    assert m["per_type"]["PER"] == {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2}
+    # gold entities: PER, LOC, LOC, PER (4).
+    # conlleval (headline): the lone "I-PER" of sentence 2 starts a PER entity, so
+    # predicted PER, LOC(1-1), PER(4) (3); correct: both PERs -> P 2/3, R 2/4, F1 4/7.
+    assert m["entity_precision"] == pytest.approx(2 / 3)
+    assert m["entity_recall"] == pytest.approx(1 / 2)
+    assert m["entity_f1"] == pytest.approx(4 / 7)
+    # strict IOB2: the lone "I-PER" is no entity: predicted PER, LOC(1-1) (2); correct:
+    # PER in sentence 1 only -> P 1/2, R 1/4, F1 1/3.
+    assert m["strict_entity_precision"] == pytest.approx(1 / 2)
+    assert m["strict_entity_recall"] == pytest.approx(1 / 4)
+    assert m["strict_entity_f1"] == pytest.approx(1 / 3)
+    # per type, conlleval: PER 2 of 2 right; LOC 0 of 1 predicted, 2 gold.
+    assert m["per_type"]["PER"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 2}
     assert m["per_type"]["LOC"]["f1"] == 0.0
     assert m["per_type"]["LOC"]["support"] == 2
 
@@ -108,16 +115,19 @@ def test_ner_predictions_at_padding_never_matter() -> None:
 
 
 def test_seqeval_strict_differs_from_lenient_on_ill_formed_spans() -> None:
-    # Lenient (conlleval) would read "I-PER I-PER" as a PER entity; strict IOB2 does not.
+    # conlleval (the headline) reads "I-PER I-PER" as a PER entity; strict IOB2 does not.
     scores = entity_scores([["B-PER", "I-PER", "O"]], [["I-PER", "I-PER", "O"]])
-    assert scores["entity_f1"] == 0.0
-    assert entity_scores([["B-PER", "I-PER"]], [["B-PER", "I-PER"]])["entity_f1"] == 1.0
+    assert scores["entity_f1"] == 1.0
+    assert scores["strict_entity_f1"] == 0.0
+    both = entity_scores([["B-PER", "I-PER"]], [["B-PER", "I-PER"]])
+    assert both["entity_f1"] == both["strict_entity_f1"] == 1.0
 
 
 def test_no_entities_anywhere_is_undefined_not_a_crash() -> None:
     gold = np.array([[0, 0, P]])
     m = ner_metrics(gold, np.array([[0, 0, 1]]), TAGS)
     assert math.isnan(m["entity_f1"]) and m["per_type"] == {}
+    assert math.isnan(m["strict_entity_f1"])
     assert math.isnan(m["non_o_accuracy"])
     assert m["token_accuracy"] == 1.0
 

@@ -1,11 +1,11 @@
-# After training: baselines on the same splits, runs.csv, per-dataset comparison tables
+# After training: baselines on the models' examples, runs.csv, per-dataset comparison tables
 # and figures, each registered for `snakemake --report` (rnnbench.analysis).
 
 
 rule baselines:
     input:
         unpack(baseline_input),
-        code=package_code("analysis/baselines.py"),
+        code=package_code("analysis/baselines.py", "train/metrics.py", "data/arrays.py"),
     output:
         "results/baselines/{dataset}.json",
     log:

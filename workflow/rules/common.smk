@@ -3,6 +3,7 @@ import json
 import os
 import posixpath
 import re
+import shlex
 import urllib.parse
 from pathlib import Path
 
@@ -143,11 +144,29 @@ def baseline_input(wildcards):
     }
 
 
+def baseline_groups(wildcards):
+    """The dataset's example groups (length, train/eval subsample, seeds) as JSON: the
+    baselines are fit and scored on exactly the rows its grid cells see."""
+    from rnnbench.analysis.baselines import subsample_groups
+
+    name = wildcards.dataset
+    cells = [
+        cell_spec(DATASETS[name], cell)
+        for cell in ALL_CELLS
+        if cell["dataset"] == name
+    ]
+    return json.dumps(subsample_groups(DATASETS[name]["task"], cells), sort_keys=True)
+
+
 def baseline_args(wildcards):
     data = baseline_input(wildcards)
+    groups = "--groups-json " + shlex.quote(baseline_groups(wildcards))
     if "encoded" in data:
-        return "--encoded " + " ".join(data["encoded"])
-    return f"--tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {data['vocab']}"
+        return "--encoded " + " ".join(data["encoded"]) + " " + groups
+    args = f"--tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {data['vocab']}"
+    if DATASETS[wildcards.dataset]["task"] == "ner":
+        args += f" --truncating {DATASETS[wildcards.dataset]['truncating']}"
+    return f"{args} {groups}"
 
 
 def analysis_targets():

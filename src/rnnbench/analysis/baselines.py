@@ -1,4 +1,4 @@
-"""Baselines computed on the same splits as the models, scored with the same metrics.
+"""Baselines on exactly the examples the models see, scored with the same metrics.
 
 - ``majority``: always predict the most frequent training class (NER: tag). For NER its
   entity F1 is 0 (it predicts no entity); its token accuracy is what an inflated
@@ -7,11 +7,25 @@
   slides (``CountVectorizer`` + ``LogisticRegression``; ``TfidfVectorizer`` on request).
   It reads the tokenized splits, so it sees exactly the tokens the models see, but
   whole documents: no truncation to a sequence length and no vocabulary cap (the
-  slides' setting). Fit on train only; validation and test are scored.
+  slides' setting). Fit on the training rows only; the evaluation rows are scored.
 - ``most-frequent-tag`` (NER): each training word's most frequent tag; words unseen in
-  train get "O". Its output is not repaired into valid IOB2, so an ``I-`` tag with no
-  ``B-`` before it is no entity under seqeval's strict IOB2 scoring - the same rule
-  the models are scored by.
+  train get "O". Like a model of that length it sees the first ``length`` tokens of a
+  sentence (``truncating``), and is scored on whole sentences, every cut-off token
+  predicted "O" (metrics.ner_metrics' convention). Its output is not repaired into
+  valid IOB2: the headline ``entity_f1`` (conlleval) reads a stray ``I-`` as an entity,
+  ``strict_entity_f1`` (strict IOB2) does not.
+
+Which examples. The models of a dataset train on ``train_subsample`` rows and are scored
+on ``eval_subsample`` rows, drawn per run seed by ``data.arrays.subsample_rows``. The
+baselines draw the very same rows with the same function: one *group* per distinct
+(length, train_subsample, eval_subsample) among the dataset's grid cells (length only
+where it matters: NER and memory; :func:`subsample_groups`), and within a group one fit
+per run seed, fit on that seed's training rows and scored on its evaluation rows. A
+group's score is the mean over its seeds (per seed under ``by_seed``); with one seed, or
+no subsample (every seed then sees every row, and the baseline is computed once), it is
+exactly the ``majority_baseline`` in each run's metrics.json and runs.csv. Each group
+says which examples it was computed on (``evaluated_on``, e.g. "test, 1,000-example
+evaluation subsample (seed 0)"). Without groups the baselines use the whole splits.
 
 Metric names are those of metrics.json (``accuracy``, ``f1``, ``auc``,
 ``token_accuracy``, ``entity_f1``, ...), so a baseline lines up with a run's
@@ -33,15 +47,18 @@ from typing import Any
 import numpy as np
 
 from rnnbench.analysis.collect import AnalysisError
+from rnnbench.data.arrays import subsample_rows
 from rnnbench.io import read_jsonl, write_json_atomic
 from rnnbench.train.metrics import (
     HEADLINE,
     OUTSIDE_TAG,
-    accuracy,
-    entity_scores,
+    cut_predictions,
+    examples_note,
+    keep_tokens,
     majority_label,
     majority_score,
     sentiment_metrics,
+    tag_sequence_metrics,
 )
 
 log = logging.getLogger("rnnbench.analysis")
@@ -93,6 +110,141 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
+# --- which examples ------------------------------------------------------------------
+
+SUBSAMPLE_KEYS: tuple[str, ...] = ("train_subsample", "eval_subsample")
+# Tasks whose baselines depend on the sequence length (NER's cut, memory's files).
+LENGTH_TASKS: frozenset[str] = frozenset({"ner", "memory"})
+
+
+def subsample_groups(task: str, cells: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The baseline groups of a dataset's grid cells.
+
+    ``cells`` are ``{"length", "seed", "hparams"}`` (a cell's spec; missing subsample
+    keys mean none). One group per distinct (length, train_subsample, eval_subsample),
+    length left None for sentiment, whose baselines ignore it; each with the sorted
+    seeds of its cells. Groups are in first-seen order.
+    """
+    groups: dict[tuple, dict[str, Any]] = {}
+    for cell in cells:
+        hparams = cell.get("hparams") or {}
+        length = int(cell["length"]) if task in LENGTH_TASKS else None
+        key = (length, *(hparams.get(k) for k in SUBSAMPLE_KEYS))
+        group = groups.setdefault(
+            key,
+            {"length": length, **{k: hparams.get(k) for k in SUBSAMPLE_KEYS}, "seeds": []},
+        )
+        if int(cell["seed"]) not in group["seeds"]:
+            group["seeds"].append(int(cell["seed"]))
+    for group in groups.values():
+        group["seeds"].sort()
+    return list(groups.values())
+
+
+def _normalise_groups(groups: Sequence[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    if not groups:
+        return [{"length": None, "train_subsample": None, "eval_subsample": None, "seeds": []}]
+    out = []
+    for g in groups:
+        out.append(
+            {
+                "length": None if g.get("length") is None else int(g["length"]),
+                **{k: g.get(k) for k in SUBSAMPLE_KEYS},
+                "seeds": sorted({int(seed) for seed in g.get("seeds") or []}),
+            }
+        )
+    return out
+
+
+def _rows(total: int, n: int | None, seed: int | None, *, train: bool) -> np.ndarray | None:
+    return None if seed is None else subsample_rows(total, n, seed, train=train)
+
+
+def _pick(items: Sequence[Any], rows: np.ndarray | None) -> list[Any]:
+    return list(items) if rows is None else [items[i] for i in rows.tolist()]
+
+
+def _seed_runs(group: dict[str, Any], sizes: dict[str, int]) -> list[tuple[list[int], dict]]:
+    """``[(seeds, {split: row indices or None})]``: the distinct row sets of a group's
+    seeds (seeds that draw no subsample share one entry)."""
+    runs: dict[tuple, tuple[list[int], dict]] = {}
+    for seed in group["seeds"] or [None]:
+        rows = {
+            split: _rows(
+                sizes[split],
+                group["train_subsample" if split == "train" else "eval_subsample"],
+                seed,
+                train=split == "train",
+            )
+            for split in ("train", *EVAL_SPLITS)
+        }
+        key = tuple(None if r is None else tuple(r.tolist()) for r in rows.values())
+        runs.setdefault(key, ([], rows))[0].append(seed)
+    return list(runs.values())
+
+
+def _mean(values: list[Any]) -> Any:
+    """Element-wise mean of metric dicts (nested per-type dicts included)."""
+    first = values[0]
+    if isinstance(first, dict):
+        return {k: _mean([v[k] for v in values if k in v]) for k in first}
+    if isinstance(first, bool) or not isinstance(first, int | float | np.number):
+        return first
+    numbers = [float(v) for v in values]
+    # Equal values (seeds that share their rows) give exactly that value, bit for bit,
+    # so the figure is the one each run's metrics.json records.
+    mean = numbers[0] if all(v == numbers[0] for v in numbers) else float(np.mean(numbers))
+    return round(mean) if isinstance(first, int | np.integer) else mean
+
+
+def _combine(per_seed: list[tuple[list[int], dict[str, Any]]]) -> dict[str, Any]:
+    """One group's baselines from each distinct row set's: the mean over seeds, each
+    seed's scores under ``by_seed`` when they differ."""
+    combined: dict[str, Any] = {}
+    for name in per_seed[0][1]:
+        entries = [(seeds, result[name]) for seeds, result in per_seed]
+        skipped = [e for _, e in entries if "skipped" in e]
+        if skipped:
+            combined[name] = skipped[0]
+            continue
+        entry = {k: v for k, v in entries[0][1].items() if k not in EVAL_SPLITS}
+        for split in EVAL_SPLITS:
+            # weighted by seeds: a row set shared by k seeds counts k times
+            weighted = [e[split] for seeds, e in entries for _ in seeds]
+            entry[split] = _mean(weighted)
+        if len(entries) > 1:
+            entry["by_seed"] = {
+                str(seed): {split: e[split] for split in EVAL_SPLITS}
+                for seeds, e in entries
+                for seed in seeds
+            }
+        combined[name] = entry
+    return combined
+
+
+def _group_record(
+    group: dict[str, Any], sizes: dict[str, int], baselines: dict[str, Any]
+) -> dict[str, Any]:
+    examples = {
+        split: min(
+            sizes[split],
+            group["train_subsample" if split == "train" else "eval_subsample"] or sizes[split],
+        )
+        for split in ("train", *EVAL_SPLITS)
+    }
+    return {
+        **group,
+        "examples": examples,
+        "trained_on": examples_note(
+            "train", examples["train"], group["train_subsample"], group["seeds"]
+        ),
+        "evaluated_on": examples_note(
+            "test", examples["test"], group["eval_subsample"], group["seeds"]
+        ),
+        "baselines": baselines,
+    }
+
+
 # --- sentiment -------------------------------------------------------------------------
 
 
@@ -121,25 +273,19 @@ def _full_logits(scores: np.ndarray, classes: np.ndarray, num_classes: int) -> n
     return out
 
 
-def sentiment_baselines(
-    tokens_dir: str | Path,
-    vocab_path: str | Path,
+def _sentiment_once(
+    splits: dict[str, list[dict]],
+    y: dict[str, np.ndarray],
+    names: list[str],
     *,
-    vectorizer: str = "count",
-    max_features: int | None = None,
-    C: float = 1.0,
+    vectorizer: str,
+    max_features: int | None,
+    C: float,
 ) -> dict[str, Any]:
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    if vectorizer not in VECTORIZERS:
-        raise ValueError(f"vectorizer must be one of {list(VECTORIZERS)}, got {vectorizer!r}")
-    names = _label_names(vocab_path)
-    index = {name: i for i, name in enumerate(names)}
-    splits = {s: _read_split(tokens_dir, s) for s in ("train", *EVAL_SPLITS)}
-    y = {s: _label_ids(records, index, s) for s, records in splits.items()}
     num_classes = len(names)
-
     majority = majority_label(y["train"])
     result: dict[str, Any] = {
         MAJORITY: {
@@ -182,6 +328,37 @@ def sentiment_baselines(
     return result
 
 
+def sentiment_baselines(
+    tokens_dir: str | Path,
+    vocab_path: str | Path,
+    *,
+    vectorizer: str = "count",
+    max_features: int | None = None,
+    C: float = 1.0,
+    groups: Sequence[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Majority and bag-of-words baselines, one record per group (see the module doc)."""
+    if vectorizer not in VECTORIZERS:
+        raise ValueError(f"vectorizer must be one of {list(VECTORIZERS)}, got {vectorizer!r}")
+    names = _label_names(vocab_path)
+    index = {name: i for i, name in enumerate(names)}
+    records = {s: _read_split(tokens_dir, s) for s in ("train", *EVAL_SPLITS)}
+    labels = {s: _label_ids(recs, index, s) for s, recs in records.items()}
+    sizes = {s: len(recs) for s, recs in records.items()}
+    out = []
+    for group in _normalise_groups(groups):
+        per_seed = []
+        for seeds, rows in _seed_runs(group, sizes):
+            splits = {s: _pick(records[s], rows[s]) for s in records}
+            y = {s: labels[s] if rows[s] is None else labels[s][rows[s]] for s in labels}
+            once = _sentiment_once(
+                splits, y, names, vectorizer=vectorizer, max_features=max_features, C=C
+            )
+            per_seed.append((seeds, once))
+        out.append(_group_record(group, sizes, _combine(per_seed)))
+    return out
+
+
 # --- NER -------------------------------------------------------------------------------
 
 
@@ -202,15 +379,8 @@ def _most_frequent(counter: Counter[str], order: dict[str, int]) -> str:
 
 
 def tag_metrics(gold: list[list[str]], pred: list[list[str]]) -> dict[str, Any]:
-    """The models' NER metrics (metrics.ner_metrics) from tag-name sequences."""
-    flat_gold = np.array([t for row in gold for t in row], dtype=object)
-    flat_pred = np.array([t for row in pred for t in row], dtype=object)
-    entity = flat_gold != OUTSIDE_TAG
-    return {
-        "token_accuracy": accuracy(flat_gold, flat_pred),
-        "non_o_accuracy": accuracy(flat_gold[entity], flat_pred[entity]),
-        **entity_scores(gold, pred),
-    }
+    """The models' NER metrics (metrics.tag_sequence_metrics) from tag-name sequences."""
+    return tag_sequence_metrics(gold, pred)
 
 
 def most_frequent_tagger(
@@ -227,14 +397,25 @@ def most_frequent_tagger(
     return {word: _most_frequent(counter, order) for word, counter in counts.items()}
 
 
-def ner_baselines(tokens_dir: str | Path, vocab_path: str | Path) -> dict[str, Any]:
-    names = _label_names(vocab_path)
+def _cut(row: Sequence[str], length: int | None, truncating: str) -> list[str]:
+    return list(row) if length is None else keep_tokens(row, length, truncating)
+
+
+def _ner_once(
+    rows: dict[str, tuple[list[list[str]], list[list[str]]]],
+    names: list[str],
+    length: int | None,
+    truncating: str,
+) -> dict[str, Any]:
+    """Both NER baselines on one set of rows: fit on the kept tokens of the training
+    sentences (what a model of ``length`` sees), score whole evaluation sentences with
+    every cut-off token predicted "O"."""
     order = {tag: i for i, tag in enumerate(names)}
-    rows = {s: _tag_rows(_read_split(tokens_dir, s), s) for s in ("train", *EVAL_SPLITS)}
-    train_words, train_tags = rows["train"]
+    train_words = [_cut(r, length, truncating) for r in rows["train"][0]]
+    train_tags = [_cut(r, length, truncating) for r in rows["train"][1]]
     overall = Counter(t for row in train_tags for t in row)
     if not overall:
-        raise AnalysisError(f"{tokens_dir}: the train split holds no tagged token")
+        raise AnalysisError("the train split holds no tagged token")
     majority = _most_frequent(overall, order)
     tagger = most_frequent_tagger(train_words, train_tags, names)
     result: dict[str, Any] = {
@@ -243,41 +424,90 @@ def ner_baselines(tokens_dir: str | Path, vocab_path: str | Path) -> dict[str, A
     }
     for s in EVAL_SPLITS:
         words, gold = rows[s]
-        result[MAJORITY][s] = tag_metrics(gold, [[majority] * len(row) for row in gold])
-        predicted = [[tagger.get(w, OUTSIDE_TAG) for w in row] for row in words]
+        kept = [_cut(row, length, truncating) for row in words]
+        constant = [
+            cut_predictions([majority] * len(k), len(row), truncating)
+            for k, row in zip(kept, words, strict=True)
+        ]
+        result[MAJORITY][s] = tag_metrics(gold, constant)
+        predicted = [
+            cut_predictions([tagger.get(w, OUTSIDE_TAG) for w in k], len(row), truncating)
+            for k, row in zip(kept, words, strict=True)
+        ]
         result[MOST_FREQUENT_TAG][s] = tag_metrics(gold, predicted)
     return result
+
+
+def ner_baselines(
+    tokens_dir: str | Path,
+    vocab_path: str | Path,
+    *,
+    groups: Sequence[dict[str, Any]] | None = None,
+    truncating: str = "post",
+) -> list[dict[str, Any]]:
+    """Majority-tag and most-frequent-tag baselines, one record per group; a group's
+    ``length`` is the models' cut (None: whole sentences)."""
+    names = _label_names(vocab_path)
+    rows = {s: _tag_rows(_read_split(tokens_dir, s), s) for s in ("train", *EVAL_SPLITS)}
+    if not any(t for row in rows["train"][1] for t in row):
+        raise AnalysisError(f"{tokens_dir}: the train split holds no tagged token")
+    sizes = {s: len(r[0]) for s, r in rows.items()}
+    out = []
+    for group in _normalise_groups(groups):
+        per_seed = []
+        for seeds, picked in _seed_runs(group, sizes):
+            subset = {s: (_pick(rows[s][0], picked[s]), _pick(rows[s][1], picked[s])) for s in rows}
+            per_seed.append((seeds, _ner_once(subset, names, group["length"], truncating)))
+        out.append(_group_record(group, sizes, _combine(per_seed)))
+    return out
 
 
 # --- memory ----------------------------------------------------------------------------
 
 
-def memory_baselines(encoded: Sequence[str | Path]) -> dict[str, Any]:
-    """Majority class per encoded file (one per length); the top level is their mean
-    (the generator balances classes exactly, so the lengths agree in practice)."""
+def memory_baselines(
+    encoded: Sequence[str | Path], groups: Sequence[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Majority class, one record per group; each group reads the encoded file of its
+    length (without groups: one group per file, whole splits)."""
     from rnnbench.data.arrays import load_encoded
 
     if not encoded:
         raise AnalysisError("the memory baseline needs at least one encoded .npz (--encoded)")
-    by_length: dict[str, Any] = {}
+    by_length: dict[int, Any] = {}
     for path in encoded:
         try:
             data = load_encoded(path)
         except (OSError, ValueError, KeyError) as err:
             raise AnalysisError(f"{path}: cannot read encoded dataset: {err}") from None
-        label = majority_label(data.splits["train"].y)
+        by_length[int(data.meta.length)] = data
+    if not groups:
+        groups = [
+            {"length": length, "train_subsample": None, "eval_subsample": None, "seeds": []}
+            for length in sorted(by_length)
+        ]
+    out = []
+    for group in _normalise_groups(groups):
+        data = by_length.get(group["length"])
+        if data is None:
+            raise AnalysisError(
+                f"no encoded file of length {group['length']} among {sorted(by_length)}"
+            )
         names = data.meta.label_names
-        by_length[str(data.meta.length)] = {
-            "label": names[label] if label < len(names) else label,
-            **{s: {"accuracy": majority_score(data.splits[s].y, label)} for s in EVAL_SPLITS},
-        }
-    by_length = {k: by_length[k] for k in sorted(by_length, key=int)}
-    first = next(iter(by_length.values()))
-    majority: dict[str, Any] = {"label": first["label"]}
-    for s in EVAL_SPLITS:
-        majority[s] = {"accuracy": float(np.mean([v[s]["accuracy"] for v in by_length.values()]))}
-    majority["by_length"] = by_length
-    return {MAJORITY: majority}
+        sizes = {s: len(data.splits[s]) for s in ("train", *EVAL_SPLITS)}
+        per_seed = []
+        for seeds, rows in _seed_runs(group, sizes):
+            y = {
+                s: data.splits[s].y if rows[s] is None else data.splits[s].y[rows[s]] for s in sizes
+            }
+            label = majority_label(y["train"])
+            entry = {
+                "label": names[label] if label < len(names) else label,
+                **{s: {"accuracy": majority_score(y[s], label)} for s in EVAL_SPLITS},
+            }
+            per_seed.append((seeds, {MAJORITY: entry}))
+        out.append(_group_record(group, sizes, _combine(per_seed)))
+    return out
 
 
 # --- entry point -----------------------------------------------------------------------
@@ -293,32 +523,49 @@ def compute_baselines(
     vectorizer: str = "count",
     max_features: int | None = None,
     C: float = 1.0,
+    groups: Sequence[dict[str, Any]] | None = None,
+    truncating: str = "post",
 ) -> dict[str, Any]:
-    """Every baseline of ``task``: ``{"task", "headline_metric", "baselines": {name:
-    {"validation": metrics, "test": metrics, ...}}}``. Text tasks read ``tokens_dir``
-    (train/validation/test.jsonl) and ``vocab_path``; memory reads ``encoded`` .npz."""
+    """Every baseline of ``task``: ``{"task", "headline_metric", "groups": [{"length",
+    "train_subsample", "eval_subsample", "seeds", "examples", "trained_on",
+    "evaluated_on", "baselines": {name: {"validation": metrics, "test": metrics,
+    ...}}}]}``. Text tasks read ``tokens_dir`` (train/validation/test.jsonl) and
+    ``vocab_path``; memory reads ``encoded`` .npz. ``groups`` are
+    :func:`subsample_groups` (None: the whole splits); ``truncating`` is NER's cut."""
     if task not in HEADLINE:
         raise ValueError(f"task {task!r} is unknown; use one of {sorted(HEADLINE)}")
     started = time.perf_counter()
     if task == "memory":
-        baselines = memory_baselines(encoded)
+        records = memory_baselines(encoded, groups)
     else:
         if tokens_dir is None or vocab_path is None:
             raise ValueError(f"the {task} baselines need tokens_dir and vocab_path")
         if task == "sentiment":
-            baselines = sentiment_baselines(
-                tokens_dir, vocab_path, vectorizer=vectorizer, max_features=max_features, C=C
+            records = sentiment_baselines(
+                tokens_dir,
+                vocab_path,
+                vectorizer=vectorizer,
+                max_features=max_features,
+                C=C,
+                groups=groups,
             )
         else:
-            baselines = ner_baselines(tokens_dir, vocab_path)
+            records = ner_baselines(tokens_dir, vocab_path, groups=groups, truncating=truncating)
     headline = HEADLINE[task]
-    for name, entry in baselines.items():
-        log.info("baseline %s: test %s %s", name, headline, entry.get("test", {}).get(headline))
+    for record in records:
+        for name, entry in record["baselines"].items():
+            log.info(
+                "baseline %s (%s): %s %s",
+                name,
+                record["evaluated_on"],
+                headline,
+                entry.get("test", {}).get(headline),
+            )
     return {
         "dataset": dataset,
         "task": task,
         "headline_metric": headline,
-        "baselines": baselines,
+        "groups": records,
         "seconds": time.perf_counter() - started,
     }
 
@@ -327,15 +574,39 @@ def write_baselines(path: str | Path, result: dict[str, Any]) -> None:
     write_json_atomic(path, _json_safe(result))
 
 
-def baseline_scores(doc: dict[str, Any] | None, split: str = "test") -> dict[str, float]:
-    """``{baseline name: headline score on split}`` from a compute_baselines result
-    (skipped baselines are left out)."""
+def baseline_rows(doc: dict[str, Any] | None, split: str = "test") -> list[dict[str, Any]]:
+    """One row per (group, baseline) of a compute_baselines result: ``{"name", "score"
+    (headline on split), "length", "train_subsample", "eval_subsample", "seeds",
+    "evaluated_on"}``; skipped baselines are left out. A document with a top-level
+    ``baselines`` (no groups) reads as one group with nothing known about its rows."""
     if not doc:
-        return {}
+        return []
     headline = doc.get("headline_metric")
-    out = {}
-    for name, entry in (doc.get("baselines") or {}).items():
-        value = (entry.get(split) or {}).get(headline)
-        if value is not None:
-            out[name] = float(value)
+    groups = doc.get("groups")
+    if groups is None:
+        groups = [{"baselines": doc.get("baselines") or {}}]
+    out = []
+    for group in groups:
+        for name, entry in (group.get("baselines") or {}).items():
+            value = (entry.get(split) or {}).get(headline)
+            if value is None:
+                continue
+            out.append(
+                {
+                    "name": name,
+                    "score": float(value),
+                    "length": group.get("length"),
+                    **{k: group.get(k) for k in SUBSAMPLE_KEYS},
+                    "seeds": group.get("seeds") or [],
+                    "evaluated_on": group.get("evaluated_on", ""),
+                }
+            )
     return out
+
+
+def baseline_scores(doc: dict[str, Any] | None, split: str = "test") -> dict[str, float]:
+    """``{baseline name: headline score on split}`` (the first group's, when several)."""
+    scores: dict[str, float] = {}
+    for row in baseline_rows(doc, split):
+        scores.setdefault(row["name"], row["score"])
+    return scores

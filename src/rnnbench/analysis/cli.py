@@ -37,6 +37,14 @@ def cmd_baselines(args: argparse.Namespace) -> int:
             raise AnalysisError("baselines --task memory needs --encoded NPZ [NPZ ...]")
     elif not (args.tokens_dir and args.vocab):
         raise AnalysisError(f"baselines --task {args.task} needs --tokens-dir and --vocab")
+    groups = None
+    if args.groups_json:
+        try:
+            groups = json.loads(args.groups_json)
+        except ValueError as err:
+            raise AnalysisError(f"--groups-json is not valid JSON: {err}") from None
+        if not isinstance(groups, list):
+            raise AnalysisError("--groups-json must be a JSON list of groups")
     result = compute_baselines(
         args.task,
         args.tokens_dir,
@@ -45,6 +53,8 @@ def cmd_baselines(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         vectorizer=args.vectorizer,
         max_features=args.max_features,
+        groups=groups,
+        truncating=args.truncating,
     )
     write_baselines(args.out, result)
     return 0
@@ -92,6 +102,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("--encoded", nargs="+", default=[], help="encoded .npz file(s) (memory)")
     p.add_argument("--vectorizer", choices=["count", "tfidf"], default="count")
     p.add_argument("--max-features", type=int, default=None, help="BoW vocabulary cap")
+    p.add_argument(
+        "--groups-json",
+        default=None,
+        help="the grid's example groups, a JSON list of {length, train_subsample, "
+        "eval_subsample, seeds} (baselines.subsample_groups); default: whole splits",
+    )
+    p.add_argument(
+        "--truncating",
+        choices=["post", "pre"],
+        default="post",
+        help="NER: which end of a sentence longer than the length is cut off",
+    )
     p.add_argument("--out", required=True, help="baselines JSON")
     p.set_defaults(func=cmd_baselines)
 

@@ -6,11 +6,14 @@ two aggregations of the same runs give byte-identical files whatever the order o
 paths given. Rows are sorted by dataset, arch, optimizer, length, seed.
 
 Metric columns are named ``<split>_<metric>`` with the metric names of metrics.json
-(``test_accuracy``, ``test_f1``, ``test_auc``, ``test_loss``, ``test_entity_f1``,
-...), per NER entity type ``test_entity_f1_<TYPE>``; every hyperparameter as recorded by
-the training job is ``hp_<key>``. Each row also says where and how its numbers were
-computed (:data:`PROVENANCE_COLUMNS`: execution path, device, CPU model, TF32/AMP,
-versions).
+(``test_accuracy``, ``test_f1``, ``test_auc``, ``test_loss``, ``test_entity_f1``
+(conlleval), ``test_strict_entity_f1`` (strict IOB2), ...), per NER entity type
+``test_entity_f1_<TYPE>`` (conlleval); the majority-class baseline of the run's own
+rows is ``majority_validation``/``majority_test``, with ``majority_on`` saying which
+examples (e.g. "test, 1,000-example evaluation subsample (seed 0)"); every
+hyperparameter as recorded by the training job is ``hp_<key>``. Each row also says where
+and how its numbers were computed (:data:`PROVENANCE_COLUMNS`: execution path, device,
+CPU model, TF32/AMP, versions).
 """
 
 from __future__ import annotations
@@ -65,11 +68,15 @@ METRIC_ORDER: tuple[str, ...] = (
     "entity_precision",
     "entity_recall",
     "entity_f1",
+    "strict_entity_precision",
+    "strict_entity_recall",
+    "strict_entity_f1",
 )
 TRAILING_COLUMNS: tuple[str, ...] = (
     "majority_label",
     "majority_validation",
     "majority_test",
+    "majority_on",
     "train_classes",
 )
 # Where and how each run computed (metrics.json's hardware and versions, flattened):
@@ -190,6 +197,7 @@ def run_row(
             "majority_label": majority.get("label"),
             "majority_validation": majority.get("validation"),
             "majority_test": majority.get("test"),
+            "majority_on": majority.get("evaluated_on"),
             "train_classes": len(counts) if isinstance(counts, dict) else None,
             "run_dir": run_dir,
         }

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from rnnbench.analysis import stats
-from rnnbench.analysis.baselines import baseline_scores
+from rnnbench.analysis.baselines import baseline_rows
 from rnnbench.analysis.collect import HP_PREFIX, AnalysisError
 from rnnbench.analysis.htmlpage import page_start
 from rnnbench.analysis.sanity import FLAG_HELP, union_flags
@@ -63,10 +64,17 @@ STAT_COLUMNS: tuple[str, ...] = (
     "exec_path",
     "device_name",
     "kind",
+    "evaluated_on",
 )
 # How the table's notes (attrs["notes"]) begin.
 MACHINES_NOTE = "cells ran on"
 PATHS_NOTE = "execution paths differ"
+# A baseline group's fields and the table columns they fill when those columns are shown.
+BASELINE_KEYS: dict[str, str] = {
+    "length": "length",
+    "train_subsample": "hp_train_subsample",
+    "eval_subsample": "hp_eval_subsample",
+}
 
 
 def varying_columns(runs: pd.DataFrame) -> list[str]:
@@ -215,20 +223,24 @@ def comparison_table(
 
     # Highest mean first; NaN (no scored seed) last; ties keep the grid order.
     cells.sort(key=lambda c: (not math.isfinite(c["mean"]), -np.nan_to_num(c["mean"])))
-    for name, score in baseline_scores(baselines).items():
-        cells.append(
-            {
-                "arch": f"{BASELINE_PREFIX}{name}",
-                "metric": metric,
-                "mean": score,
-                "solved": "",
-                "mark": "",
-                "flags": "",
-                "exec_path": "",
-                "device_name": "",
-                "kind": KIND_BASELINE,
-            }
-        )
+    # One row per baseline and group of examples (analysis.baselines): the rows the
+    # models of those settings saw; the group's settings fill the shown columns.
+    for base in baseline_rows(baselines):
+        row = {
+            "arch": f"{BASELINE_PREFIX}{base['name']}",
+            "n_seeds": len(base["seeds"]) or pd.NA,
+            "metric": metric,
+            "mean": base["score"],
+            "solved": "",
+            "mark": "",
+            "flags": "",
+            "exec_path": "",
+            "device_name": "",
+            "kind": KIND_BASELINE,
+            "evaluated_on": base["evaluated_on"],
+        }
+        row.update({col: base[key] for key, col in BASELINE_KEYS.items() if col in keys})
+        cells.append(row)
 
     table = pd.DataFrame(cells, columns=[*keys, *STAT_COLUMNS])
     for column in ("n_seeds", "n_scored", "rank", "flagged_runs", "params"):
@@ -373,14 +385,19 @@ def render_html(table: pd.DataFrame, title: str) -> str:
         lines.append(f'<tr class="{cls}">' + "".join(cells) + "</tr>")
     lines += [
         "</tbody></table>",
-        _legend(headline, confidence, alpha, alternative, show_solved),
+        _legend(headline, confidence, alpha, alternative, show_solved, _baseline_notes(table)),
         "</body></html>",
     ]
     return "\n".join(lines) + "\n"
 
 
 def _legend(
-    headline: str, confidence: float, alpha: float, alternative: str, solved: bool = False
+    headline: str,
+    confidence: float,
+    alpha: float,
+    alternative: str,
+    solved: bool = False,
+    baseline_notes: Sequence[tuple[str, str]] = (),
 ) -> str:
     sided = "one-sided (is this cell worse?)" if alternative == "less" else alternative
     items = [
@@ -397,8 +414,11 @@ def _legend(
         "Flagged rows (red) are shown but never ranked: "
         + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in FLAG_HELP.items())
         + ".",
-        "Baseline rows (grey, italic) are computed on the same splits, fit on train "
-        "only, and are not ranked.",
+        "Baseline rows (grey, italic) are fit on the training examples the models saw "
+        "and scored on the evaluation examples the models are scored on (the same "
+        "seeded subsamples; the mean over seeds when they differ), and are not ranked"
+        + _notes_text(baseline_notes)
+        + ".",
         "<b>execution</b>: what ran the recurrent layers (compiled kernels, Python loops, "
         "torch module (oneDNN), cuDNN); a note above the table says when rows differ in it "
         "or ran on different machines.",
@@ -410,6 +430,24 @@ def _legend(
             f"{stats.SOLVED_ACCURACY:g} (a diverged run does not).",
         )
     return '<div class="legend"><ul>' + "".join(f"<li>{i}</li>" for i in items) + "</ul></div>"
+
+
+def _notes_text(notes: Sequence[tuple[str, str]]) -> str:
+    if not notes:
+        return ""
+    return ": " + "; ".join(f"<b>{html.escape(n)}</b>: {html.escape(on)}" for n, on in notes)
+
+
+def _baseline_notes(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """``(baseline row name, examples it is computed on)`` for the legend."""
+    if "evaluated_on" not in table:
+        return []
+    notes = []
+    for _, row in table[table["kind"] == KIND_BASELINE].iterrows():
+        on = row["evaluated_on"]
+        if isinstance(on, str) and on:
+            notes.append((str(row["arch"]).removeprefix(BASELINE_PREFIX), on))
+    return list(dict.fromkeys(notes))
 
 
 def write_comparison(

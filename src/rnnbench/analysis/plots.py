@@ -54,6 +54,7 @@ from matplotlib.ticker import (
 
 from rnnbench.io import atomic_path
 from rnnbench.names import ARCHITECTURES, OPTIMIZERS
+from rnnbench.train.metrics import examples_note
 
 log = logging.getLogger("rnnbench.analysis.plots")
 
@@ -78,7 +79,8 @@ METRIC_NAMES: dict[str, str] = {
     "accuracy": "accuracy",
     "f1": "F1",
     "auc": "ROC-AUC",
-    "entity_f1": "entity F1",
+    "entity_f1": "entity F1 (conlleval)",
+    "strict_entity_f1": "entity F1 (strict IOB2)",
     "entity_precision": "entity precision",
     "entity_recall": "entity recall",
     "token_accuracy": "token accuracy",
@@ -185,15 +187,49 @@ def _flag_footnote(flagged: pd.DataFrame, lead: str, limit: int = 4) -> str:
     return f"{lead}: {shown}"
 
 
-def _reference(df: pd.DataFrame, split: str = "test") -> tuple[float, str] | None:
-    """The level a model must beat: the majority-class baseline (``majority_<split>``,
-    written by collect; it is an accuracy, so only for an accuracy headline), else the
-    task's chance level where it is a known constant."""
+# What makes two runs' majority figures differ: the rows they were computed on.
+MAJORITY_KEYS: tuple[str, ...] = ("seed", "length", "hp_train_subsample", "hp_eval_subsample")
+
+
+def majority_reference(df: pd.DataFrame) -> tuple[float, str] | None:
+    """The test majority-class accuracy (runs.csv's ``majority_test``) and the examples
+    it is computed on, in words: one value per distinct set of rows (seed, length,
+    subsamples), averaged over them, as the ``majority`` baseline of the comparison
+    table (analysis.baselines) averages over seeds; with one set, the very number of
+    runs.csv and the table. None when no run records it."""
+    data = df[_numeric(df, "majority_test").notna()]
+    if data.empty:
+        return None
+    keys = [k for k in MAJORITY_KEYS if k in data]
+    distinct = data.drop_duplicates(keys) if keys else data.iloc[:1]
+    values = _numeric(distinct, "majority_test").tolist()
+    level = values[0] if all(v == values[0] for v in values) else float(np.mean(values))
+    notes = distinct["majority_on"].dropna().unique() if "majority_on" in distinct else []
+    if len(notes) == 1:
+        note = str(notes[0])
+    else:
+        subsamples = _numeric(distinct, "hp_eval_subsample")
+        seeds = sorted(int(v) for v in _numeric(distinct, "seed").dropna().unique())
+        if subsamples.notna().all() and subsamples.nunique() == 1:
+            n = int(subsamples.iloc[0])
+            note = examples_note("test", n, n, seeds)
+        elif subsamples.isna().all():
+            note = "test, whole split" + ("" if len(set(values)) == 1 else "s (mean)")
+        else:
+            note = f"test, mean over {len(distinct)} evaluation sets"
+    return float(level), note
+
+
+def _reference(df: pd.DataFrame) -> tuple[float, str] | None:
+    """The level a model must beat: the test majority-class baseline
+    (:func:`majority_reference`; it is an accuracy, so only for an accuracy headline),
+    else the task's chance level where it is a known constant. The learning curves
+    (validation) show the same test figure as every other output, labelled as such."""
     headline = df.attrs["headline"]
-    majority = _numeric(df, f"majority_{split}").dropna()
-    if headline == "accuracy" and len(majority):
-        level = float(majority.median())
-        return level, f"majority class ({level:.3g})"
+    majority = majority_reference(df)
+    if headline == "accuracy" and majority is not None:
+        level, note = majority
+        return level, f"majority class: {level:.4f}\n({note})"
     chance = CHANCE.get((df.attrs["task"], headline))
     return None if chance is None else (chance, f"chance ({chance:g})")
 
@@ -462,7 +498,7 @@ def _learning_curves(df: pd.DataFrame) -> Figure:
     dashes = {length: DASHES[i % len(DASHES)] for i, length in enumerate(lengths)}
     multi_length = len(lengths) > 1
     flagged_archs = set(df.loc[df["flagged"], "arch"])
-    reference = _reference(df, "validation")
+    reference = _reference(df)
     # Many overlapping bands turn into mud: fainter the more lines a panel holds.
     lines = len(archs) * len(lengths)
     band_alpha = 0.2 if lines <= 4 else 0.12 if lines <= 10 else 0.06

@@ -25,7 +25,8 @@ Flags, in the order they are reported:
       for a binary task (at most two training classes) it is ``max(m, 1 - m)``, the
       better of the two constant predictors, because a test split whose balance differs
       from train's lets the *minority* constant beat the majority one;
-    - NER (headline entity F1; the all-"O" tagger's entity F1 is 0): entity F1 missing
+    - NER (headline entity F1, conlleval convention; the all-"O" tagger's entity F1 is
+      0; the strict IOB2 ``strict_entity_f1`` is not gated): entity F1 missing
       or ``<= ENTITY_F1_FLOOR``, or token accuracy not above the majority tag's token
       accuracy at all (worse than tagging everything "O");
     - any task: a run that finished (status ok) with no test headline value.

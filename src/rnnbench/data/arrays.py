@@ -10,6 +10,11 @@ One ``.npz`` per (dataset, sequence length) at
   with ``"pre"`` the last ones;
 - ``<split>_y``: ``int64 [N]`` class ids (sentiment, memory) or ``int64 [N, L]`` tag ids
   (NER) with :data:`IGNORE_INDEX` at every padding position;
+- NER only, the full gold tags of every sentence, whatever the length cut: ``<split>_full_tags``
+  (``int64``, every sentence's tag ids concatenated, untruncated) and
+  ``<split>_full_lengths`` (``int32 [N]``, each sentence's full number of tokens). They
+  are not model inputs: evaluation scores every sentence in full against them, a token
+  cut off by the length counting as predicted ``O`` (see ``train.metrics.ner_metrics``);
 - ``meta``: a JSON string (see :class:`EncodedMeta`).
 
 ``<split>`` is ``train``, ``validation`` and ``test``.
@@ -27,6 +32,8 @@ from rnnbench.io import atomic_path
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 IGNORE_INDEX = -100  # torch.nn.CrossEntropyLoss's default ignore_index
+# Distinct streams so the train and eval subsamples of one seed are independent.
+_TRAIN_STREAM, _EVAL_STREAM = 1, 2
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,32 @@ class Split:
     x: np.ndarray
     lengths: np.ndarray
     y: np.ndarray
+    # NER: each sentence's full gold tag ids, before the length cut (None otherwise, or
+    # for a file written before they were stored: then only the kept tokens are scored).
+    full_tags: list[np.ndarray] | None = None
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
+
+    def rows(self, index: np.ndarray) -> Split:
+        """The rows ``index`` (an integer array), full tags included."""
+        full = None if self.full_tags is None else [self.full_tags[i] for i in index.tolist()]
+        return Split(x=self.x[index], lengths=self.lengths[index], y=self.y[index], full_tags=full)
+
+
+def subsample_rows(total: int, n: int | None, seed: int, *, train: bool) -> np.ndarray | None:
+    """The sorted row indices of the seeded subsample of ``n`` of ``total`` rows, or None
+    when ``n`` keeps every row (``n`` is None or >= ``total``).
+
+    The one definition of the ``train_subsample`` / ``eval_subsample`` hyperparameters:
+    training draws its splits with it (``train.batches.subsample``, seed = the run's
+    seed), and the baselines draw the very same rows with it (``analysis.baselines``).
+    The eval stream serves validation and test alike.
+    """
+    if n is None or n >= total:
+        return None
+    rng = np.random.default_rng([seed, _TRAIN_STREAM if train else _EVAL_STREAM])
+    return np.sort(rng.choice(total, size=n, replace=False))
 
 
 @dataclass
@@ -67,6 +97,12 @@ def save_encoded(path: str | Path, meta: EncodedMeta, splits: dict[str, Split]) 
         arrays[f"{name}_x"] = split.x
         arrays[f"{name}_lengths"] = split.lengths.astype(np.int32)
         arrays[f"{name}_y"] = split.y.astype(np.int64)
+        if split.full_tags is not None:
+            flat = [np.asarray(row, dtype=np.int64) for row in split.full_tags]
+            arrays[f"{name}_full_tags"] = (
+                np.concatenate(flat) if flat else np.zeros(0, dtype=np.int64)
+            )
+            arrays[f"{name}_full_lengths"] = np.array([len(r) for r in flat], dtype=np.int32)
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
 
@@ -75,7 +111,19 @@ def load_encoded(path: str | Path) -> EncodedDataset:
     with np.load(path, allow_pickle=False) as data:
         meta = EncodedMeta(**json.loads(str(data["meta"])))
         splits = {
-            name: Split(x=data[f"{name}_x"], lengths=data[f"{name}_lengths"], y=data[f"{name}_y"])
+            name: Split(
+                x=data[f"{name}_x"],
+                lengths=data[f"{name}_lengths"],
+                y=data[f"{name}_y"],
+                full_tags=_full_tags(data, name),
+            )
             for name in SPLITS
         }
     return EncodedDataset(meta=meta, splits=splits)
+
+
+def _full_tags(data: np.lib.npyio.NpzFile, name: str) -> list[np.ndarray] | None:
+    if f"{name}_full_tags" not in data.files:
+        return None
+    ends = np.cumsum(data[f"{name}_full_lengths"].astype(np.int64))
+    return np.split(data[f"{name}_full_tags"], ends[:-1]) if ends.size else []

@@ -39,20 +39,23 @@ def pad_truncate(
 def encode_split(
     records: list[dict], vocab: Vocab, length: int, padding: str, truncating: str
 ) -> Split:
-    """Encode one split; NER tag arrays hold IGNORE_INDEX at padding positions."""
+    """Encode one split; NER tag arrays hold IGNORE_INDEX at padding positions, and the
+    split keeps every sentence's full tag ids (``full_tags``) for scoring in full."""
     x, lengths = pad_truncate(
         [vocab.ids(r["tokens"]) for r in records], length, padding, truncating
     )
     label_index = {name: i for i, name in enumerate(vocab.label_names)}
     if records and "tags" in records[0]:
+        tag_ids = [[label_index[t] for t in r["tags"]] for r in records]
         y, _ = pad_truncate(
-            [[label_index[t] for t in r["tags"]] for r in records],
+            tag_ids,
             length,
             padding,
             truncating,
             value=IGNORE_INDEX,
             dtype=np.int64,
         )
-    else:
-        y = np.array([label_index[r["label"]] for r in records], dtype=np.int64)
+        full_tags = [np.array(row, dtype=np.int64) for row in tag_ids]
+        return Split(x=x, lengths=lengths, y=y, full_tags=full_tags)
+    y = np.array([label_index[r["label"]] for r in records], dtype=np.int64)
     return Split(x=x, lengths=lengths, y=y)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from rnnbench.data.arrays import Split
+from rnnbench.data.arrays import Split, subsample_rows
 
-# Distinct streams so the train and eval subsamples of one seed are independent.
-_TRAIN_STREAM, _EVAL_STREAM, _SHUFFLE_STREAM = 1, 2, 3
+# The train and eval subsample streams (1, 2) live with subsample_rows in data.arrays.
+_SHUFFLE_STREAM = 3
 
 
 @dataclass
@@ -30,12 +30,10 @@ class SplitTensors:
 
 
 def subsample(split: Split, n: int | None, seed: int, *, train: bool) -> Split:
-    """At most ``n`` rows drawn without replacement (seeded), in their original order."""
-    if n is None or n >= len(split):
-        return split
-    rng = np.random.default_rng([seed, _TRAIN_STREAM if train else _EVAL_STREAM])
-    rows = np.sort(rng.choice(len(split), size=n, replace=False))
-    return Split(x=split.x[rows], lengths=split.lengths[rows], y=split.y[rows])
+    """At most ``n`` rows drawn without replacement (seeded), in their original order
+    (:func:`rnnbench.data.arrays.subsample_rows`, which the baselines use too)."""
+    rows = subsample_rows(len(split), n, seed, train=train)
+    return split if rows is None else split.rows(rows)
 
 
 def to_tensors(split: Split, device: torch.device) -> SplitTensors:

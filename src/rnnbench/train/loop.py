@@ -45,6 +45,7 @@ from rnnbench.train.checkpoint import (
 from rnnbench.train.cpu import configure_cpu
 from rnnbench.train.metrics import (
     compute_metrics,
+    examples_note,
     headline_metric,
     is_binary,
     label_counts,
@@ -217,7 +218,7 @@ def run_training(
             break
         validation = {
             "loss": val_loss,
-            **compute_metrics(meta.task, splits["validation"].y, val_logits, meta.label_names),
+            **_score(meta, splits["validation"], val_logits),
         }
         record = _record(epoch, train_loss, validation, task, time.perf_counter() - tick)
         progress.train_seconds += train_seconds
@@ -239,7 +240,7 @@ def run_training(
         test_loss, test_logits = _predict(model, task, tensors["test"], hp["batch_size"])
         test = {
             "loss": test_loss,
-            **compute_metrics(meta.task, splits["test"].y, test_logits, meta.label_names),
+            **_score(meta, splits["test"], test_logits),
         }
     save_model(
         out / MODEL_FILE,
@@ -311,6 +312,48 @@ def _load_data(path: str | Path, resolved: TrainingSpec) -> tuple[EncodedMeta, d
         "test": subsample(dataset.splits["test"], hp["eval_subsample"], seed, train=False),
     }
     return meta, splits
+
+
+def _score(meta: EncodedMeta, split: Split, logits: np.ndarray) -> dict[str, Any]:
+    """Every metric of the split; NER whole sentences (full gold tags, cut-off tokens
+    predicted "O"), see metrics.ner_metrics."""
+    return compute_metrics(
+        meta.task,
+        split.y,
+        logits,
+        meta.label_names,
+        full_tags=split.full_tags,
+        truncating=meta.truncating,
+    )
+
+
+def _majority_baseline(
+    meta: EncodedMeta, splits: dict[str, Split], hp: dict[str, Any], seed: int
+) -> dict[str, Any]:
+    """The majority class (NER: tag) of the training rows the model saw, scored on the
+    evaluation rows the model is scored on: the same examples, and the same numbers, as
+    the ``majority`` baseline of analysis.baselines (which draws the same subsamples)."""
+    names = list(meta.label_names)
+    majority = majority_label(splits["train"].y)
+    extra: dict[str, Any] = {}
+    if meta.task == "ner":
+        extra = {"label_names": names, "truncating": meta.truncating}
+    scores = {
+        name: majority_score(
+            splits[name].y,
+            majority,
+            full_tags=splits[name].full_tags if meta.task == "ner" else None,
+            **extra,
+        )
+        for name in ("validation", "test")
+    }
+    return {
+        "metric": "token_accuracy" if meta.task == "ner" else "accuracy",
+        "label": names[majority] if majority < len(names) else majority,
+        **scores,
+        "examples": {name: len(split) for name, split in splits.items()},
+        "evaluated_on": examples_note("test", len(splits["test"]), hp["eval_subsample"], [seed]),
+    }
 
 
 def _build_model(arch: str, meta: EncodedMeta, model_hparams: dict[str, Any]) -> nn.Module:
@@ -445,6 +488,7 @@ def _history_columns(task: Task) -> list[str]:
             "val_non_o_accuracy",
             "val_entity_precision",
             "val_entity_recall",
+            "val_strict_entity_f1",
         ],
     }[task.meta.task]
     return ["epoch", "train_loss", "val_loss", f"val_{task.headline}", *others, "seconds"]
@@ -532,7 +576,6 @@ def _metrics(
     history = progress.history
     best = next((r for r in history if r["epoch"] == progress.best_epoch), None)
     meta = task.meta
-    majority = majority_label(splits["train"].y)
     names = list(meta.label_names)
     seconds = [r["seconds"] for r in history]
     peak_gpu = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
@@ -552,12 +595,7 @@ def _metrics(
         "final_train_loss": history[-1]["train_loss"] if history else None,
         "validation": None if best is None else best["validation"],
         "test": test,
-        "majority_baseline": {
-            "metric": "token_accuracy" if meta.task == "ner" else "accuracy",
-            "label": names[majority] if majority < len(names) else majority,
-            "validation": majority_score(splits["validation"].y, majority),
-            "test": majority_score(splits["test"].y, majority),
-        },
+        "majority_baseline": _majority_baseline(meta, splits, resolved.training, resolved.seed),
         "train_label_counts": label_counts(splits["train"].y, names),
         "examples": {name: len(split) for name, split in splits.items()},
         "data": {"path": str(data_path), "sha256": data_sha256},
