@@ -25,6 +25,9 @@ LIMITS = BENCH / "limits.md"
 DATA_STAGE_CMD = "python bench/data_stage.py"
 THROUGHPUT_CMD = "python bench/train_throughput.py --threads 2"
 WORKFLOW_CMD = "python bench/workflow_scale.py"
+MAIN_JOB_CMD = (
+    "python bench/main_job.py --preset quick kovac2023 kobylin2024 holodnikov2024 karanik"
+)
 
 DASH = "–"
 KERAS_FACTOR = 1.5
@@ -320,6 +323,39 @@ def workflow_section(result: Result | None) -> list[str]:
     return lines
 
 
+def main_job_section(result: Result | None) -> list[str]:
+    """The main job's and every preset's wall time, each with its CPU model and load."""
+    if not result or not result.get("presets"):
+        return not_measured(MAIN_JOB_CMD)
+    target = result.get("main_job_target_seconds")
+    lines = [
+        "Each preset from a fresh working directory, data stage included, "
+        "`snakemake --cores 2` (the presets other than `quick` on the full corpora, "
+        "tests/shared-data.yaml).",
+        "",
+        "| preset | wall time | jobs | train cells | train jobs' time summed | CPU | load at start | date | commit |",
+        "|---|---:|---:|---:|---:|---|---|---|---|",
+    ]
+    for name, run in result["presets"].items():
+        minutes = run["wall_seconds"] / 60
+        lines.append(
+            f"| `{name}` | {run['wall_seconds']:.0f} s ({minutes:.1f} min) "
+            f"| {run['jobs'].get('total', DASH)} | {run['train_cells']} "
+            f"| {run['train_job_seconds_sum']:.0f} s | {run['cpu_model']} "
+            f"| {', '.join(str(x) for x in run['load_average_at_start'])} | {run['date']} "
+            f"| {run.get('commit') or DASH} |"
+        )
+    main = result["presets"].get(result.get("main_job", "quick"))
+    if main and target:
+        met = yes_no(main["wall_seconds"] <= target)
+        lines += [
+            "",
+            f"Main job (`{result.get('main_job', 'quick')}`): {main['wall_seconds']:.0f} s, "
+            f"target <= {target / 60:g} min on 2 cores: {met}.",
+        ]
+    return [*lines, ""]
+
+
 # --- targets ---------------------------------------------------------------------------
 
 
@@ -430,6 +466,7 @@ def render(results: Path) -> str:
     data_stage = load(results, "data_stage")
     throughput = load(results, "train_throughput")
     workflow = load(results, "workflow_scale")
+    main_job = load(results, "main_job")
     lines = [
         "# Benchmark results",
         "",
@@ -441,7 +478,11 @@ def render(results: Path) -> str:
         f"- `{THROUGHPUT_CMD}`: `train_throughput.json` (it installs the Keras 3 venv",
         "  itself via bench/keras_env.py, or records why it could not)",
         f"- `{WORKFLOW_CMD}`: `workflow_scale.json`",
+        f"- `{MAIN_JOB_CMD}`: `main_job.json`",
         "",
+        "## The main job and the presets, end to end",
+        "",
+        *main_job_section(main_job),
         "## Data stage: real IMDB + GMB to padded arrays, lengths 120 and 200",
         "",
         *data_stage_section(data_stage),
