@@ -75,7 +75,8 @@ def package_tree(*folders):
 
 def train_code():
     """Every source file a training job executes: the package modules `rnnbench train`
-    imports, the native kernels, and extra architecture modules (RNNBENCH_ARCH_MODULES)."""
+    imports, the native kernels, and extra architecture modules (RNNBENCH_ARCH_MODULES).
+    """
     modules = ("__init__.py", "__main__.py", "cli.py", "errors.py", "io.py", "names.py")
     return (
         package_tree("models", "train")
