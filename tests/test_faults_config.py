@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 ARCHS = (
     "['flatten', 'cnn', 'rnn', 'lstm', 'gru', 'birnn', 'bilstm', 'bigru', 'rnn_cell', "
-    "'lstm_cell', 'gru_cell', 'lstm_peephole', 'lstm_cifg']"
+    "'lstm_cell', 'gru_cell', 'lstm_peephole', 'lstm_cifg', 'transformer', 'mingru', "
+    "'minlstm', 'bimingru', 'biminlstm']"
 )
 OPTIMIZERS = "['sgd', 'nag', 'adadelta', 'adam', 'adamw', 'rmsprop']"
 
@@ -61,10 +62,8 @@ def test_the_unmutated_repo_config_is_valid() -> None:
 
 
 def test_unknown_architecture_in_a_grid_names_the_key_and_the_allowed_archs() -> None:
-    message = parse_error(mutated(lambda c: imdb_grid(c).update(archs=["lstm", "transformer"])))
-    assert (
-        f"datasets.imdb.grid.archs.1: 'transformer' is not allowed; use one of {ARCHS}" in message
-    )
+    message = parse_error(mutated(lambda c: imdb_grid(c).update(archs=["lstm", "mamba"])))
+    assert f"datasets.imdb.grid.archs.1: 'mamba' is not allowed; use one of {ARCHS}" in message
 
 
 def test_unknown_architecture_in_per_arch_names_the_key_and_the_allowed_archs() -> None:
@@ -148,12 +147,12 @@ def test_snakemake_dry_run_fails_on_a_bad_overlay_before_any_job(tmp_path: Path)
     """The real entry point: `snakemake -n` with an overlay naming an unknown arch."""
     write_memory_grid(tmp_path, ["rnn"], ["adam"])
     overlay = yaml.safe_load((tmp_path / "config.yaml").read_text(encoding="utf-8"))
-    overlay["datasets"]["mem"]["grid"]["archs"] = ["rnn", "transformer"]
+    overlay["datasets"]["mem"]["grid"]["archs"] = ["rnn", "mamba"]
     (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay), encoding="utf-8")
     result = run_snakemake(tmp_path, "-n", "--configfile", str(tmp_path / "overlay.yaml"))
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert f"datasets.mem.grid.archs.1: 'transformer' is not allowed; use one of {ARCHS}" in output
+    assert f"datasets.mem.grid.archs.1: 'mamba' is not allowed; use one of {ARCHS}" in output
     assert "config.schema.yaml" in output  # where every key is documented
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
 

@@ -8,12 +8,20 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+from rnnbench import registry
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models import ARCHITECTURES, RECURRENT, build_model
 from rnnbench.models.summary import register
 
 CELL_TWINS = [("rnn_cell", "rnn"), ("lstm_cell", "lstm"), ("gru_cell", "gru")]
-SMALL = {"embedding_dim": 3, "hidden": 5, "head_hidden": 4, "conv_filters": 6, "conv_kernel": 3}
+SMALL = {
+    "embedding_dim": 3,
+    "hidden": 5,
+    "head_hidden": 4,
+    "conv_filters": 6,
+    "conv_kernel": 3,
+    "heads": 1,  # transformer: must divide hidden 5
+}
 
 
 def make_meta(
@@ -69,6 +77,13 @@ SEED_A_COUNTS = {
     "gru_cell": 165_005,
     "lstm_peephole": 166_701,  # lstm + 3 peephole vectors of 32
     "lstm_cifg": 165_005,  # lstm minus the input gate block
+    # Linear(16, 32) in, one pre-LN layer (attention 4,224 + feed-forward 8,352 + 2
+    # LayerNorms 128) and the final LayerNorm 64: 13,312 beside the embedding and head.
+    "transformer": 173_517,
+    "mingru": 161_293,  # Linear(16, 2 * 32): 1,088
+    "minlstm": 161_837,  # Linear(16, 3 * 32): 1,632
+    "bimingru": 162_573,  # 2 x 1,088, head Linear(64, 6)
+    "biminlstm": 163_661,  # 2 x 1,632, head Linear(64, 6)
 }
 
 
@@ -315,8 +330,8 @@ def test_output_shapes(arch: str) -> None:
     x = token_batch(binary, lengths.tolist(), junk=False)
     assert build_model(arch, binary, SMALL)(x, lengths).shape == (B,)
     assert build_model(arch, multi, SMALL)(x, lengths).shape == (B, 5)
-    if arch == "flatten":
-        with pytest.raises(ValueError, match=r"flatten.*ner"):
+    if not registry.get(arch).per_token:
+        with pytest.raises(ValueError, match=rf"{arch}.*ner"):
             build_model(arch, ner, SMALL)
     else:
         assert build_model(arch, ner, SMALL)(x, lengths).shape == (B, 10, 7)
@@ -366,8 +381,8 @@ def test_dropout_only_acts_in_training_mode() -> None:
 
 
 def test_unknown_arch_is_named() -> None:
-    with pytest.raises(ValueError, match=r"unknown arch 'transformer'.*lstm_cifg"):
-        build_model("transformer", make_meta(), {})
+    with pytest.raises(ValueError, match=r"unknown arch 'mamba'.*lstm_cifg"):
+        build_model("mamba", make_meta(), {})
 
 
 def test_unknown_hparam_is_named_with_the_allowed_keys() -> None:

@@ -349,7 +349,7 @@ def test_schema_accepts_entries_and_defaults_to_none() -> None:
     validate_config(copy.deepcopy(config), SCHEMA_PATH)
     for change, message in (
         ({"credible": False}, "reason"),
-        ({"arch": "transformer"}, "published.0.arch"),
+        ({"arch": "mamba"}, "published.0.arch"),
         ({"relation": "about"}, "published.0.relation"),
         ({"extra": 1}, "unknown key"),
     ):

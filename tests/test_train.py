@@ -429,7 +429,7 @@ def test_huge_learning_rate_diverges_in_the_first_epoch(
     [
         ({"hparams": {"hiden": 8}}, "hiden"),
         ({"optimizer": "adagrad"}, "adagrad"),
-        ({"arch": "transformer"}, "transformer"),
+        ({"arch": "mamba"}, "mamba"),
         ({"length": 99}, "length"),
         ({"dataset": "imdb"}, "imdb"),
     ],

@@ -128,8 +128,16 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 
 def load_schema(path: str | Path) -> dict:
+    """The schema, its architecture enum set to the registry's names (extra modules
+    included); tests check the enum written in the file equals the built-in names."""
+    from rnnbench import registry
+
     with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        schema = yaml.safe_load(handle)
+    arch = schema.get("$defs", {}).get("arch")
+    if isinstance(arch, dict) and "enum" in arch:
+        arch["enum"] = list(registry.names())
+    return schema
 
 
 def validate_config(config: dict, schema_path: str | Path) -> list[str]:
@@ -290,33 +298,44 @@ def cell_spec(ds: dict, cell: dict) -> dict:
     return {**cell, "hparams": hparams}
 
 
-# Architectures that only make sense for one label per sequence.
-SEQUENCE_ONLY_ARCHS = {"flatten"}
-
-
 def validate_grids(config: dict) -> None:
-    """Resolve every cell's training spec now, so a bad hyperparameter fails at `-n`."""
+    """Resolve every cell's training spec now, so a bad hyperparameter fails at `-n`.
+
+    The model keys are checked by the architecture's config in rnnbench.registry, and its
+    constraints against the task and length by the registry entry: the same definitions
+    the training job builds the model with.
+    """
+    from rnnbench import registry
     from rnnbench.train.spec import SpecError, resolve_spec  # imports torch: only when needed
 
     for name in config["datasets_to_run"]:
         ds = config["datasets"][name]
         for cell in grid_cells(name, ds):
             where = f"datasets.{name}.grid (arch {cell['arch']}, optimizer {cell['optimizer']})"
-            if ds["task"] == "ner" and cell["arch"] in SEQUENCE_ONLY_ARCHS:
-                raise ConfigError(
-                    f"{where}: {cell['arch']!r} reads a whole sequence into one vector and cannot "
-                    "tag tokens; remove it from the NER grid"
-                )
+            spec = cell_spec(ds, cell)
             try:
-                spec = resolve_spec(cell_spec(ds, cell))
+                arch = registry.get(cell["arch"])
+                keys = set(registry.model_keys())
+                model = {k: v for k, v in spec["hparams"].items() if k in keys}
+                arch.check_input(registry.resolve(cell["arch"], model), ds["task"], cell["length"])
+            except registry.ModelConfigError as err:
+                raise ConfigError(f"{where}: {err}{_set_at(name, ds, cell, err.key)}") from None
+            try:
+                resolve_spec(spec)
             except SpecError as err:
                 raise ConfigError(f"{where}: {err}") from None
-            kernel = spec.model.get("conv_kernel", 5)
-            if cell["arch"] == "cnn" and ds["task"] != "ner" and kernel > cell["length"]:
-                raise ConfigError(
-                    f"{where}: conv_kernel {kernel} is longer than the sequence length "
-                    f"{cell['length']}; lower conv_kernel (per_arch.cnn) or drop that length"
-                )
+
+
+def _set_at(name: str, ds: dict, cell: dict, key: str | None) -> str:
+    """Where a grid's model key is set: the last of hparams, per_arch, per_optimizer."""
+    grid = ds["grid"]
+    layers = [
+        ("hparams", grid["hparams"]),
+        (f"per_arch.{cell['arch']}", grid["per_arch"].get(cell["arch"], {})),
+        (f"per_optimizer.{cell['optimizer']}", grid["per_optimizer"].get(cell["optimizer"], {})),
+    ]
+    found = [layer for layer, hparams in layers if key is not None and key in hparams]
+    return f" (set at datasets.{name}.grid.{found[-1]}.{key})" if found else ""
 
 
 def memory_grid_config(

@@ -21,6 +21,7 @@ from rnnbench.config import (
 )
 from rnnbench.data.fetch import missing_local_sources
 from rnnbench.errors import ConfigError
+from rnnbench.registry import extra_module_files
 
 min_version("9.0")
 
@@ -57,10 +58,31 @@ def package_code(*modules):
     return [str(p) for p in paths if p.exists()]
 
 
+# What a job may execute: Python modules and the sources compiled at run time
+# (models/native/kernels.cpp).
+CODE_SUFFIXES = {".py", ".c", ".cc", ".cpp", ".h", ".hpp", ".cu"}
+
+
 def package_tree(*folders):
-    """Every module under these package folders (the model zoo and the training loop)."""
+    """Every source file under these package folders, subfolders included (the model
+    zoo with its compiled kernels, the training loop)."""
     return sorted(
-        str(p) for folder in folders for p in (PACKAGE_SRC / folder).glob("*.py")
+        str(p)
+        for folder in folders
+        for p in (PACKAGE_SRC / folder).rglob("*")
+        if p.suffix in CODE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts
+    )
+
+
+def train_code():
+    """Every source file a training job executes: the package modules `rnnbench train`
+    imports, the native kernels, and extra architecture modules (RNNBENCH_ARCH_MODULES).
+    """
+    modules = ("__init__.py", "__main__.py", "cli.py", "errors.py", "io.py", "names.py")
+    return (
+        package_tree("models", "train")
+        + package_code(*modules, "registry.py", "data/arrays.py")
+        + extra_module_files()
     )
 
 

@@ -8,7 +8,7 @@
 rule train:
     input:
         data="results/prepared/{dataset}/len{length}.npz",
-        code=package_tree("models", "train") + package_code("data/arrays.py"),
+        code=train_code(),
     output:
         metrics=RUN_METRICS,
         history=report(

@@ -1,4 +1,9 @@
-"""Assemble a model from its config name: input encoder -> body -> task head."""
+"""Assemble a model from its config name: input encoder -> body -> task head.
+
+The architecture's entry in :mod:`rnnbench.registry` gives its config (defaults and
+checks) and its body builder; this module holds the builders of the built-in bodies and
+the assembly every architecture shares.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from rnnbench import registry
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models.bodies import (
     CellRecurrence,
@@ -17,8 +23,8 @@ from rnnbench.models.bodies import (
 from rnnbench.models.cells import CELLS
 from rnnbench.models.encoders import build_encoder
 from rnnbench.models.heads import Head
-from rnnbench.models.init import INITS, apply_init
-from rnnbench.names import ARCHITECTURES, CELL_ARCHS, FUSED_ARCHS
+from rnnbench.models.init import apply_init
+from rnnbench.names import CELL_ARCHS, FUSED_ARCHS
 
 # arch name -> (torch module kind, bidirectional)
 FUSED: dict[str, tuple[str, bool]] = {
@@ -32,30 +38,13 @@ FUSED: dict[str, tuple[str, bool]] = {
 # The names live in rnnbench.names (no torch); the mappings above must cover them.
 assert tuple(FUSED) == FUSED_ARCHS and tuple(CELLS) == CELL_ARCHS
 
-TASKS = ("sentiment", "ner", "memory")
+TASKS = registry.TASKS
 PADDINGS = ("post", "pre")
 
-# embedding_dim None means "the encoder's default": 16 for text, and for the memory task
-# the raw scalar as input size 1 (see encoders.py).
-DEFAULT_HPARAMS: dict[str, Any] = {
-    "embedding_dim": None,
-    "hidden": 32,
-    "layers": 1,
-    "dropout": 0.0,
-    "head_hidden": 6,
-    "conv_filters": 128,
-    "conv_kernel": 5,
-    "init": "keras",  # see init.py: "keras" or "torch"
-}
-# Smallest allowed value of each integer hparam (embedding_dim 0 only makes sense for memory).
-_MINIMUM = {
-    "embedding_dim": 0,
-    "hidden": 1,
-    "layers": 1,
-    "head_hidden": 0,
-    "conv_filters": 1,
-    "conv_kernel": 1,
-}
+# Every model key's default, over all architectures (the registry's configs). embedding_dim
+# None means "the encoder's default": 16 for text, and for the memory task the raw scalar
+# as input size 1 (see encoders.py).
+DEFAULT_HPARAMS: dict[str, Any] = registry.default_hparams()
 
 
 class SequenceModel(nn.Module):
@@ -80,29 +69,10 @@ class SequenceModel(nn.Module):
         return self.head(self.body(self.encoder(x), lengths))
 
 
-def resolve_hparams(hparams: dict[str, Any] | None) -> dict[str, Any]:
-    """Defaults filled in and every value checked; unknown keys are an error, not ignored."""
-    hparams = dict(hparams or {})
-    unknown = sorted(set(hparams) - set(DEFAULT_HPARAMS))
-    if unknown:
-        raise ValueError(
-            f"unknown model hparam {unknown[0]!r}; allowed keys: {', '.join(DEFAULT_HPARAMS)}"
-        )
-    resolved = DEFAULT_HPARAMS | {k: v for k, v in hparams.items() if v is not None}
-    for key, minimum in _MINIMUM.items():
-        value = resolved[key]
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"model hparam {key!r} must be an integer >= {minimum}, got {value!r}")
-    if resolved["init"] not in INITS:
-        raise ValueError(
-            f"model hparam 'init' must be one of {', '.join(INITS)}, got {resolved['init']!r}"
-        )
-    dropout = resolved["dropout"]
-    if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
-        raise ValueError(f"model hparam 'dropout' must be a number in [0, 1), got {dropout!r}")
-    return resolved
+def resolve_hparams(arch: str, hparams: dict[str, Any] | None) -> registry.ModelConfig:
+    """``arch``'s model config: defaults filled in, every value checked, unknown keys an
+    error (the same resolution the workflow runs at parse time)."""
+    return registry.resolve(arch, hparams)
 
 
 def _check_meta(meta: EncodedMeta) -> None:
@@ -122,29 +92,23 @@ def _check_meta(meta: EncodedMeta) -> None:
         raise ValueError(f"text tasks need vocab_size >= 2 (<pad>, <unk>), got {meta.vocab_size}")
 
 
-def _build_body(arch: str, meta: EncodedMeta, dim: int, hp: dict[str, Any]) -> nn.Module:
-    per_token = meta.task == "ner"
-    if arch == "flatten":
-        if per_token:
-            raise ValueError(
-                "arch 'flatten' is for sequence classification only; it has no per-token "
-                "output for task 'ner' (use cnn or a recurrent arch)"
-            )
-        return FlattenBody(meta.length, dim)
-    if arch == "cnn":
-        if not per_token and hp["conv_kernel"] > meta.length:
-            raise ValueError(
-                f"conv_kernel {hp['conv_kernel']} is longer than the sequence length {meta.length}"
-            )
-        return ConvBody(dim, hp["conv_filters"], hp["conv_kernel"], per_token)
-    if arch in FUSED:
-        kind, bidirectional = FUSED[arch]
-        recurrence: nn.Module = FusedRecurrence(
-            kind, dim, hp["hidden"], hp["layers"], bidirectional, hp["dropout"]
-        )
-    else:
-        recurrence = CellRecurrence(CELLS[arch], dim, hp["hidden"], hp["layers"], hp["dropout"])
-    return RecurrentBody(recurrence, meta.padding, per_token)
+def build_flatten(name: str, meta: EncodedMeta, dim: int, cfg: Any) -> nn.Module:
+    return FlattenBody(meta.length, dim)
+
+
+def build_cnn(name: str, meta: EncodedMeta, dim: int, cfg: Any) -> nn.Module:
+    return ConvBody(dim, cfg.conv_filters, cfg.conv_kernel, meta.task == "ner")
+
+
+def build_fused(name: str, meta: EncodedMeta, dim: int, cfg: Any) -> nn.Module:
+    kind, bidirectional = FUSED[name]
+    recurrence = FusedRecurrence(kind, dim, cfg.hidden, cfg.layers, bidirectional, cfg.dropout)
+    return RecurrentBody(recurrence, meta.padding, meta.task == "ner")
+
+
+def build_cell(name: str, meta: EncodedMeta, dim: int, cfg: Any) -> nn.Module:
+    recurrence = CellRecurrence(CELLS[name], dim, cfg.hidden, cfg.layers, cfg.dropout)
+    return RecurrentBody(recurrence, meta.padding, meta.task == "ner")
 
 
 def num_outputs(meta: EncodedMeta) -> int:
@@ -153,12 +117,12 @@ def num_outputs(meta: EncodedMeta) -> int:
 
 
 def build_model(arch: str, meta: EncodedMeta, hparams: dict[str, Any] | None = None) -> nn.Module:
-    """Build ``arch`` for the dataset described by ``meta``; see ARCHITECTURES and DEFAULT_HPARAMS."""
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown arch {arch!r}; allowed: {', '.join(ARCHITECTURES)}")
+    """Build ``arch`` for the dataset described by ``meta``; see rnnbench.registry."""
+    entry = registry.get(arch)
     _check_meta(meta)
-    hp = resolve_hparams(hparams)
-    encoder, dim = build_encoder(meta.vocab_size, hp["embedding_dim"])
-    body = _build_body(arch, meta, dim, hp)
-    head = Head(body.out_features, hp["head_hidden"], num_outputs(meta), hp["dropout"])
-    return apply_init(SequenceModel(arch, encoder, body, head), hp["init"])
+    cfg = resolve_hparams(arch, hparams)
+    entry.check_input(cfg, meta.task, meta.length)
+    encoder, dim = build_encoder(meta.vocab_size, cfg.embedding_dim)
+    body = entry.build_body(meta, dim, cfg)
+    head = Head(body.out_features, cfg.head_hidden, num_outputs(meta), cfg.dropout)
+    return apply_init(SequenceModel(arch, encoder, body, head), cfg.init)

@@ -14,8 +14,10 @@ import torch
 from torch import nn
 
 from rnnbench.models.cells import Cell, CIFGLSTMCell, LSTMCell, PeepholeLSTMCell
+from rnnbench.registry import INITS
 
-INITS: tuple[str, ...] = ("keras", "torch")
+__all__ = ["INITS", "apply_init"]
+
 
 # Which H-sized block of a gate-stacked weight is the forget gate, per module type.
 _FORGET_BLOCK: dict[type, int] = {nn.LSTM: 1, LSTMCell: 1, PeepholeLSTMCell: 1, CIFGLSTMCell: 0}

@@ -15,8 +15,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
+from rnnbench import registry
 from rnnbench.data.arrays import EncodedMeta
-from rnnbench.models.build import ARCHITECTURES, build_model
+from rnnbench.models.build import build_model
 from rnnbench.models.cells import Cell
 
 
@@ -40,6 +41,10 @@ def _shown(module: nn.Module) -> bool:
     return not (isinstance(module, nn.Dropout) and module.p == 0)
 
 
+def _own_params(module: nn.Module) -> bool:
+    return any(True for _ in module.parameters(recurse=False))
+
+
 def _example_input(meta: EncodedMeta, batch: int = 2) -> tuple[Tensor, Tensor]:
     lengths = torch.full((batch,), meta.length, dtype=torch.long)
     if meta.vocab_size == 0:
@@ -49,10 +54,12 @@ def _example_input(meta: EncodedMeta, batch: int = 2) -> tuple[Tensor, Tensor]:
 
 def format_summary(model: nn.Module, meta: EncodedMeta) -> str:
     """Run one dummy batch through ``model`` and tabulate its leaf layers."""
+    # Leaf layers, and layers holding parameters of their own beside their children (an
+    # attention's input projection, a learned position table): those count only their own.
     leaves = {
         name: module
         for name, module in model.named_modules()
-        if not list(module.children()) and _shown(module)
+        if (not list(module.children()) or _own_params(module)) and _shown(module)
     }
     shapes: dict[str, str] = {}  # filled in call order, so rows follow the data flow
 
@@ -79,7 +86,10 @@ def format_summary(model: nn.Module, meta: EncodedMeta) -> str:
     rows = [("Layer (type)", "Output Shape", "Param #")]
     for name in order:
         module = leaves[name]
-        count = sum(p.numel() for p in module.parameters())
+        if list(module.children()):
+            count = sum(p.numel() for p in module.parameters(recurse=False))
+        else:
+            count = sum(p.numel() for p in module.parameters())
         if name not in shapes and count == 0:
             continue  # never ran and holds nothing (e.g. dropout between a single layer)
         rows.append((f"{name} ({type(module).__name__})", shapes.get(name, "-"), f"{count:,}"))
@@ -115,7 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="print a model's layers and parameter counts (Keras-style)",
         description="Build one model for a dataset shape and print its layer table.",
     )
-    parser.add_argument("--arch", required=True, help=f"one of: {', '.join(ARCHITECTURES)}")
+    parser.add_argument("--arch", required=True, help=f"one of: {', '.join(registry.names())}")
     parser.add_argument("--task", default="sentiment", help="sentiment | ner | memory")
     parser.add_argument(
         "--vocab", type=int, default=None, help="vocabulary size (default 10000; 0 for memory)"
@@ -123,14 +133,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--length", type=int, default=120, help="sequence length L")
     parser.add_argument("--num-classes", type=int, default=2, help="classes, or tags for ner")
     parser.add_argument("--padding", default="post", help="post | pre")
-    hp = parser.add_argument_group("model hparams (default: build_model's defaults)")
-    hp.add_argument("--embedding-dim", type=int, default=None)
-    hp.add_argument("--hidden", type=int, default=None)
-    hp.add_argument("--layers", type=int, default=None)
-    hp.add_argument("--head-hidden", type=int, default=None)
-    hp.add_argument("--dropout", type=float, default=None)
-    hp.add_argument("--conv-filters", type=int, default=None)
-    hp.add_argument("--conv-kernel", type=int, default=None)
+    hp = parser.add_argument_group("model hparams (default: the arch's config defaults)")
+    for key, spec in registry.model_fields().items():
+        kind = spec.metadata["kind"]
+        kwargs: dict[str, Any] = {
+            "default": None,
+            "dest": f"hp_{key}",
+            "help": spec.metadata["doc"],
+        }
+        if kind == "int":
+            kwargs["type"] = int
+        elif kind == "fraction":
+            kwargs["type"] = float
+        else:
+            kwargs["choices"] = spec.metadata["choices"]
+        hp.add_argument(f"--{key.replace('_', '-')}", **kwargs)
     parser.set_defaults(func=run)
 
 
@@ -146,9 +163,11 @@ def run(args: argparse.Namespace) -> int:
         vocab_size=vocab,
         num_classes=args.num_classes,
     )
-    keys = ("embedding_dim", "hidden", "layers", "head_hidden", "dropout")
-    keys += ("conv_filters", "conv_kernel")
-    hparams = {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
+    hparams = {
+        key: getattr(args, f"hp_{key}")
+        for key in registry.model_keys()
+        if getattr(args, f"hp_{key}", None) is not None
+    }
     try:
         table = format_summary(build_model(args.arch, meta, hparams), meta)
     except ValueError as error:

@@ -1,9 +1,9 @@
 """The training spec: validation and defaults, resolved before any data is read.
 
 A spec is ``{"dataset", "arch", "optimizer", "length", "seed", "hparams": {...}}``.
-``hparams`` mixes model keys (passed through to ``build_model``) and training keys
-(resolved here); any other key is an error, so a typo never silently trains with a
-default.
+``hparams`` mixes model keys (checked here by the architecture's config in
+rnnbench.registry, the one ``build_model`` resolves again) and training keys (resolved
+here); any other key is an error, so a typo never silently trains with a default.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from rnnbench import registry
 from rnnbench.errors import RnnbenchError
-from rnnbench.names import RECURRENT
 from rnnbench.train.optimizers import resolve_options
 
 
@@ -21,17 +21,9 @@ class SpecError(RnnbenchError, ValueError):
 
 
 SPEC_KEYS: tuple[str, ...] = ("dataset", "arch", "optimizer", "length", "seed")
-MODEL_KEYS: tuple[str, ...] = (
-    "embedding_dim",
-    "hidden",
-    "layers",
-    "dropout",
-    "head_hidden",
-    "conv_filters",
-    "conv_kernel",
-    "init",
-)
-RECURRENT_ARCHS: frozenset[str] = frozenset(RECURRENT)
+# Every model key of every registered architecture, and the recurrent ones (the registry's).
+MODEL_KEYS: tuple[str, ...] = registry.model_keys()
+RECURRENT_ARCHS: frozenset[str] = frozenset(registry.recurrent_names())
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 # None for lr/weight_decay/momentum/clip_norm means "the optimizer's / the arch's default".
 TRAINING_DEFAULTS: dict[str, Any] = {
@@ -90,11 +82,18 @@ def resolve_spec(spec: dict[str, Any]) -> TrainingSpec:
     hparams = spec.get("hparams") or {}
     if not isinstance(hparams, dict):
         raise SpecError(f"spec.hparams must be an object, got {hparams!r}")
-    unknown = sorted(set(hparams) - set(MODEL_KEYS) - set(TRAINING_DEFAULTS))
+    model_keys = registry.model_keys()  # extra modules may register after import
+    unknown = sorted(set(hparams) - set(model_keys) - set(TRAINING_DEFAULTS))
     if unknown:
         raise SpecError(
-            f"unknown hparam(s) {unknown}; allowed: {sorted([*MODEL_KEYS, *TRAINING_DEFAULTS])}"
+            f"unknown hparam(s) {unknown}; allowed: {sorted([*model_keys, *TRAINING_DEFAULTS])}"
         )
+    model = {k: v for k, v in hparams.items() if k in model_keys}
+    try:
+        arch = registry.get(spec["arch"])
+        registry.resolve(spec["arch"], model)
+    except registry.ModelConfigError as err:
+        raise SpecError(f"hparams: {err}") from None
     training = {**TRAINING_DEFAULTS, **{k: v for k, v in hparams.items() if k in TRAINING_DEFAULTS}}
     _check_training(training)
     try:
@@ -107,7 +106,7 @@ def resolve_spec(spec: dict[str, Any]) -> TrainingSpec:
     training.update({"lr": opts["lr"], "weight_decay": opts["weight_decay"]})
     training["momentum"] = opts.get("momentum")
     if training["clip_norm"] is None:
-        training["clip_norm"] = RECURRENT_CLIP_NORM if spec["arch"] in RECURRENT_ARCHS else None
+        training["clip_norm"] = RECURRENT_CLIP_NORM if arch.recurrent else None
     elif training["clip_norm"] == 0:
         training["clip_norm"] = None  # 0 is how a config says "no clipping"
     else:
@@ -119,7 +118,7 @@ def resolve_spec(spec: dict[str, Any]) -> TrainingSpec:
         length=int(spec["length"]),
         seed=int(spec["seed"]),
         training=training,
-        model={k: v for k, v in hparams.items() if k in MODEL_KEYS},
+        model=model,
     )
 
 
