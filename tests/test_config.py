@@ -238,7 +238,6 @@ def test_base_config_is_valid_and_defaults_are_filled() -> None:
         "tokenizer": "spacy",
         "lowercase": None,
         "strip_html": True,
-        "batch_size": 1000,
     }
     assert imdb["vocab"] == {"max_size": None, "min_freq": 1}
     assert (imdb["padding"], imdb["truncating"]) == ("post", "post")
@@ -385,3 +384,24 @@ def test_schema_names_the_same_architectures_and_optimizers_as_the_code() -> Non
     schema = yaml.safe_load(Path(SCHEMA_PATH).read_text())
     assert tuple(schema["$defs"]["arch"]["enum"]) == ARCHITECTURES
     assert tuple(schema["$defs"]["optimizer"]["enum"]) == OPTIMIZERS
+
+
+@pytest.mark.fault
+def test_stage_options_leave_out_the_knobs_that_cannot_change_an_output() -> None:
+    ds = {
+        "text": {"tokenizer": "spacy", "batch_size": 7},
+        "options": {"header": True, "max_line_bytes": 4096},
+    }
+    assert stage_options(ds, "text", "options") == (
+        '{"options": {"header": true}, "split_options": {}, "text": {"tokenizer": "spacy"}}'
+    )
+
+
+def test_a_text_batch_size_is_accepted_with_a_warning_that_it_is_ignored() -> None:
+    cfg = base_config()
+    cfg["datasets"]["imdb"]["text"] = {"batch_size": 64}
+    notes = validate_config(cfg, SCHEMA_PATH)
+    assert notes == [
+        "datasets.imdb.text.batch_size is ignored (spaCy's tokenizer reads text by text "
+        "whatever the batch size) and reruns nothing; remove it"
+    ]

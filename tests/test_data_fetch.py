@@ -6,6 +6,7 @@ import functools
 import hashlib
 import http.server
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,3 +187,38 @@ def test_file_url_forms_resolve_to_paths() -> None:
     # A relative file:// URL keeps its first component instead of losing it as a "host".
     assert local_path("file://data/x.csv") == Path("data/x.csv")
     assert local_path("https://example.org/x.csv") is None
+
+
+@pytest.mark.fault
+def test_a_local_source_has_one_spelling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rnnbench.data.fetch import canonical_source
+
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "data" / "a b.csv"
+    source.parent.mkdir()
+    source.write_text("text,label\n")
+    (tmp_path / "data" / "link.csv").symlink_to(source)
+    spellings = ["data/a b.csv", "./data/a b.csv", str(source), source.as_uri(), "data/link.csv"]
+    assert {canonical_source(s) for s in spellings} == {"data/a b.csv"}
+    outside = tmp_path.parent / "elsewhere.csv"
+    assert canonical_source(str(outside)) == os.path.realpath(outside)
+    assert canonical_source("https://example.org/x.csv") == "https://example.org/x.csv"
+
+
+@pytest.mark.fault
+def test_a_pin_the_fetched_copy_does_not_match_names_the_file_and_the_way_out(
+    tmp_path: Path,
+) -> None:
+    from rnnbench.data.fetch import stale_pins
+
+    copy = tmp_path / "a.csv"
+    copy.write_text("x\n")
+    actual = hashlib.sha256(b"x\n").hexdigest()
+    assert stale_pins([("datasets.d.url", copy, actual.upper()), ("k", copy, None)]) is None
+    assert stale_pins([("datasets.d.url", tmp_path / "missing", "0" * 64)]) is None
+    message = stale_pins([("datasets.d.url", copy, "0" * 64)])
+    assert message == (
+        f"{copy}: its sha256 is {actual}, but datasets.d.url pins sha256 {'0' * 64}: the "
+        "source changed since it was fetched, or the pin is wrong. Fetch it again "
+        f"(`snakemake --forcerun {copy}`, or `rm {copy}`), or fix the pin"
+    )

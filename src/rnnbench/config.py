@@ -19,7 +19,7 @@ import yaml
 from rnnbench.errors import ConfigError
 
 FORMATS_BY_TASK = {
-    "sentiment": {"aclimdb", "sentiment_table"},
+    "sentiment": {"aclimdb", "sentiment_table", "jsonl"},
     "ner": {"gmb_csv", "conll"},
     "memory": {"synthetic"},
 }
@@ -189,6 +189,11 @@ def _check_semantics(config: dict) -> list[str]:
             raise ConfigError(
                 f"{key}.split.fractions: {fractions} sum to {sum(fractions.values()):g}, not 1"
             )
+        if "batch_size" in ds["text"]:
+            notes.append(
+                f"{key}.text.batch_size is ignored (spaCy's tokenizer reads text by text "
+                "whatever the batch size) and reruns nothing; remove it"
+            )
         for source_key, source in dataset_sources(name, ds).items():
             if source["sha256"] is None and is_remote(source["url"]):
                 notes.append(
@@ -261,13 +266,44 @@ def dataset_sources(name: str, ds: dict) -> dict[str, dict]:
     return sources
 
 
+# Dataset keys that can never change what a stage writes: a guard (a longer line limit
+# reads the same lines, if the stage succeeded) or a dead knob (spaCy's Tokenizer.pipe
+# tokenizes text by text whatever its batch_size). They are left out of every stage's
+# params, so changing them reruns nothing. (The top-level memory_budget_gib, another guard,
+# is given to the encode job outside its params; see workflow/rules/encode.smk.)
+OUTPUT_NEUTRAL = {"options": ("max_line_bytes",), "text": ("batch_size",)}
+
+
+def reader_options(ds: dict) -> dict[str, dict]:
+    """The reader options of each source: the dataset's ``options``, overridden key by key
+    by the ``options`` of its entry under ``splits`` (a test file whose columns are named or
+    ordered differently, another encoding, ...). Sources without overrides are left out."""
+    overrides = {}
+    for split, value in (ds.get("splits") or {}).items():
+        if isinstance(value, dict) and value.get("options"):
+            overrides[split] = {**ds.get("options", {}), **value["options"]}
+    return overrides
+
+
 def stage_options(ds: dict, *keys: str) -> str:
-    """The config values one stage depends on, as canonical JSON.
+    """The config values one stage's output depends on, as canonical JSON.
 
     Rules pass this string as a ``params:`` value, so editing a value reruns exactly the
-    stages that read it (Snakemake's params rerun trigger).
+    stages that read it (Snakemake's params rerun trigger); the keys of ``OUTPUT_NEUTRAL``
+    are left out, so editing those reruns nothing.
     """
-    return json.dumps({k: ds.get(k) for k in keys}, sort_keys=True)
+    options = {}
+    for key in keys:
+        value = ds.get(key)
+        if isinstance(value, dict) and key in OUTPUT_NEUTRAL:
+            value = {k: v for k, v in value.items() if k not in OUTPUT_NEUTRAL[key]}
+        options[key] = value
+        if key == "options":  # per-source overrides, without the sources' urls and hashes
+            options["split_options"] = {
+                split: {k: v for k, v in opts.items() if k not in OUTPUT_NEUTRAL["options"]}
+                for split, opts in reader_options(ds).items()
+            }
+    return json.dumps(options, sort_keys=True)
 
 
 def warn_all(notes: list[str]) -> None:

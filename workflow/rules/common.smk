@@ -19,9 +19,15 @@ from rnnbench.config import (
     validate_config,
     validate_grids,
 )
-from rnnbench.data.fetch import missing_local_sources
+from rnnbench.data.fetch import (
+    canonical_source,
+    missing_local_sources,
+    source_key,
+    stale_pins,
+)
 from rnnbench.errors import ConfigError
 from rnnbench.registry import extra_module_files
+from rnnbench.results import damaged_message, damaged_runs
 
 min_version("9.0")
 
@@ -97,9 +103,9 @@ def source_file_name(url):
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "download"
 
 
-def fetched_path(dataset, source_key):
-    url = dataset_sources(dataset, DATASETS[dataset])[source_key]["url"]
-    return f"resources/{dataset}/{source_key}/{source_file_name(url)}"
+def fetched_path(dataset, source):
+    url = canonical_source(dataset_sources(dataset, DATASETS[dataset])[source]["url"])
+    return f"resources/{dataset}/{source}/{source_file_name(url)}"
 
 
 def fetched_sources(dataset):
@@ -107,6 +113,21 @@ def fetched_sources(dataset):
         key: fetched_path(dataset, key)
         for key in dataset_sources(dataset, DATASETS[dataset])
     }
+
+
+# A sha256 is not a param of the fetch rule (pinning one must rerun nothing), so a pin that
+# a fetched copy does not match is caught here. Hashing the copies takes a moment; the
+# jobs a cluster runs parse the Snakefile again and skip it.
+if workflow.is_main_process:
+    STALE_PINS = stale_pins(
+        [
+            (source_key(name, source), fetched_path(name, source), spec["sha256"])
+            for name in RUN_DATASETS
+            for source, spec in dataset_sources(name, DATASETS[name]).items()
+        ]
+    )
+    if STALE_PINS:
+        raise WorkflowError(STALE_PINS)
 
 
 def grid_lengths(dataset):
@@ -131,6 +152,37 @@ def prepared_targets():
 RUN_DIR = "results/runs/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}"
 RUN_METRICS = f"{RUN_DIR}/metrics.json"
 ALL_CELLS = [cell for name in RUN_DATASETS for cell in grid_cells(name, DATASETS[name])]
+
+
+def unforced_damage(damaged):
+    """The damaged results whose cell this invocation does not rerun (--forcerun)."""
+    settings = workflow.dag_settings
+    if settings is None or settings.forceall or "train" in settings.forcerun:
+        return {}
+    forced = {os.path.dirname(os.path.normpath(f)) for f in settings.forcerun}
+    return {
+        path: why
+        for path, why in damaged.items()
+        if os.path.dirname(path) not in forced
+    }
+
+
+RESULTS_CHECKED = []
+
+
+def results_intact(wildcards):
+    """No input: Snakemake reruns a cell whose output is missing, never one whose output
+    is damaged (truncated, overwritten), so when the DAG is built (the --forcerun targets
+    are known then, not at parse time) every finished cell is checked once, without torch,
+    and a damaged one stops the workflow naming its files and the command that reruns it.
+    """
+    if not RESULTS_CHECKED and workflow.is_main_process:
+        RESULTS_CHECKED.append(True)
+        damaged = damaged_runs(RUN_DIR.format(**c) for c in ALL_CELLS)
+        damaged = unforced_damage(damaged)
+        if damaged:
+            raise WorkflowError(damaged_message(damaged))
+    return []
 
 
 def train_spec(wildcards):
@@ -173,9 +225,7 @@ def baseline_groups(wildcards):
 
     name = wildcards.dataset
     cells = [
-        cell_spec(DATASETS[name], cell)
-        for cell in ALL_CELLS
-        if cell["dataset"] == name
+        cell_spec(DATASETS[name], cell) for cell in ALL_CELLS if cell["dataset"] == name
     ]
     return json.dumps(subsample_groups(DATASETS[name]["task"], cells), sort_keys=True)
 
@@ -226,7 +276,7 @@ def fetch_local_input(wildcards):
     """A local source is an input, so Snakemake notices when the file changes."""
     from rnnbench.data.fetch import local_path
 
-    path = local_path(fetch_source(wildcards)["url"])
+    path = local_path(canonical_source(fetch_source(wildcards)["url"]))
     return [] if path is None else [str(path)]
 
 

@@ -20,7 +20,10 @@ rule encode:
         mem_mb=lambda wildcards, attempt: 3000 * attempt,
     params:
         dataset_config=dataset_config("padding", "truncating"),
-        budget=config["memory_budget_gib"],
+        # A guard: it decides whether the job may run, never what it writes. A function
+        # of `resources` is a "derived" param, which Snakemake's params rerun trigger
+        # leaves out, so raising memory_budget_gib reruns nothing.
+        budget=lambda wildcards, resources: config["memory_budget_gib"],
     shell:
         "rnnbench encode --dataset {wildcards.dataset} --dataset-config {params.dataset_config:q}"
         " --tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {input.vocab:q}"

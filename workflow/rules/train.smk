@@ -3,10 +3,16 @@
 # cells it reaches; the model and training code are inputs, so a code change reruns all.
 # A killed job leaves checkpoint.pt (not an output, so Snakemake keeps it) and the rerun
 # (--rerun-incomplete) resumes from it.
+# A cell depends on the content of its encoded arrays, not on how they were configured:
+# knobs that cannot change them (memory_budget_gib, text.batch_size, a pinned sha256, the
+# spelling of a local url) are in no upstream stage's params, so editing them schedules no
+# data job and no cell; a newer .npz with the recorded checksum is no change either
+# (Snakemake compares input checksums up to --max-checksum-file-size, 1 MB by default).
 
 
 rule train:
     input:
+        results_intact,
         data="results/prepared/{dataset}/len{length}.npz",
         code=train_code(),
     output:

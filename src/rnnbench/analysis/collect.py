@@ -30,6 +30,7 @@ import pandas as pd
 from rnnbench.analysis.sanity import flag_run, join_flags
 from rnnbench.errors import RnnbenchError
 from rnnbench.io import atomic_path
+from rnnbench.results import rerun_hint
 
 log = logging.getLogger("rnnbench.analysis")
 
@@ -123,7 +124,12 @@ def load_metrics(path: str | Path) -> dict[str, Any]:
             metrics = json.load(handle)
     except FileNotFoundError:
         raise AnalysisError(f"{p}: metrics file not found (did the training job finish?)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise AnalysisError(
+            f"{p}: damaged metrics file, not valid JSON ({err}): truncated or overwritten "
+            f"after its training job finished; {rerun_hint([str(p)])}"
+        ) from None
+    except OSError as err:
         raise AnalysisError(f"{p}: cannot read metrics file: {err}") from None
     if not isinstance(metrics, dict):
         raise AnalysisError(f"{p}: metrics file must hold a JSON object")

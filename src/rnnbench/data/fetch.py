@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -33,6 +34,51 @@ def local_path(source: str) -> Path | None:
         host = "" if parsed.netloc in ("", "localhost") else parsed.netloc
         return Path(urllib.parse.unquote(host + parsed.path))
     return Path(source)
+
+
+def canonical_source(source: str) -> str:
+    """One spelling per source file, for the fetch rule's params and input.
+
+    A local source is resolved (symlinks too) and given relative to the working directory
+    when it lies below it, else absolute; so ``data/x.csv``, ``./data/x.csv``, its absolute
+    path, a ``file://`` URL of it, or a symlink to it, are one source and re-spelling the
+    config's ``url`` reruns nothing. A remote URL is kept as given.
+    """
+    path = local_path(source)
+    if path is None:
+        return source
+    real = os.path.realpath(path)
+    relative = os.path.relpath(real, os.path.realpath(os.getcwd()))
+    return real if relative.split(os.sep)[0] == os.pardir else relative
+
+
+def sha256_of_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def stale_pins(fetched: list[tuple[str, str | Path, str | None]]) -> str | None:
+    """A message for every fetched copy that its pinned sha256 does not match, else None.
+
+    ``fetched`` holds ``(config key, fetched path, pinned sha256)``. The pin is not a param
+    of the fetch rule (pinning a hash must not rerun anything), so a pin changed after the
+    fetch is checked here, when the workflow is parsed, instead.
+    """
+    problems = []
+    for key, path, pinned in fetched:
+        if not pinned or not os.path.isfile(path):
+            continue
+        actual = sha256_of_file(path)
+        if actual != pinned.lower():
+            problems.append(
+                f"{path}: its sha256 is {actual}, but {key} pins sha256 {pinned.lower()}: the "
+                "source changed since it was fetched, or the pin is wrong. Fetch it again "
+                f"(`snakemake --forcerun {path}`, or `rm {path}`), or fix the pin"
+            )
+    return "\n".join(problems) or None
 
 
 WAYS_OUT = (

@@ -11,6 +11,7 @@ import codecs
 import csv
 import gzip
 import io
+import json
 import re
 import tarfile
 import zipfile
@@ -445,6 +446,65 @@ def read_sentiment_table(path: str | Path, options: dict) -> list[Record]:
     return records
 
 
+def read_jsonl(path: str | Path, options: dict) -> list[Record]:
+    """JSON Lines: one object per line; ``text_column`` / ``label_column`` name its fields
+    (defaults ``text`` and ``label``). Blank lines are skipped; a label may be a string, a
+    number or a boolean (read as its JSON spelling, then through ``label_map``)."""
+    path = Path(path)
+    text_key = options.get("text_column", "text")
+    label_key = options.get("label_column", "label")
+    label_map = options.get("label_map")
+    encoding = options.get("encoding") or "utf-8"
+    records = []
+    with open_member(path, options.get("member")) as stream:
+        for line_number, line in enumerate(
+            _text_lines(stream, path, encoding, max_line_bytes(options)), start=1
+        ):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(
+                    f"{path}: line {line_number} is not a JSON object ({err.msg} at column "
+                    f"{err.colno}): {excerpt(line.rstrip())}"
+                ) from None
+            if not isinstance(obj, dict):
+                raise DataError(
+                    f"{path}: line {line_number} is a JSON {type(obj).__name__}, not an object"
+                )
+            for key, option in ((text_key, "text_column"), (label_key, "label_column")):
+                if key not in obj:
+                    raise DataError(
+                        f"{path}: line {line_number} has no field {key!r} (option `{option}`); "
+                        f"its fields are {sorted(obj)[:20]}"
+                    )
+            text, label = obj[text_key], obj[label_key]
+            if not isinstance(text, str):
+                raise DataError(
+                    f"{path}: line {line_number}: field {text_key!r} is a JSON "
+                    f"{type(text).__name__}, not a string"
+                )
+            if isinstance(label, (dict, list)) or label is None:
+                raise DataError(
+                    f"{path}: line {line_number}: field {label_key!r} is {json.dumps(label)[:60]}, "
+                    "not a label (a string, number or boolean)"
+                )
+            label = label if isinstance(label, str) else json.dumps(label)
+            if label_map is not None:
+                mapped = {str(k): v for k, v in label_map.items()}
+                if label not in mapped:
+                    raise DataError(
+                        f"{path}: line {line_number} has label {excerpt(label)}, not in "
+                        f"label_map {sorted(mapped)}"
+                    )
+                label = str(mapped[label])
+            records.append({"text": text, "label": label.strip()})
+    if not records:
+        raise DataError(f"{path} holds no records")
+    return records
+
+
 def _prepend(first: tuple, rows: Iterator[tuple]) -> Iterator[tuple]:
     yield first
     yield from rows
@@ -588,6 +648,7 @@ def read_source(
         return read_aclimdb(path, options)
     readers = {
         "sentiment_table": read_sentiment_table,
+        "jsonl": read_jsonl,
         "gmb_csv": read_gmb_csv,
         "conll": read_conll,
     }

@@ -40,7 +40,11 @@ def split_dataset(name: str, ds: dict, sources: dict[str, str], out_dir: str | P
             splits = split_by_fractions(data, split_cfg["fractions"], split_cfg["seed"])
             log.info("split %d records by fractions %s", len(data), split_cfg["fractions"])
     else:
-        splits = {key: read_source(fmt, path, options) for key, path in sources.items()}
+        per_split = ds.get("split_options") or {}
+        splits = {
+            key: read_source(fmt, path, per_split.get(key, options))
+            for key, path in sources.items()
+        }
     if "validation" not in splits:
         fraction = split_cfg["validation_fraction"]
         splits["train"], splits["validation"] = carve_validation(
@@ -95,7 +99,7 @@ def tokenize_split(ds: dict, in_path: str | Path, out_path: str | Path) -> None:
         out = [{"tokens": keep(r["tokens"]), "tags": r["tags"]} for r in records]
     else:
         texts = (normalize(r["text"], lowercase, text_cfg["strip_html"]) for r in records)
-        token_lists = tokenize_texts(texts, text_cfg["tokenizer"], text_cfg["batch_size"])
+        token_lists = tokenize_texts(texts, text_cfg["tokenizer"])
         out = [
             {"tokens": tokens, "label": r["label"]}
             for r, tokens in zip(records, token_lists, strict=True)

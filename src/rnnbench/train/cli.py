@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Any
 
+from rnnbench.results import HISTORY, METRICS, MODEL, damaged_files
 from rnnbench.train.loop import run_training
 from rnnbench.train.spec import SpecError
 
 EXIT_BAD_SPEC = 2
+EXIT_DAMAGED_OUTPUT = 3
 
 
 def register(subparsers: Any) -> None:
@@ -65,4 +68,18 @@ def run(args: argparse.Namespace) -> int:
         # print, not log: the message must reach stderr whatever logging setup the caller has.
         print(f"rnnbench train: invalid spec: {err}", file=sys.stderr)
         return EXIT_BAD_SPEC
-    return 0
+    return check_outputs(args.out)
+
+
+def check_outputs(out_dir: str) -> int:
+    """Read back what the job wrote; a damaged output fails the job, so Snakemake removes
+    the outputs and reruns the cell instead of keeping a result that cannot be read."""
+    damaged = damaged_files(out_dir, thorough=True)
+    missing = [
+        name for name in (METRICS, HISTORY, MODEL) if not os.path.exists(f"{out_dir}/{name}")
+    ]
+    for path, why in sorted(damaged.items()):
+        print(f"rnnbench train: {path} is damaged: {why}", file=sys.stderr)
+    for name in missing:
+        print(f"rnnbench train: {out_dir}/{name} was not written", file=sys.stderr)
+    return EXIT_DAMAGED_OUTPUT if damaged or missing else 0
