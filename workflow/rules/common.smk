@@ -232,9 +232,9 @@ def baseline_groups(wildcards):
 
 def baseline_args(wildcards):
     data = baseline_input(wildcards)
-    groups = "--groups-json " + shlex.quote(baseline_groups(wildcards))
+    groups = f"--groups-json {shlex.quote(baseline_groups(wildcards))}"
     if "encoded" in data:
-        return "--encoded " + " ".join(data["encoded"]) + " " + groups
+        return f"--encoded {' '.join(data['encoded'])} {groups}"
     args = f"--tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {data['vocab']}"
     if DATASETS[wildcards.dataset]["task"] == "ner":
         args += f" --truncating {DATASETS[wildcards.dataset]['truncating']}"
