@@ -2,13 +2,15 @@
 # The cell's resolved hyperparameters are its params, so editing one reruns exactly the
 # cells it reaches; the model and training code are inputs, so a code change reruns all.
 # A killed job leaves checkpoint.pt (not an output, so Snakemake keeps it) and the rerun
-# (--rerun-incomplete) resumes from it.
+# (--rerun-incomplete) resumes from it. A cell whose lr grid.tune selects (tune.smk) has
+# its selected.json as an input, named in its spec ({"lr": {"tuned": path}}).
 
 
 rule train:
     input:
         data="results/prepared/{dataset}/len{length}.npz",
         code=package_tree("models", "train") + package_code("data/arrays.py"),
+        lr_selection=train_lr_selection,
     output:
         metrics=RUN_METRICS,
         history=report(
