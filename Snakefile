@@ -21,6 +21,7 @@ wildcard_constraints:
     optimizer=one_of({cell["optimizer"] for cell in ALL_CELLS}),
     seed=r"[0-9]+",
     kind=one_of(PLOT_KINDS + NER_PLOT_KINDS),
+    lr=LR_WILDCARD,
 
 
 include: "workflow/rules/fetch.smk"
@@ -30,6 +31,7 @@ include: "workflow/rules/vocab.smk"
 include: "workflow/rules/encode.smk"
 include: "workflow/rules/datacard.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/tune.smk"
 include: "workflow/rules/analysis.smk"
 
 
@@ -41,6 +43,8 @@ localrules:
     plot,
     datacard_report,
     published,
+    tune_select,
+    lr_figure,
 
 
 rule all:

@@ -29,6 +29,8 @@ HEAVY_COMMANDS = {
     "rnnbench.analysis.plots": {"plot": "one figure of a dataset's results (SVG)"},
     "rnnbench.analysis.published": {"published": "published vs measured (CSV + HTML)"},
     "rnnbench.progress": {"progress": "the training grid's state: done, running, waiting"},
+    "rnnbench.tuning": {"tune-select": "pick a tuned cell's lr from its trials' validation"},
+    "rnnbench.analysis.lr_figure": {"lr-figure": "a dataset's lr-sensitivity figure (SVG)"},
 }
 
 

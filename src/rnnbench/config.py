@@ -172,6 +172,7 @@ def _check_semantics(config: dict) -> list[str]:
             )
         if "grid" not in ds:
             raise ConfigError(f"{key}.grid: missing; give at least grid.lengths, e.g. [120]")
+        notes += _check_tuning(name, ds)
         if task == "memory":
             notes += _check_synthetic(key, ds, config["memory_budget_gib"])
             continue
@@ -201,6 +202,21 @@ def _check_semantics(config: dict) -> list[str]:
                     "be downloaded unverified and its hash written to the fetch log so you can pin it"
                 )
     return notes
+
+
+def _check_tuning(name: str, ds: dict) -> list[str]:
+    """grid.tune beyond the schema (rnnbench.tuning.check_tuning), and a note when the
+    tuning seed is also a final seed (that seed's run repeats the selected trial)."""
+    from rnnbench.tuning import check_tuning, tune_config
+
+    check_tuning(name, ds)
+    tune = tune_config(ds)
+    if tune is not None and tune["seed"] in ds["grid"]["seeds"]:
+        return [
+            f"datasets.{name}.grid.tune.seed: {tune['seed']} is also a grid seed; that seed's "
+            "final runs repeat the trial their lr was selected on (validation scores biased up)"
+        ]
+    return []
 
 
 def check_array_budget(
@@ -343,6 +359,7 @@ def validate_grids(config: dict) -> None:
     """
     from rnnbench import registry
     from rnnbench.train.spec import SpecError, resolve_spec  # imports torch: only when needed
+    from rnnbench.tuning import validate_tuning
 
     for name in config["datasets_to_run"]:
         ds = config["datasets"][name]
@@ -360,6 +377,7 @@ def validate_grids(config: dict) -> None:
                 resolve_spec(spec)
             except SpecError as err:
                 raise ConfigError(f"{where}: {err}") from None
+        validate_tuning(name, ds)
 
 
 def _set_at(name: str, ds: dict, cell: dict, key: str | None) -> str:

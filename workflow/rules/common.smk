@@ -28,6 +28,20 @@ from rnnbench.data.fetch import (
 from rnnbench.errors import ConfigError
 from rnnbench.registry import extra_module_files
 from rnnbench.results import damaged_message, damaged_runs
+from rnnbench.tuning import (
+    LR_FIGURE,
+    LR_WILDCARD,
+    SELECTED,
+    TRIAL_DIR,
+    candidate_lrs,
+    final_spec,
+    is_tuned,
+    lr_label,
+    selected_path,
+    trial_metrics_paths,
+    trial_spec,
+    tuned_cells,
+)
 
 min_version("9.0")
 
@@ -87,7 +101,9 @@ def train_code():
     modules = ("__init__.py", "__main__.py", "cli.py", "errors.py", "io.py", "names.py")
     return (
         package_tree("models", "train")
-        + package_code(*modules, "registry.py", "data/arrays.py")
+        + package_code(
+            *modules, "registry.py", "tuning.py", "results.py", "data/arrays.py"
+        )
         + extra_module_files()
     )
 
@@ -186,7 +202,9 @@ def results_intact(wildcards):
 
 
 def train_spec(wildcards):
-    """The cell's resolved hyperparameters as canonical JSON (the rule's params)."""
+    """The cell's resolved hyperparameters as canonical JSON (the rule's params); a cell
+    whose lr grid.tune selects says `"lr": {"tuned": <its selected.json>}`
+    (rnnbench.tuning.final_spec)."""
     cell = {
         "dataset": wildcards.dataset,
         "arch": wildcards.arch,
@@ -194,7 +212,58 @@ def train_spec(wildcards):
         "length": int(wildcards.length),
         "seed": int(wildcards.seed),
     }
-    return json.dumps(cell_spec(DATASETS[wildcards.dataset], cell), sort_keys=True)
+    ds = DATASETS[wildcards.dataset]
+    return json.dumps(final_spec(ds, cell_spec(ds, cell)), sort_keys=True)
+
+
+def train_lr_selection(wildcards):
+    """A tuned cell's selected.json (an input of its train job), else nothing."""
+    cell = {
+        "dataset": wildcards.dataset,
+        "arch": wildcards.arch,
+        "optimizer": wildcards.optimizer,
+        "length": int(wildcards.length),
+    }
+    return [selected_path(cell)] if is_tuned(DATASETS[wildcards.dataset], cell) else []
+
+
+# --- learning-rate tuning (grid.tune; rules in tune.smk) ---
+
+
+def trial_spec_json(wildcards):
+    """A trial's spec as canonical JSON: the cell's, on the tuning seed, at this lr only."""
+    cell = {
+        "dataset": wildcards.dataset,
+        "arch": wildcards.arch,
+        "optimizer": wildcards.optimizer,
+        "length": int(wildcards.length),
+    }
+    ds = DATASETS[wildcards.dataset]
+    lrs = {lr_label(lr): lr for lr in candidate_lrs(ds)}
+    if wildcards.lr not in lrs or not is_tuned(ds, cell):
+        raise WorkflowError(
+            f"{wildcards.dataset}/{wildcards.arch}/{wildcards.optimizer}: lr {wildcards.lr} "
+            f"is not a candidate of datasets.{wildcards.dataset}.grid.tune ({sorted(lrs)})"
+        )
+    return json.dumps(trial_spec(ds, cell, lrs[wildcards.lr]), sort_keys=True)
+
+
+def tune_cell(wildcards):
+    return {
+        "dataset": wildcards.dataset,
+        "arch": wildcards.arch,
+        "optimizer": wildcards.optimizer,
+        "length": int(wildcards.length),
+    }
+
+
+def tune_trial_metrics(wildcards):
+    return trial_metrics_paths(DATASETS[wildcards.dataset], tune_cell(wildcards))
+
+
+def tuned_selections(wildcards):
+    name = wildcards.dataset
+    return [selected_path(cell) for cell in tuned_cells(name, DATASETS[name])]
 
 
 def run_targets():
@@ -254,6 +323,8 @@ def analysis_targets():
             f"results/summary/{name}/datacard.html",
         ]
         targets += [f"results/summary/{name}/plots/{kind}.svg" for kind in kinds]
+        if tuned_cells(name, DATASETS[name]):
+            targets.append(f"results/summary/{name}/plots/{LR_FIGURE}.svg")
     if config.get("published"):
         targets += ["results/summary/published.csv", "results/summary/published.html"]
     return targets

@@ -8,6 +8,8 @@
 # spelling of a local url) are in no upstream stage's params, so editing them schedules no
 # data job and no cell; a newer .npz with the recorded checksum is no change either
 # (Snakemake compares input checksums up to --max-checksum-file-size, 1 MB by default).
+# A cell whose lr grid.tune selects (tune.smk) has its selected.json as an input, named in
+# its spec ({"lr": {"tuned": path}}).
 
 
 rule train:
@@ -15,6 +17,7 @@ rule train:
         results_intact,
         data="results/prepared/{dataset}/len{length}.npz",
         code=train_code(),
+        lr_selection=train_lr_selection,
     output:
         metrics=RUN_METRICS,
         history=report(

@@ -11,7 +11,8 @@ Metric columns are named ``<split>_<metric>`` with the metric names of metrics.j
 ``test_entity_f1_<TYPE>`` (conlleval); the majority-class baseline of the run's own
 rows is ``majority_validation``/``majority_test``, with ``majority_on`` saying which
 examples (e.g. "test, 1,000-example evaluation subsample (seed 0)"); every
-hyperparameter as recorded by the training job is ``hp_<key>``. Each row also says where
+hyperparameter as recorded by the training job is ``hp_<key>`` (``hp_lr`` the lr used;
+``lr_tuned`` true when grid.tune selected it). Each row also says where
 and how its numbers were computed (:data:`PROVENANCE_COLUMNS`: execution path, device,
 CPU model, TF32/AMP, versions).
 """
@@ -109,6 +110,7 @@ INTEGER_COLUMNS: tuple[str, ...] = (
     "train_classes",
 )
 HP_PREFIX = "hp_"
+LR_TUNED = "lr_tuned"
 PER_TYPE_PREFIX = "test_entity_f1_"
 
 
@@ -219,6 +221,8 @@ def run_row(
         row[f"{PER_TYPE_PREFIX}{name}"] = scores.get("f1")
     for key, value in (metrics.get("hparams") or {}).items():
         row[f"{HP_PREFIX}{key}"] = value
+    # hp_lr is the lr used; lr_tuned says it was selected by tuning (rnnbench.tuning).
+    row[LR_TUNED] = bool(metrics.get("lr_tuning"))
     return row
 
 
@@ -252,6 +256,7 @@ def column_order(rows: Sequence[dict[str, Any]]) -> list[str]:
         *TRAILING_COLUMNS,
         *PROVENANCE_COLUMNS,
         *hparams,
+        LR_TUNED,
         "run_dir",
     ]
 

@@ -3,7 +3,8 @@
 A cell is one (arch, optimizer, length, hyperparameters) combination; its seeds give
 the mean, SD and t confidence interval of the headline test metric. Only the parameters
 that vary within the dataset are columns (DVC's ``exp show --only-changed``); ``arch``
-is always kept because it names the row, baselines included.
+is always kept because it names the row, baselines included. When grid.tune chose a
+cell's lr, a ``tuned_lr`` column gives it (empty for cells at their configured lr).
 
 Ranking: a cell with any flagged run (see :mod:`rnnbench.analysis.sanity`) is never
 "best", nor is a cell with fewer than 2 scored seeds (no variance, no test); among the
@@ -33,7 +34,7 @@ import pandas as pd
 
 from rnnbench.analysis import stats
 from rnnbench.analysis.baselines import baseline_rows
-from rnnbench.analysis.collect import HP_PREFIX, AnalysisError
+from rnnbench.analysis.collect import HP_PREFIX, LR_TUNED, AnalysisError
 from rnnbench.analysis.htmlpage import page_start
 from rnnbench.analysis.sanity import FLAG_HELP, union_flags
 from rnnbench.io import atomic_path, write_text_atomic
@@ -44,6 +45,8 @@ GRID_COLUMNS: tuple[str, ...] = ("arch", "optimizer", "length")
 # would split one cell's seeds (e.g. some on CPU, some on GPU) into separate rows.
 NON_GROUPING_HPARAMS: frozenset[str] = frozenset({"hp_device"})
 BASELINE_PREFIX = "baseline: "
+# The lr grid.tune selected for a cell (empty for a cell trained at its configured lr).
+TUNED_LR = "tuned_lr"
 KIND_MODEL, KIND_BASELINE = "model", "baseline"
 STAT_COLUMNS: tuple[str, ...] = (
     "n_seeds",
@@ -84,6 +87,13 @@ def varying_columns(runs: pd.DataFrame) -> list[str]:
         c for c in runs.columns if c.startswith(HP_PREFIX) and c not in NON_GROUPING_HPARAMS
     ]
     return [c for c in candidates if runs[c].nunique(dropna=False) > 1]
+
+
+def _lr_tuned(runs: pd.DataFrame) -> pd.Series:
+    """runs.csv's lr_tuned as booleans (False where absent)."""
+    if LR_TUNED not in runs or "hp_lr" not in runs:
+        return pd.Series(False, index=runs.index)
+    return runs[LR_TUNED].astype(str).str.lower().isin(["true", "1"])
 
 
 def _first(series: pd.Series) -> Any:
@@ -171,6 +181,10 @@ def comparison_table(
 
     shown = varying_columns(sub)
     keys = ["arch", *[c for c in shown if c != "arch"]]
+    tuned = _lr_tuned(sub)
+    if tuned.any():  # a tuned cell says so: its selected lr in a column of its own
+        sub = sub.assign(**{TUNED_LR: pd.to_numeric(sub["hp_lr"], errors="coerce").where(tuned)})
+        keys.append(TUNED_LR)
     cells: list[dict[str, Any]] = []
     scores: dict[int, list[float]] = {}
     flagged: list[int] = []

@@ -34,6 +34,13 @@ def register(subparsers: Any) -> None:
         "@FILE reads it from a file",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument(
+        "--lr-from",
+        default=None,
+        metavar="SELECTED_JSON",
+        help="a tuned cell's selected.json (rnnbench tune-select): train at its selected lr "
+        '(default: the one the spec names, as hparams.lr = {"tuned": PATH})',
+    )
     parser.set_defaults(func=run)
 
 
@@ -50,6 +57,27 @@ def _parse_spec(text: str) -> dict[str, Any]:
     return spec
 
 
+def _tuned_lr(
+    spec: dict[str, Any], lr_from: str | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The spec with the selected lr of a tuned cell (rnnbench.tuning), and metrics.json's
+    ``lr_tuning`` entry. The selection is ``--lr-from``, else the one the spec names
+    (``"lr": {"tuned": "<selected.json>"}``)."""
+    from rnnbench.tuning import TUNED_LR, apply_selected_lr, lr_source
+
+    lr = (spec.get("hparams") or {}).get("lr") if isinstance(spec.get("hparams"), dict) else None
+    source = lr_from or lr_source(spec)
+    if source is None:
+        if isinstance(lr, dict) or lr == TUNED_LR:
+            raise SpecError(
+                f'hparams.lr {lr!r}: a tuned lr is {{"{TUNED_LR}": "<selected.json>"}}, '
+                "or give the selection with --lr-from"
+            )
+        return spec, None
+    spec, annotation = apply_selected_lr(spec, source)
+    return spec, {"lr_tuning": annotation}
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the job; 0 on success (status ok or diverged), 2 for a bad spec."""
     # The rule redirects stderr to the job's log; a caller that already set up
@@ -62,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
     # Per-epoch progress is INFO; show it even under a caller's WARNING-level root logger.
     logging.getLogger("rnnbench.train").setLevel(logging.INFO)
     try:
-        spec = _parse_spec(args.spec)
-        run_training(args.data, args.out, spec, threads=args.threads)
+        spec, extra = _tuned_lr(_parse_spec(args.spec), args.lr_from)
+        run_training(args.data, args.out, spec, threads=args.threads, extra_metrics=extra)
     except SpecError as err:
         # print, not log: the message must reach stderr whatever logging setup the caller has.
         print(f"rnnbench train: invalid spec: {err}", file=sys.stderr)

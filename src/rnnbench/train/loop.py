@@ -121,11 +121,13 @@ def run_training(
     threads: int = 1,
     *,
     on_epoch_end: EpochCallback | None = None,
+    extra_metrics: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``spec`` on the encoded data at ``data_path``; return the metrics written.
 
     ``on_epoch_end(epoch, model, record)`` runs after each epoch's checkpoint is saved
-    (tests use it to simulate a kill). Raises SpecError (a ValueError) for a bad spec.
+    (tests use it to simulate a kill); ``extra_metrics`` are further top-level entries of
+    metrics.json (e.g. ``lr_tuning``). Raises SpecError (a ValueError) for a bad spec.
     """
     started = time.perf_counter()
     resolved = resolve_spec(spec)
@@ -273,6 +275,7 @@ def run_training(
         data_sha256=fingerprint["data_sha256"],
         total_seconds=time.perf_counter() - started,
     )
+    metrics.update(extra_metrics or {})
     report.write_metrics(out / METRICS_FILE, metrics)
     ckpt_path.unlink(missing_ok=True)
     log.info(

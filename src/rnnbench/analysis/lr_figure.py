@@ -1,0 +1,186 @@
+"""The lr-sensitivity figure of a tuned dataset, from its selection files.
+
+``lr_figure(selected_paths, dataset, out_svg)`` draws the validation headline metric of
+every tuning trial against its learning rate (log x axis), one line per architecture x
+optimizer, one panel per sequence length; the selected lr of each line is ringed. The
+numbers come from the ``selected.json`` files (rnnbench.tuning), which hold every trial's
+validation score, so the figure shows exactly what the selection saw. Diverged trials
+(no validation score) are marked with an "x" on the panel's bottom edge.
+
+Output is deterministic as in :mod:`rnnbench.analysis.plots` (salted SVG ids, text kept
+as text, no date).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from rnnbench.analysis.collect import AnalysisError
+from rnnbench.io import atomic_path
+
+log = logging.getLogger("rnnbench.analysis.lr_figure")
+
+RC: dict[str, Any] = {
+    "svg.hashsalt": "rnnbench",
+    "svg.fonttype": "none",
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "legend.fontsize": 9,
+}
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "h", "<", ">")
+
+
+def read_selections(paths: list[str | Path]) -> list[dict[str, Any]]:
+    selections = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                record = json.load(handle)
+        except (OSError, ValueError) as err:
+            raise AnalysisError(f"{path}: cannot read the lr selection: {err}") from None
+        if not isinstance(record, dict) or not isinstance(record.get("trials"), list):
+            raise AnalysisError(f"{path}: not a selection file (rnnbench tune-select)")
+        selections.append(record)
+    return selections
+
+
+def draw(selections: list[dict[str, Any]], dataset: str) -> plt.Figure:
+    """The figure (see the module doc); a "no data" figure when there is nothing."""
+    selections = [s for s in selections if s.get("dataset") == dataset]
+    title = f"{dataset}: learning-rate sensitivity (tuning trials)"
+    if not selections:
+        fig, ax = plt.subplots(figsize=(6.4, 3.0), layout="constrained")
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no data: no tuned cells", ha="center", va="center", color="0.35")
+        fig.suptitle(title)
+        return fig
+    lengths = sorted({int(s["length"]) for s in selections})
+    lines = list(dict.fromkeys((s["arch"], s["optimizer"]) for s in selections))
+    colors = plt.get_cmap("tab10")
+    fig, axes = plt.subplots(
+        1,
+        len(lengths),
+        figsize=(4.2 * len(lengths) + 2.2, 3.6),
+        squeeze=False,
+        sharey=True,
+        layout="constrained",
+    )
+    metric = selections[0].get("metric", "validation metric")
+    diverged = 0
+    for ax, length in zip(axes[0], lengths, strict=True):
+        for i, (arch, optimizer) in enumerate(lines):
+            record = next(
+                (
+                    s
+                    for s in selections
+                    if (s["arch"], s["optimizer"], int(s["length"])) == (arch, optimizer, length)
+                ),
+                None,
+            )
+            if record is None:
+                continue
+            color, marker = colors(i % 10), MARKERS[i % len(MARKERS)]
+            scored = [t for t in record["trials"] if t.get("validation") is not None]
+            ax.plot(
+                [t["lr"] for t in scored],
+                [t["validation"] for t in scored],
+                color=color,
+                marker=marker,
+                label=f"{arch} / {optimizer}",
+            )
+            ax.plot(
+                [record["selected_lr"]],
+                [record["selected_validation"]],
+                linestyle="none",
+                marker="o",
+                markersize=14,
+                markerfacecolor="none",
+                markeredgecolor=color,
+                markeredgewidth=2,
+            )
+            failed = [t["lr"] for t in record["trials"] if t.get("validation") is None]
+            diverged += len(failed)
+            if failed:
+                ax.plot(
+                    failed,
+                    [0.0] * len(failed),
+                    linestyle="none",
+                    marker="x",
+                    color=color,
+                    transform=ax.get_xaxis_transform(),
+                    clip_on=False,
+                )
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_title(f"length {length}")
+        ax.set_xlabel("learning rate (log scale)")
+        ax.grid(True, which="major", alpha=0.4)
+    axes[0][0].set_ylabel(metric)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    for ax in axes[0][1:]:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    handles.append(
+        plt.Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="o",
+            markersize=10,
+            markerfacecolor="none",
+            markeredgecolor="0.3",
+            markeredgewidth=2,
+        )
+    )
+    labels.append("selected lr")
+    fig.legend(handles, labels, loc="outside right center", frameon=False)
+    seed = selections[0].get("tuning_seed")
+    note = f"tuning seed {seed}; {selections[0].get('rule', '')}"
+    if diverged:
+        note += f"; x = {diverged} trial(s) without a validation score (diverged)"
+    fig.suptitle(title)
+    fig.text(0.01, 0.0, note, ha="left", va="top", fontsize=8.5, color="0.25")
+    return fig
+
+
+def lr_figure(selected_paths: list[str | Path], dataset: str, out_svg: str | Path) -> None:
+    with plt.rc_context(RC):
+        fig = draw(read_selections(selected_paths), dataset)
+        with atomic_path(out_svg) as tmp:
+            fig.savefig(tmp, format="svg", bbox_inches="tight", metadata={"Date": None})
+        plt.close(fig)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``lr-figure`` subcommand to an ``argparse`` subparsers object."""
+    parser = subparsers.add_parser(
+        "lr-figure",
+        help="a dataset's lr-sensitivity figure from its selected.json files",
+        description="Validation headline metric vs learning rate of every tuning trial, "
+        "one line per architecture x optimizer, one panel per length, selected lr ringed.",
+    )
+    parser.add_argument("--selected", nargs="*", default=[], help="selected.json files")
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--out", required=True, help="output file (.svg)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    lr_figure(args.selected, args.dataset, args.out)
+    log.info("wrote %s", args.out)
+    return 0

@@ -1,0 +1,316 @@
+"""Learning-rate tuning as part of the grid (a dataset's ``grid.tune``).
+
+For each tuned (dataset, arch, optimizer, length) every candidate lr is one *trial*: an
+ordinary training job on the tuning seed, written to
+``results/tune/<dataset>/<arch>/<optimizer>/len<length>/lr<lr>/``. A trial's spec is
+the cell's spec with the tuning seed, ``tune.hparams`` and its own lr, and nothing else,
+so adding a candidate leaves every other trial's spec (its Snakemake params) unchanged.
+
+The *selection* (``rnnbench tune-select``) reads the trials' metrics.json and writes
+``selected.json`` beside them: the lr whose trial has the highest **validation** headline
+metric (the best epoch's, as early stopping saw it; test scores are never read). Exact
+ties go to the smallest lr (the conservative choice: of equally good rates, the one
+least likely to diverge on another seed). A diverged trial, or one without a finite
+validation score, is never selected; if no trial has a score the selection fails.
+
+The grid's own seeds of a tuned cell then train at the selected lr: their spec carries
+``"lr": {"tuned": "<dir>/selected.json"}`` (:func:`final_spec`), that file is an input
+of their job and ``rnnbench train`` puts its selected lr into the spec, so
+metrics.json records the lr actually used (runs.csv ``hp_lr``) and an ``lr_tuning``
+entry (runs.csv ``lr_tuned`` true).
+
+This module imports neither torch nor pandas: the Snakefile uses it at parse time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from rnnbench.errors import ConfigError, RnnbenchError
+
+TUNED_LR = "tuned"
+TUNE_DIR = "results/tune/{dataset}/{arch}/{optimizer}/len{length}"
+TRIAL_DIR = TUNE_DIR + "/lr{lr}"
+SELECTED_FILE = "selected.json"
+SELECTED = f"{TUNE_DIR}/{SELECTED_FILE}"
+LR_WILDCARD = r"[0-9][0-9.e+-]*"
+LR_FIGURE = "lr_sensitivity"  # results/summary/<dataset>/plots/lr_sensitivity.svg
+TIE_RULE = "highest validation {metric}; exact ties go to the smallest lr; diverged trials are never selected"
+
+
+class TuningError(RnnbenchError):
+    """A trial or selection file is missing, malformed or unusable; the message names it."""
+
+
+# --- config --------------------------------------------------------------------------------
+
+
+def lr_label(lr: float) -> str:
+    """The lr as it appears in a trial's directory name: Python's shortest round-trip
+    form (0.001, 0.0003, 1e-05), so the label reads back as exactly the same float."""
+    return repr(float(lr))
+
+
+def tune_config(ds: dict[str, Any]) -> dict[str, Any] | None:
+    """The dataset's ``grid.tune`` (defaults filled), or None when tuning is off."""
+    return ds.get("grid", {}).get("tune") or None
+
+
+def tuned_archs(ds: dict[str, Any]) -> list[str]:
+    tune = tune_config(ds)
+    if tune is None:
+        return []
+    return list(tune.get("archs") or ds["grid"].get("archs", []))
+
+
+def tuned_optimizers(ds: dict[str, Any]) -> list[str]:
+    tune = tune_config(ds)
+    if tune is None:
+        return []
+    return list(tune.get("optimizers") or ds["grid"]["optimizers"])
+
+
+def is_tuned(ds: dict[str, Any], cell: dict[str, Any]) -> bool:
+    """Whether the cell's lr comes from tuning."""
+    return cell["arch"] in tuned_archs(ds) and cell["optimizer"] in tuned_optimizers(ds)
+
+
+def tuned_cells(name: str, ds: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every tuned (dataset, arch, optimizer, length), in grid order (no seed)."""
+    archs, optimizers = tuned_archs(ds), tuned_optimizers(ds)
+    return [
+        {"dataset": name, "arch": arch, "optimizer": opt, "length": length}
+        for arch in ds["grid"].get("archs", [])
+        if arch in archs
+        for opt in ds["grid"]["optimizers"]
+        if opt in optimizers
+        for length in ds["grid"]["lengths"]
+    ]
+
+
+def candidate_lrs(ds: dict[str, Any]) -> list[float]:
+    tune = tune_config(ds)
+    return [float(lr) for lr in tune["lrs"]] if tune else []
+
+
+def trial_spec(ds: dict[str, Any], cell: dict[str, Any], lr: float) -> dict[str, Any]:
+    """One trial's training spec: the cell's, on the tuning seed, with ``tune.hparams``
+    and this lr. Independent of the other candidates."""
+    from rnnbench.config import cell_spec
+
+    tune = tune_config(ds)
+    if tune is None:
+        raise ConfigError(f"dataset {cell['dataset']!r} has no grid.tune")
+    identity = {k: cell[k] for k in ("dataset", "arch", "optimizer", "length")}
+    spec = cell_spec(ds, {**identity, "seed": tune["seed"]})
+    spec["hparams"] = {**spec["hparams"], **tune.get("hparams", {}), "lr": float(lr)}
+    return spec
+
+
+def final_spec(ds: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """A grid cell's spec (config.cell_spec); when tuning sets its lr, ``hparams.lr`` is
+    ``{"tuned": <the cell's selected.json>}`` (``rnnbench train`` reads the lr there)."""
+    if not is_tuned(ds, spec):
+        return spec
+    return {**spec, "hparams": {**spec["hparams"], "lr": {TUNED_LR: selected_path(spec)}}}
+
+
+def lr_source(spec: dict[str, Any]) -> str | None:
+    """The selected.json a final spec's lr comes from (see final_spec), or None."""
+    lr = (spec.get("hparams") or {}).get("lr") if isinstance(spec, dict) else None
+    if isinstance(lr, dict):
+        return lr.get(TUNED_LR)
+    return None
+
+
+def selected_path(cell: dict[str, Any]) -> str:
+    return SELECTED.format(**cell)
+
+
+def trial_metrics_paths(ds: dict[str, Any], cell: dict[str, Any]) -> list[str]:
+    return [f"{TRIAL_DIR.format(**cell, lr=lr_label(lr))}/metrics.json" for lr in candidate_lrs(ds)]
+
+
+def check_tuning(name: str, ds: dict[str, Any]) -> None:
+    """What the schema cannot say about ``grid.tune``; raises ConfigError naming the key."""
+    tune = tune_config(ds)
+    if tune is None:
+        return
+    key = f"datasets.{name}.grid.tune"
+    grid = ds["grid"]
+    for part, known in (("archs", grid.get("archs", [])), ("optimizers", grid["optimizers"])):
+        unknown = [v for v in tune.get(part) or [] if v not in known]
+        if unknown:
+            raise ConfigError(
+                f"{key}.{part}: {unknown} not in the grid's {part} {list(known)}; "
+                f"tune only what the grid trains (null = all of them)"
+            )
+    if "lr" in (tune.get("hparams") or {}):
+        raise ConfigError(
+            f"{key}.hparams.lr: the trials' lr is each candidate of {key}.lrs; remove it"
+        )
+    labels = [lr_label(lr) for lr in tune["lrs"]]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"{key}.lrs: {tune['lrs']} repeats a value")
+
+
+def validate_tuning(name: str, ds: dict[str, Any]) -> None:
+    """Resolve every trial's spec now, so a bad ``tune`` value fails at ``snakemake -n``."""
+    from rnnbench.train.spec import SpecError, resolve_spec
+
+    check_tuning(name, ds)
+    for cell in tuned_cells(name, ds):
+        for lr in candidate_lrs(ds):
+            try:
+                resolve_spec(trial_spec(ds, cell, lr))
+            except SpecError as err:
+                raise ConfigError(
+                    f"datasets.{name}.grid.tune (arch {cell['arch']}, optimizer "
+                    f"{cell['optimizer']}, lr {lr_label(lr)}): {err}"
+                ) from None
+
+
+# --- selection -------------------------------------------------------------------------------
+
+
+def _load(path: str | Path) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as err:
+        raise TuningError(f"{path}: cannot read it: {err}") from None
+    if not isinstance(data, dict):
+        raise TuningError(f"{path}: not a JSON object")
+    return data
+
+
+def validation_score(metrics: dict[str, Any]) -> float | None:
+    """The trial's validation headline metric (best epoch), or None when it has none
+    (diverged, or no finite value). Test scores are never looked at."""
+    if metrics.get("status") != "ok":
+        return None
+    value = (metrics.get("validation") or {}).get(metrics.get("headline_metric"))
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def select_lr(trial_paths: list[str | Path]) -> dict[str, Any]:
+    """The selection record (selected.json) of one tuned cell from its trials' metrics."""
+    trials, identity, headline = [], None, None
+    for path in trial_paths:
+        metrics = _load(path)
+        spec, hparams = metrics.get("spec") or {}, metrics.get("hparams") or {}
+        this = {k: spec.get(k) for k in ("dataset", "arch", "optimizer", "length")}
+        if identity is None:
+            identity, headline = this, metrics.get("headline_metric")
+        elif this != identity:
+            raise TuningError(f"{path}: a trial of {this}, not of {identity}")
+        lr = hparams.get("lr")
+        if not isinstance(lr, int | float) or isinstance(lr, bool):
+            raise TuningError(f"{path}: no recorded hparams.lr; is it a training job's output?")
+        trials.append(
+            {
+                "lr": float(lr),
+                "validation": validation_score(metrics),
+                "status": metrics.get("status"),
+                "best_epoch": metrics.get("best_epoch"),
+                "seed": spec.get("seed"),
+                "metrics": str(path),
+            }
+        )
+    if not trials:
+        raise TuningError("no trial metrics given")
+    trials.sort(key=lambda t: t["lr"])
+    scored = [t for t in trials if t["validation"] is not None]
+    if not scored:
+        lrs = ", ".join(lr_label(t["lr"]) for t in trials)
+        raise TuningError(
+            f"{identity}: no trial has a validation score (lrs {lrs}: every one diverged or "
+            "scored NaN); add smaller candidates to grid.tune.lrs"
+        )
+    # Highest score; of equal scores the smallest lr (trials are sorted by lr, max keeps
+    # the first maximum).
+    best = max(scored, key=lambda t: t["validation"])
+    for trial in trials:
+        trial["selected"] = trial is best
+    lrs = [t["lr"] for t in trials]
+    return {
+        **identity,
+        "tuning_seed": trials[0]["seed"],
+        "headline_metric": headline,
+        "metric": f"validation {headline}",
+        "rule": TIE_RULE.format(metric=headline),
+        "selected_lr": best["lr"],
+        "selected_validation": best["validation"],
+        "at_edge": len(lrs) > 1 and best["lr"] in (lrs[0], lrs[-1]),
+        "trials": trials,
+    }
+
+
+def apply_selected_lr(
+    spec: dict[str, Any], selected: str | Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``spec`` with the selected lr of ``selected`` (a selected.json), and the
+    ``lr_tuning`` record its metrics.json keeps. The selection must be of the spec's cell."""
+    from rnnbench.train.spec import SpecError
+
+    record = _load(selected)
+    for key in ("dataset", "arch", "optimizer", "length"):
+        if record.get(key) != spec.get(key):
+            raise SpecError(
+                f"--lr-from {selected}: a selection for {key} {record.get(key)!r}, "
+                f"but the spec's {key} is {spec.get(key)!r}"
+            )
+    lr = record.get("selected_lr")
+    if not isinstance(lr, int | float) or isinstance(lr, bool) or not lr > 0:
+        raise SpecError(f"--lr-from {selected}: selected_lr {lr!r} is not a positive number")
+    hparams = dict(spec.get("hparams") or {})
+    hparams["lr"] = float(lr)
+    annotation = {
+        "selected_lr": float(lr),
+        "candidates": [t["lr"] for t in record.get("trials", [])],
+        "tuning_seed": record.get("tuning_seed"),
+        "metric": record.get("metric"),
+        "selected_from": str(selected),
+    }
+    return {**spec, "hparams": hparams}, annotation
+
+
+def write_selection(trial_paths: list[str | Path], out: str | Path) -> dict[str, Any]:
+    from rnnbench.io import write_json_atomic
+
+    record = select_lr(trial_paths)
+    write_json_atomic(out, record)
+    return record
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def register(subparsers: Any) -> None:
+    """Add ``tune-select`` to an ``argparse`` subparsers object."""
+    parser = subparsers.add_parser(
+        "tune-select",
+        help="pick a tuned cell's lr from its trials' validation scores",
+        description="Read the trials' metrics.json (one per candidate lr) and write "
+        "selected.json: every trial's validation headline metric and the selected lr "
+        "(highest validation score; exact ties go to the smallest lr).",
+    )
+    parser.add_argument("--metrics", nargs="+", required=True, help="trial metrics.json files")
+    parser.add_argument("--out", required=True, help="selected.json")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    record = write_selection(args.metrics, args.out)
+    print(
+        f"{record['dataset']}/{record['arch']}/{record['optimizer']}/len{record['length']}: "
+        f"lr {lr_label(record['selected_lr'])} ({record['metric']} "
+        f"{record['selected_validation']:.4f})"
+    )
+    return 0
