@@ -3,9 +3,8 @@ only-changed parameter columns, baselines alongside, CSV and HTML output."""
 
 from __future__ import annotations
 
-import re
-
 import math
+import re
 from pathlib import Path
 
 import numpy as np
