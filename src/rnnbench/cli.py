@@ -28,6 +28,7 @@ HEAVY_COMMANDS = {
     },
     "rnnbench.analysis.plots": {"plot": "one figure of a dataset's results (SVG)"},
     "rnnbench.analysis.published": {"published": "published vs measured (CSV + HTML)"},
+    "rnnbench.analysis.summary": {"summarize": "the answer first: a summary per dataset"},
     "rnnbench.progress": {"progress": "the training grid's state: done, running, waiting"},
 }
 

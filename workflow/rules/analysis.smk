@@ -137,3 +137,39 @@ rule published:
     shell:
         "rnnbench published --runs {input.runs:q} --config-json {params.published:q}"
         " --csv {output.csv:q} --html {output.html:q} > {log:q} 2>&1"
+
+
+rule summarize:
+    input:
+        runs="results/summary/runs.csv",
+        baselines=lambda wildcards: [
+            f"results/baselines/{name}.json" for name in TRAINED_DATASETS
+        ],
+        code=package_code(
+            "analysis/summary.py",
+            "analysis/compare.py",
+            "analysis/published.py",
+            "analysis/stats.py",
+        ),
+    output:
+        md=report(
+            "results/summary/summary.md",
+            caption="../../reports/captions/summary.rst",
+            category="Summary",
+            labels={"table": "summary (Markdown)"},
+        ),
+        rst="results/summary/summary.rst",
+    log:
+        "logs/analysis/summarize.log",
+    conda:
+        ENV
+    params:
+        datasets=lambda wildcards: " ".join(
+            f"--dataset {name}=results/baselines/{name}.json"
+            for name in TRAINED_DATASETS
+        ),
+        published=json.dumps(config.get("published") or [], sort_keys=True),
+    shell:
+        "rnnbench summarize --runs {input.runs:q} {params.datasets}"
+        " --published-json {params.published:q} --md {output.md:q} --rst {output.rst:q}"
+        " > {log:q} 2>&1"

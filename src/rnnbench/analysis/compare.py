@@ -390,7 +390,7 @@ def render_html(table: pd.DataFrame, title: str) -> str:
     classes = pd.DataFrame({c: row_classes for c in frame.columns}, index=frame.index)
     if "flags" in classes:
         classes["flags"] = (classes["flags"] + " flags").str.strip()
-    setting = setting_text(attrs.get("setting") or {})
+    setting = html.escape(setting_text(attrs.get("setting") or {}))
     shared = " · ".join(f"{name}: {value}" for name, value in constants.items())
     caption = " · ".join(part for part in (setting, shared) if part)
     show_solved = any(text(v) for v in table.get("solved", []))
@@ -400,7 +400,7 @@ def render_html(table: pd.DataFrame, title: str) -> str:
         styled_table(
             frame,
             classes=classes,
-            caption=f"Same for every row: {html.escape(caption)}" if caption else "",
+            caption=f"Same for every row: {caption}" if caption else "",
             numeric=[
                 c for c in frame.columns if c in ("seeds", "SD", "p vs best", "params", "s/epoch")
             ]

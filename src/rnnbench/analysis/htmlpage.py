@@ -24,10 +24,10 @@ h2 { font-size: 1.15em; margin: 0 0 0.4em; }
 table.rb { border-collapse: separate; border-spacing: 0; width: 100%; font-size: 0.9em; }
 table.rb caption { caption-side: top; text-align: left; padding: 0 0 0.4em; color: #444; }
 table.rb th, table.rb td { border-bottom: 1px solid #ddd; padding: 0.25em 0.45em;
-  text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+  text-align: left; vertical-align: top; overflow-wrap: break-word; }
 table.rb thead th { position: sticky; top: 0; z-index: 1; background: #eee;
   border-bottom: 2px solid #999; }
-table.rb td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.rb td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.rb td.metric { white-space: nowrap; }
 details > summary { cursor: pointer; }
 .legend { font-size: 0.85em; max-width: 62em; }
