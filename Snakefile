@@ -48,6 +48,9 @@ localrules:
     datacard_report,
     published,
     summarize,
+    summarize_all,
+    collect_all,
+    compare_all,
 
 
 rule all:

@@ -28,7 +28,10 @@ HEAVY_COMMANDS = {
     },
     "rnnbench.analysis.plots": {"plot": "one figure of a dataset's results (SVG)"},
     "rnnbench.analysis.published": {"published": "published vs measured (CSV + HTML)"},
-    "rnnbench.analysis.summary": {"summarize": "the answer first: a summary per dataset"},
+    "rnnbench.analysis.summary": {
+        "summarize": "the answer first: a summary per dataset",
+        "summarize-all": "every finished experiment in one place",
+    },
     "rnnbench.progress": {"progress": "the training grid's state: done, running, waiting"},
 }
 

@@ -184,7 +184,8 @@ def analysis_targets():
         targets += [f"results/summary/{name}/plots/{kind}.svg" for kind in kinds]
     if config.get("published"):
         targets += ["results/summary/published.csv", "results/summary/published.html"]
-    return targets + ["results/summary/summary.md"]
+    targets.append("results/summary/summary.md")
+    return targets
 
 
 def final_targets(target):

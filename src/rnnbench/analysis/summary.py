@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -254,8 +255,10 @@ def build_summary(
 # --- rendering --------------------------------------------------------------------------
 
 
-def _md_link(link: Link) -> str:
+def _md_link(link: Link, root: str = SUMMARY_ROOT) -> str:
     relative = link.path.removeprefix(SUMMARY_ROOT + "/")
+    if root != SUMMARY_ROOT and "/plots/" in relative:
+        relative = "../" + relative  # summarize-all draws no figures: the per-run ones
     return f"[{link.label}]({relative})"
 
 
@@ -270,12 +273,12 @@ def _rst_link(link: Link) -> str:
     return f"`{link.label} <{target}>`__"
 
 
-def render_markdown(sections: list[tuple[str, list[Statement]]]) -> str:
+def render_markdown(sections: list[tuple[str, list[Statement]]], root: str = SUMMARY_ROOT) -> str:
     lines = ["# Summary: the answer first", ""]
     for title, statements in sections:
         lines += [f"## {title}", ""]
         for statement in statements:
-            body = "".join(p if isinstance(p, str) else _md_link(p) for p in statement)
+            body = "".join(p if isinstance(p, str) else _md_link(p, root) for p in statement)
             lines.append(f"- {body}")
         lines.append("")
     return "\n".join(lines)
@@ -320,6 +323,59 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     return 0
 
 
+def union_published(config_paths: Sequence[str | Path], datasets: Sequence[str]) -> list[Any]:
+    """The ``published`` entries of every config file (config.yaml, presets/*.yaml), each
+    once, in file order, kept when its dataset has runs: every seed experiment run."""
+    import yaml
+
+    seen, entries = set(), []
+    for path in config_paths:
+        try:
+            config = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise AnalysisError(f"{path}: cannot read the config: {err}") from None
+        for entry in config.get("published") or []:
+            key = json.dumps(entry, sort_keys=True, default=str)
+            if key not in seen and entry.get("dataset") in datasets:
+                seen.add(key)
+                entries.append(entry)
+    return entries
+
+
+def cmd_summarize_all(args: argparse.Namespace) -> int:
+    """Every finished experiment in one place (see :func:`summarize_all`)."""
+    summarize_all(args.metrics, args.configs, args.baselines_dir, args.out_dir)
+    return 0
+
+
+def summarize_all(
+    metrics: Sequence[str | Path],
+    configs: Sequence[str | Path],
+    baselines_dir: str | Path,
+    out_dir: str | Path,
+) -> list[str]:
+    """runs.csv of every run on disk, published vs measured over every config's published
+    numbers, and the summary, under ``out_dir`` (the workflow's compare_all rule writes
+    the comparison table of each dataset beside them); the datasets, in order."""
+    from rnnbench.analysis.collect import collect_runs, write_runs_csv
+    from rnnbench.analysis.published import write_published
+
+    out = Path(out_dir)
+    write_runs_csv([str(p) for p in metrics], out / "runs.csv")
+    runs = collect_runs([str(p) for p in metrics])
+    datasets = list(dict.fromkeys(runs["dataset"].dropna().astype(str))) if len(runs) else []
+    baselines = {}
+    for name in datasets:
+        path = Path(baselines_dir) / f"{name}.json"
+        baselines[name] = _load_json(str(path)) if path.exists() else None
+    published = union_published(configs, datasets)
+    table = published_vs_measured(runs, published)
+    write_published(table, out / "published.csv", out / "published.html")
+    sections = build_summary(runs, datasets, baselines, published)
+    write_text_atomic(out / "summary.md", render_markdown(sections, root=str(out)))
+    return datasets
+
+
 def register(subparsers: Any) -> None:
     """Add the ``summarize`` subcommand to an argparse subparsers object."""
     p = subparsers.add_parser(
@@ -340,3 +396,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("--md", required=True, help="summary.md")
     p.add_argument("--rst", default=None, help="summary.rst for the report's landing page")
     p.set_defaults(func=cmd_summarize)
+
+    p = subparsers.add_parser(
+        "summarize-all",
+        help="every finished experiment in one place: runs on disk, every preset's "
+        "published numbers",
+    )
+    p.add_argument("--metrics", nargs="*", default=[], help="every metrics.json on disk")
+    p.add_argument(
+        "--configs", nargs="*", default=[], help="config.yaml and presets/*.yaml (published)"
+    )
+    p.add_argument("--baselines-dir", default="results/baselines")
+    p.add_argument("--out-dir", default=f"{SUMMARY_ROOT}/all")
+    p.set_defaults(func=cmd_summarize_all)
