@@ -11,7 +11,8 @@ horizontal scrolling), no text overflows its box, no figure is wider than the wi
 
 As a script, it screenshots a report for the README (docs/img):
 
-    python tests/report_browser.py reports/report.html docs/img --viewport 1366x768
+    python tests/report_browser.py reports/report.html results/report-screenshots \
+        --viewport 1366x768 --docs docs/img
 """
 
 from __future__ import annotations
@@ -189,6 +190,32 @@ def check_html_file(path: Path, width: int = 1000, height: int = 700) -> list[st
     return found
 
 
+# The README's screenshots (docs/img): the landing page, a comparison table, published vs
+# measured and a figure, as 256-colour PNGs (a few hundred KB together).
+DOCS_SHOTS: dict[str, str] = {
+    "home-1366x768.png": "report-landing.png",
+    "-Comparison-comparison-1366x768.png": "report-comparison.png",
+    "Published_vs_measured-None-published_vs_measured-1366x768.png": "report-published.png",
+    "-Figures-metric_vs_length-1366x768.png": "report-figure.png",
+}
+
+
+def docs_images(shots: Path, out: Path) -> list[Path]:
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix, name in DOCS_SHOTS.items():
+        found = sorted(p for p in shots.glob("*.png") if p.name.endswith(suffix))
+        if not found:
+            continue
+        # The last dataset's (the memory task's, in the main job) comparison and figure.
+        image = Image.open(found[-1]).convert("RGB").quantize(colors=256)
+        image.save(out / name, optimize=True)
+        written.append(out / name)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("report", type=Path)
@@ -196,11 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--viewport", action="append", default=[], help="WIDTHxHEIGHT (repeat; default both)"
     )
+    parser.add_argument("--docs", type=Path, help="also write the README's screenshots here")
     args = parser.parse_args(argv)
     viewports = tuple(tuple(int(v) for v in s.split("x")) for s in args.viewport) or VIEWPORTS
     seen = walk_report(args.report, args.out, report_sections(args.report), viewports)  # type: ignore[arg-type]
     for (category, subcategory), names in seen.items():
         print(f"{category} / {subcategory or '-'}: {len(names)} shown")
+    if args.docs:
+        for path in docs_images(args.out, args.docs):
+            print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
     return 0
 
 
