@@ -2,11 +2,17 @@
 # Entry point: validates config.yaml (+ any --configfile overlays) and includes one rule
 # file per stage. See README.md for the data flow and workflow/schemas for every key.
 
+import rnnbench.analysis.rulegraph
+
 
 configfile: "config.yaml"
 
 
 report: "reports/workflow.rst"
+
+
+# One node per rule in the report's rule graph (see rnnbench.analysis.rulegraph).
+rnnbench.analysis.rulegraph.install()
 
 
 include: "workflow/rules/common.smk"
@@ -45,6 +51,10 @@ localrules:
     published,
     tune_select,
     lr_figure,
+    summarize,
+    summarize_all,
+    collect_all,
+    compare_all,
 
 
 rule all:

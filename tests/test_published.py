@@ -178,9 +178,9 @@ def test_memory_cells_report_the_solved_fraction() -> None:
     assert _one(_entry("mem", "rnn", length=100))["solved"] == "0/3 solved (acc >= 0.9)"
     assert _one(_entry())["solved"] == ""  # not the memory task
     page = render_html(published_vs_measured(_runs(), [_entry("mem", "lstm", length=250)]))
-    assert "<th>solved</th>" in page and "2/3 solved (acc &gt;= 0.9)" in page
+    assert ">solved</th>" in page and "2/3 solved (acc &gt;= 0.9)" in page
     assert "accuracy &ge; 0.9" in page  # the legend states the threshold
-    assert "<th>solved</th>" not in render_html(published_vs_measured(_runs(), [_entry()]))
+    assert ">solved</th>" not in render_html(published_vs_measured(_runs(), [_entry()]))
 
 
 def test_not_reproduced() -> None:
@@ -303,12 +303,15 @@ def test_html_renders_every_verdict_self_contained(tmp_path: Path) -> None:
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "<script" not in page and "http" not in page  # self-contained
     for cls in ("reproduced", "not-reproduced", "not-credible", "not-measured", "inconclusive"):
-        assert f'<tr class="{cls}">' in page
+        assert f'col0 {cls}"' in page  # every cell of the row carries its verdict's class
     assert "published value not credible: loss at ln 2" in page
     assert "validation &lt;was&gt; the test split" in page  # escaped
-    assert "\u2265 0.9000" in page  # a bound is shown as one
+    assert ">\u2265 0.9</td>" in page  # a bound is shown as one
     assert 'class="legend"' in page and "stuck" in page  # legend with the flag help
-    assert "+0.0100" in page  # signed difference
+    assert "+0.010" in page  # signed difference, 3 decimals
+    # A short verdict, its reason in an expandable detail.
+    assert "<details><summary>not credible</summary>" in page
+    assert "<summary>reproduced</summary>" in page
     assert "fewer than 3 seeds" in page  # the legend explains inconclusive
 
     csv_path, html_path = tmp_path / "out" / "published.csv", tmp_path / "out" / "p.html"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_snakemake, write_memory_grid
-from report_browser import CHROMIUM, walk_report
+from report_browser import CHROMIUM, check_html_file, walk_report
 
 pytestmark = pytest.mark.slow
 
@@ -51,12 +51,44 @@ def test_report_shows_every_table_and_figure_in_chromium(tmp_path: Path) -> None
         ("mem", "Comparison"): ["comparison", "comparison (CSV download)"],
         ("mem", "Data"): ["data card"],
         ("mem", "Figures"): ["heatmap", "learning_curves", "metric_vs_cost", "metric_vs_length"],
-        ("Summary", None): ["every run (CSV)"],
+        ("Summary", None): ["every run (CSV)", "summary (Markdown)"],
     }
     runs = ("mem", "Runs")
     seen = walk_report(report, tmp_path / "screenshots", [*expected, runs])
     # Per-run histories are filterable by their labels: the first column is the arch.
     assert set(seen.pop(runs)) == {"rnn", "lstm"}
     assert {key: sorted(names) for key, names in seen.items()} == expected
-    html = (tmp_path / "screenshots" / "mem-Comparison-comparison.png").stat().st_size
-    assert html > 20_000
+    shots = tmp_path / "screenshots"
+    for size in ("1366x768", "1920x1080"):
+        assert (shots / f"home-{size}.png").stat().st_size > 20_000
+        assert (shots / f"mem-Comparison-comparison-{size}.png").stat().st_size > 20_000
+        assert (shots / f"mem-Figures-heatmap-{size}.png").exists()
+
+
+def test_layout_check_fails_on_a_too_wide_table_and_passes_on_a_real_one(
+    tmp_path: Path,
+) -> None:
+    """The layout check (report_browser.LAYOUT_JS) catches a table wider than its frame
+    and text overflowing its box; the comparison table's own page passes it."""
+    _browser_or_skip()
+    from rnnbench.analysis.collect import collect_runs
+    from rnnbench.analysis.compare import comparison_table, render_html
+    from test_analysis_compare import BASELINES, _grid
+
+    wide = tmp_path / "wide.html"
+    cells = "".join(f"<td style='white-space: nowrap'>{'metric ' * 8}{i}</td>" for i in range(12))
+    wide.write_text(f"<!DOCTYPE html><html><body><table><tr>{cells}</tr></table></body></html>")
+    problems = check_html_file(wide, width=1000)
+    assert any("table" in p and "1000px frame" in p for p in problems), problems
+    boxed = tmp_path / "boxed.html"
+    boxed.write_text(
+        "<!DOCTYPE html><html><body><p style='width: 100px; white-space: nowrap; "
+        "overflow: hidden'>a sentence far longer than its one hundred pixel box</p></body></html>"
+    )
+    assert any("text overflows its box" in p for p in check_html_file(boxed, width=1000))
+
+    table = comparison_table(collect_runs(_grid(tmp_path / "runs")), "imdb", BASELINES)
+    real = tmp_path / "comparison.html"
+    real.write_text(render_html(table, "imdb: test accuracy by grid cell"), encoding="utf-8")
+    # The report's content pane beside its menu: about 960 px at a 1366 px window.
+    assert check_html_file(real, width=960) == []

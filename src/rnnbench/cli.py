@@ -28,6 +28,10 @@ HEAVY_COMMANDS = {
     },
     "rnnbench.analysis.plots": {"plot": "one figure of a dataset's results (SVG)"},
     "rnnbench.analysis.published": {"published": "published vs measured (CSV + HTML)"},
+    "rnnbench.analysis.summary": {
+        "summarize": "the answer first: a summary per dataset",
+        "summarize-all": "every finished experiment in one place",
+    },
     "rnnbench.progress": {"progress": "the training grid's state: done, running, waiting"},
     "rnnbench.tuning": {"tune-select": "pick a tuned cell's lr from its trials' validation"},
     "rnnbench.analysis.lr_figure": {"lr-figure": "a dataset's lr-sensitivity figure (SVG)"},

@@ -1,3 +1,5 @@
+import glob
+
 # After training: baselines on the models' examples, runs.csv, per-dataset comparison tables
 # and figures, each registered for `snakemake --report` (rnnbench.analysis).
 
@@ -136,4 +138,117 @@ rule published:
         published=json.dumps(config["published"], sort_keys=True),
     shell:
         "rnnbench published --runs {input.runs:q} --config-json {params.published:q}"
+        " --csv {output.csv:q} --html {output.html:q} > {log:q} 2>&1"
+
+
+rule summarize:
+    input:
+        runs="results/summary/runs.csv",
+        baselines=lambda wildcards: [
+            f"results/baselines/{name}.json" for name in TRAINED_DATASETS
+        ],
+        code=package_code(
+            "analysis/summary.py",
+            "analysis/compare.py",
+            "analysis/published.py",
+            "analysis/stats.py",
+        ),
+    output:
+        md=report(
+            "results/summary/summary.md",
+            caption="../../reports/captions/summary.rst",
+            category="Summary",
+            labels={"table": "summary (Markdown)"},
+        ),
+        rst="results/summary/summary.rst",
+    log:
+        "logs/analysis/summarize.log",
+    conda:
+        ENV
+    params:
+        datasets=lambda wildcards: " ".join(
+            f"--dataset {name}=results/baselines/{name}.json"
+            for name in TRAINED_DATASETS
+        ),
+        published=json.dumps(config.get("published") or [], sort_keys=True),
+    shell:
+        "rnnbench summarize --runs {input.runs:q} {params.datasets}"
+        " --published-json {params.published:q} --md {output.md:q} --rst {output.rst:q}"
+        " > {log:q} 2>&1"
+
+
+# Every finished experiment in one place, whatever configuration trained it: runs.csv of
+# every metrics.json on disk, a comparison table per dataset, published vs measured over
+# every config's and preset's published numbers, and the summary (results/summary/all/):
+#   snakemake --cores 1 summarize_all
+#   snakemake --report reports/all.html summarize_all
+ALL_METRICS = sorted(glob.glob("results/runs/*/*/*/*/*/metrics.json"))
+ALL_RUN_DATASETS = sorted({path.split("/")[2] for path in ALL_METRICS})
+
+
+rule summarize_all:
+    input:
+        "results/summary/all/summary.md",
+        "results/summary/all/published.html",
+        expand("results/summary/all/{name}/comparison.html", name=ALL_RUN_DATASETS),
+
+
+rule collect_all:
+    input:
+        metrics=ALL_METRICS,
+        configs=["config.yaml", *sorted(glob.glob("presets/*.yaml"))],
+        code=package_code(
+            "analysis/summary.py",
+            "analysis/compare.py",
+            "analysis/published.py",
+            "analysis/collect.py",
+        ),
+    output:
+        runs="results/summary/all/runs.csv",
+        summary=report(
+            "results/summary/all/summary.md",
+            caption="../../reports/captions/summary.rst",
+            category="All experiments",
+            labels={"table": "summary (Markdown)"},
+        ),
+        published=report(
+            "results/summary/all/published.html",
+            caption="../../reports/captions/published.rst",
+            category="All experiments",
+            labels={"table": "published vs measured, every preset"},
+        ),
+        published_csv="results/summary/all/published.csv",
+    log:
+        "logs/analysis/collect-all.log",
+    conda:
+        ENV
+    shell:
+        "rnnbench summarize-all --metrics {input.metrics:q} --configs {input.configs:q}"
+        " --out-dir results/summary/all > {log:q} 2>&1"
+
+
+rule compare_all:
+    input:
+        runs="results/summary/all/runs.csv",
+        code=package_code("analysis/compare.py", "analysis/stats.py"),
+    output:
+        csv="results/summary/all/{name}/comparison.csv",
+        html=report(
+            "results/summary/all/{name}/comparison.html",
+            caption="../../reports/captions/comparison.rst",
+            category="All experiments",
+            labels={"table": "comparison: {name}"},
+        ),
+    log:
+        "logs/analysis/all/{name}/compare.log",
+    conda:
+        ENV
+    params:
+        baselines=lambda wildcards: (
+            f"--baselines results/baselines/{wildcards.name}.json"
+            if os.path.exists(f"results/baselines/{wildcards.name}.json")
+            else ""
+        ),
+    shell:
+        "rnnbench compare --runs {input.runs:q} --dataset {wildcards.name} {params.baselines}"
         " --csv {output.csv:q} --html {output.html:q} > {log:q} 2>&1"

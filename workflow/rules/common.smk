@@ -327,6 +327,7 @@ def analysis_targets():
             targets.append(f"results/summary/{name}/plots/{LR_FIGURE}.svg")
     if config.get("published"):
         targets += ["results/summary/published.csv", "results/summary/published.html"]
+    targets.append("results/summary/summary.md")
     return targets
 
 

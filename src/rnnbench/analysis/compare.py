@@ -35,7 +35,18 @@ import pandas as pd
 from rnnbench.analysis import stats
 from rnnbench.analysis.baselines import baseline_rows
 from rnnbench.analysis.collect import HP_PREFIX, LR_TUNED, AnalysisError
-from rnnbench.analysis.htmlpage import page_start
+from rnnbench.analysis.htmlpage import (
+    fmt_ci,
+    fmt_float,
+    fmt_int,
+    fmt_value,
+    legend,
+    missing,
+    page,
+    setting_text,
+    styled_table,
+    text,
+)
 from rnnbench.analysis.sanity import FLAG_HELP, union_flags
 from rnnbench.io import atomic_path, write_text_atomic
 from rnnbench.names import EXEC_NO_RECURRENCE
@@ -94,6 +105,21 @@ def _lr_tuned(runs: pd.DataFrame) -> pd.Series:
     if LR_TUNED not in runs or "hp_lr" not in runs:
         return pd.Series(False, index=runs.index)
     return runs[LR_TUNED].astype(str).str.lower().isin(["true", "1"])
+
+
+def constant_settings(runs: pd.DataFrame) -> dict[str, Any]:
+    """The grid and hp_ values every run of the table shares (the caption's setting)."""
+    candidates = [c for c in (*GRID_COLUMNS, "arch") if c in runs.columns]
+    candidates += [
+        c for c in runs.columns if c.startswith(HP_PREFIX) and c not in NON_GROUPING_HPARAMS
+    ]
+    out = {}
+    for column in dict.fromkeys(candidates):
+        values = runs[column].dropna().unique()
+        if runs[column].nunique(dropna=False) == 1 and len(values) == 1:
+            value = values[0]
+            out[column] = value.item() if hasattr(value, "item") else value
+    return out
 
 
 def _first(series: pd.Series) -> Any:
@@ -270,6 +296,7 @@ def comparison_table(
             "alternative": alternative,
             "parameters": keys,
             "notes": provenance_notes(sub, labels),
+            "setting": constant_settings(sub),
         }
     )
     return table
@@ -277,45 +304,23 @@ def comparison_table(
 
 # --- output ----------------------------------------------------------------------------
 
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 1em; color: #222; }
-table.comparison { border-collapse: collapse; font-size: 0.9em; }
-table.comparison th, table.comparison td { border: 1px solid #ccc; padding: 0.25em 0.6em; }
-table.comparison th { background: #eee; text-align: left; }
-table.comparison td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.best td { background: #cdeccd; font-weight: bold; }
-tr.tied td { background: #ebf7eb; }
-tr.flagged td { background: #fbe3e3; color: #666; }
-tr.flagged td.flags { color: #a00000; font-weight: bold; }
-tr.baseline td { background: #f4f4f4; font-style: italic; }
-.legend { font-size: 0.85em; max-width: 60em; }
-p.note { font-size: 0.9em; color: #7a4b00; max-width: 60em; }
-"""
-
-
 _MARK_HTML = {stats.MARK_BEST: "&#9733; best", stats.MARK_NOT_WORSE: "&#8776; not sig. worse"}
+_ROW_CLASS = {stats.MARK_BEST: "best", stats.MARK_NOT_WORSE: "tied"}
+_CSS = """
+td.best { background: #cdeccd; font-weight: bold; }
+td.tied { background: #ebf7eb; }
+td.flagged { background: #fbe3e3; color: #555; }
+td.flagged.flags { color: #a00000; font-weight: bold; }
+td.baseline { background: #f4f4f4; font-style: italic; }
+"""
+# Display columns moved into the caption's "setting" when every model row has one value.
+_CONSTANT_TO_CAPTION = ("solved", "params", "s/epoch", "execution", "machine")
+_DROP_WHEN_EMPTY = ("SD", "p vs best", "mark", "flags")
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None or value is pd.NA:
-        return ""
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        return "" if not math.isfinite(float(value)) else f"{float(value):.{digits}f}"
-    return str(value)
-
-
-def _text(value: Any) -> str:
-    """A text cell: "" for None/NaN (as a CSV read back gives for an empty one)."""
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-
-
-def _fmt_int(value: Any) -> str:
-    """Thousands separators for parameter counts (1,605,729 reads at a glance)."""
-    return "" if value is None or pd.isna(value) else f"{int(value):,}"
+def _fmt(value: Any) -> str:
+    """A parameter value in a cell label (provenance notes): integers as integers."""
+    return fmt_value(value)
 
 
 def _param_label(column: str) -> str:
@@ -325,9 +330,65 @@ def _param_label(column: str) -> str:
 def _row_class(row: pd.Series) -> str:
     if row["kind"] == KIND_BASELINE:
         return KIND_BASELINE
-    if row["flags"]:
+    if text(row["flags"]):
         return "flagged"
-    return {stats.MARK_BEST: "best", stats.MARK_NOT_WORSE: "tied"}.get(row["mark"], "")
+    return _ROW_CLASS.get(text(row["mark"]), "")
+
+
+def _p_value(value: Any) -> str:
+    if missing(value):
+        return ""
+    return "< 0.001" if float(value) < 0.001 else fmt_float(value)
+
+
+def display_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The comparison table as the report shows it: formatted text, one column per
+    varying parameter and statistic; ``(frame, constants)`` where ``constants`` are
+    the display columns every model row shares (they go into the caption)."""
+    attrs = table.attrs
+    headline = attrs.get("headline_metric", "headline")
+    confidence = float(attrs.get("confidence", 0.95))
+    params = [c for c in table.columns if c not in STAT_COLUMNS]
+    metric = f"test {headline} (± {confidence:.0%} CI)"
+    rows = []
+    for _, row in table.iterrows():
+        baseline = row["kind"] == KIND_BASELINE
+        flags = ""
+        if text(row["flags"]):
+            flags = (
+                f"&#9888; {html.escape(row['flags'].replace(';', ', '))} "
+                f"({fmt_int(row['flagged_runs'])} of {fmt_int(row['n_seeds'])} runs)"
+            )
+        rows.append(
+            {
+                **{_param_label(c): html.escape(fmt_value(row[c], c)) for c in params},
+                "seeds": ""
+                if baseline
+                else f"{fmt_int(row['n_scored'])}/{fmt_int(row['n_seeds'])}",
+                metric: fmt_ci(row["mean"], row["ci_low"], row["ci_high"]),
+                "solved": html.escape(text(row.get("solved"))),
+                "SD": fmt_float(row["sd"]),
+                "p vs best": _p_value(row["p_vs_best"]),
+                "mark": _MARK_HTML.get(text(row["mark"]), ""),
+                "flags": flags,
+                "params": fmt_int(row["params"]),
+                "s/epoch": fmt_float(row["seconds_per_epoch"], 2),
+                "execution": html.escape(text(row.get("exec_path"))),
+                "machine": html.escape(text(row.get("device_name"))),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
+    models = frame[(table["kind"] != KIND_BASELINE).to_numpy()] if len(frame) else frame
+    constants: dict[str, str] = {}
+    for column in list(frame.columns):
+        values = set(models[column]) - {""}
+        if column in _CONSTANT_TO_CAPTION and len(values) <= 1:
+            if values:
+                constants[column] = values.pop()
+            frame = frame.drop(columns=column)
+        elif column in _DROP_WHEN_EMPTY and not set(frame[column]) - {""}:
+            frame = frame.drop(columns=column)
+    return frame, constants
 
 
 def render_html(table: pd.DataFrame, title: str) -> str:
@@ -337,72 +398,32 @@ def render_html(table: pd.DataFrame, title: str) -> str:
     confidence = float(attrs.get("confidence", 0.95))
     alpha = float(attrs.get("alpha", stats.ALPHA))
     alternative = attrs.get("alternative", stats.DEFAULT_ALTERNATIVE)
-    params = [c for c in table.columns if c not in STAT_COLUMNS]
-    ci_label = f"{confidence:.0%} CI"
     notes = list(attrs.get("notes") or [])
-    # Optional columns: the solved fraction (memory task), the machine (when it varies).
-    show_solved = any(_text(v) for v in table.get("solved", []))
-    show_machine = any(note.startswith(MACHINES_NOTE) for note in notes)
-    header = [
-        *(_param_label(c) for c in params),
-        "seeds",
-        f"mean test {headline}",
-        *(["solved"] if show_solved else []),
-        "SD",
-        ci_label,
-        "p vs best",
-        "mark",
-        "flags",
-        "params",
-        "s/epoch",
-        "execution",
-        *(["machine"] if show_machine else []),
-    ]
-    lines = [
-        *page_start(title, _CSS),
+    frame, constants = display_frame(table)
+    row_classes = [_row_class(row) for _, row in table.iterrows()]
+    classes = pd.DataFrame({c: row_classes for c in frame.columns}, index=frame.index)
+    if "flags" in classes:
+        classes["flags"] = (classes["flags"] + " flags").str.strip()
+    setting = html.escape(setting_text(attrs.get("setting") or {}))
+    shared = " · ".join(f"{name}: {value}" for name, value in constants.items())
+    caption = " · ".join(part for part in (setting, shared) if part)
+    show_solved = any(text(v) for v in table.get("solved", []))
+    return page(
+        title,
         *(f'<p class="note">&#9888; {html.escape(note)}</p>' for note in notes),
-        '<table class="comparison">',
-        "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>",
-        "<tbody>",
-    ]
-    for _, row in table.iterrows():
-        cls = _row_class(row)
-        seeds = (
-            ""
-            if row["kind"] == KIND_BASELINE
-            else f"{_fmt(row['n_scored'])}/{_fmt(row['n_seeds'])}"
-        )
-        ci = ""
-        if _fmt(row["ci_low"]):  # empty when NaN (one seed)
-            ci = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
-        flags = ""
-        if row["flags"]:
-            flags = (
-                f"&#9888; {html.escape(row['flags'].replace(';', ', '))} "
-                f"({_fmt(row['flagged_runs'])} of {_fmt(row['n_seeds'])} runs)"
-            )
-        cells = [
-            *(f"<td>{html.escape(_fmt(row[c]))}</td>" for c in params),
-            f'<td class="num">{seeds}</td>',
-            f'<td class="num">{_fmt(row["mean"])}</td>',
-            *([f"<td>{html.escape(_text(row.get('solved')))}</td>"] if show_solved else []),
-            f'<td class="num">{_fmt(row["sd"])}</td>',
-            f'<td class="num">{ci}</td>',
-            f'<td class="num">{_fmt(row["p_vs_best"])}</td>',
-            f"<td>{_MARK_HTML.get(row['mark'], '')}</td>",
-            f'<td class="flags">{flags}</td>',
-            f'<td class="num">{_fmt_int(row["params"])}</td>',
-            f'<td class="num">{_fmt(row["seconds_per_epoch"], 2)}</td>',
-            f"<td>{html.escape(_text(row.get('exec_path')))}</td>",
-            *([f"<td>{html.escape(_text(row.get('device_name')))}</td>"] if show_machine else []),
-        ]
-        lines.append(f'<tr class="{cls}">' + "".join(cells) + "</tr>")
-    lines += [
-        "</tbody></table>",
+        styled_table(
+            frame,
+            classes=classes,
+            caption=f"Same for every row: {caption}" if caption else "",
+            numeric=[
+                c for c in frame.columns if c in ("seeds", "SD", "p vs best", "params", "s/epoch")
+            ]
+            + [c for c in frame.columns if c.startswith("test ")],
+            nowrap=[c for c in frame.columns if c.startswith("test ")],
+        ),
         _legend(headline, confidence, alpha, alternative, show_solved, _baseline_notes(table)),
-        "</body></html>",
-    ]
-    return "\n".join(lines) + "\n"
+        css=_CSS,
+    )
 
 
 def _legend(
@@ -416,9 +437,11 @@ def _legend(
     sided = "one-sided (is this cell worse?)" if alternative == "less" else alternative
     items = [
         f"Each model row is one grid cell over its seeds: <b>seeds</b> = scored/run, mean "
-        f"and sample SD of the test {html.escape(headline)}, and a {confidence:.0%} "
-        "t-distribution confidence interval (n&minus;1 degrees of freedom; none for one seed).",
-        "Only parameters that vary across this dataset's runs are shown as columns.",
+        f"test {html.escape(headline)} &plusmn; the half-width of its {confidence:.0%} "
+        "t-distribution confidence interval (n&minus;1 degrees of freedom; none for one "
+        "seed), and the seeds' sample SD.",
+        "Only parameters that vary across this dataset's runs are shown as columns; the "
+        "rest, and columns every row shares, are listed above the table.",
         f"&#9733; <b>best</b>: highest mean among cells with at least "
         f"{stats.MIN_SEEDS_TO_MARK} scored seeds and no flagged run. "
         f"&#8776; <b>not sig. worse</b>: Welch t-test against the best, {html.escape(sided)}, "
@@ -443,7 +466,7 @@ def _legend(
             f"<b>solved</b>: how many of the cell's runs reach test accuracy &ge; "
             f"{stats.SOLVED_ACCURACY:g} (a diverged run does not).",
         )
-    return '<div class="legend"><ul>' + "".join(f"<li>{i}</li>" for i in items) + "</ul></div>"
+    return legend(items)
 
 
 def _notes_text(notes: Sequence[tuple[str, str]]) -> str:

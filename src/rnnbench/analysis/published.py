@@ -38,7 +38,15 @@ import pandas as pd
 
 from rnnbench.analysis import stats
 from rnnbench.analysis.collect import AnalysisError
-from rnnbench.analysis.htmlpage import page_start
+from rnnbench.analysis.htmlpage import (
+    fmt_ci,
+    fmt_float,
+    fmt_value,
+    legend,
+    page,
+    styled_table,
+    text,
+)
 from rnnbench.analysis.sanity import FLAG_HELP, union_flags
 from rnnbench.io import atomic_path, write_text_atomic
 
@@ -301,37 +309,15 @@ def published_vs_measured(
 # --- output ----------------------------------------------------------------------------
 
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 1em; color: #222; }
-table.published { border-collapse: collapse; font-size: 0.9em; }
-table.published th, table.published td { border: 1px solid #ccc; padding: 0.25em 0.6em;
-  vertical-align: top; }
-table.published th { background: #eee; text-align: left; }
-table.published td.num { text-align: right; font-variant-numeric: tabular-nums;
-  white-space: nowrap; }
-tr.reproduced td.verdict { background: #cdeccd; font-weight: bold; }
-tr.not-reproduced td.verdict { background: #fdf0c8; font-weight: bold; }
-tr.not-credible td { background: #fbe3e3; }
-tr.not-credible td.verdict { color: #a00000; font-weight: bold; }
-tr.not-measured td { background: #f4f4f4; color: #777; font-style: italic; }
-tr.inconclusive td.verdict { background: #e8e8f4; }
-td.flags { color: #a00000; font-weight: bold; }
-td.note { font-size: 0.9em; color: #555; max-width: 28em; }
-.legend { font-size: 0.85em; max-width: 60em; }
+td.verdict.reproduced { background: #cdeccd; font-weight: bold; }
+td.verdict.not-reproduced { background: #fdf0c8; font-weight: bold; }
+td.not-credible { background: #fbe3e3; }
+td.verdict.not-credible { color: #a00000; font-weight: bold; }
+td.not-measured { background: #f4f4f4; color: #777; font-style: italic; }
+td.verdict.inconclusive { background: #e8e8f4; }
+td.verdict details { font-weight: normal; font-size: 0.92em; }
+td.verdict summary { font-weight: bold; }
 """
-
-
-def _num(value: Any, digits: int = 4, signed: bool = False) -> str:
-    if value is None or value is pd.NA:
-        return ""
-    number = float(value)
-    if not math.isfinite(number):
-        return ""
-    return f"{number:+.{digits}f}" if signed else f"{number:.{digits}f}"
-
-
-def _text(value: Any) -> str:
-    """A text cell: "" for None/NaN (as a CSV read back gives for an empty one)."""
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
 
 def _seeds(row: pd.Series) -> str:
@@ -352,76 +338,103 @@ def _row_class(verdict_text: str) -> str:
     )
 
 
+SHORT_VERDICTS: dict[str, str] = {
+    "not-credible": "not credible",
+    "inconclusive": INCONCLUSIVE,
+    "reproduced": REPRODUCED,
+    "not-reproduced": NOT_REPRODUCED,
+    "not-measured": NOT_MEASURED,
+}
+
+
+def short_verdict(verdict_text: str) -> str:
+    """The verdict in a word or two ("not credible", "inconclusive", ...)."""
+    return SHORT_VERDICTS[_row_class(verdict_text)]
+
+
+def _verdict_cell(row: pd.Series) -> str:
+    """The short verdict, with the full verdict, flags, other metrics and the note in an
+    expandable detail."""
+    full = str(row["verdict"])
+    details = [f"<b>verdict</b>: {html.escape(full)}"]
+    if text(row["flags"]):
+        flags = html.escape(str(row["flags"]).replace(";", ", "))
+        details.append(f"<b>flags</b>: &#9888; {flags}")
+    if text(row.get("also_measured")):
+        details.append(f"<b>also measured</b>: {html.escape(str(row['also_measured']))}")
+    if text(row.get("note")):
+        details.append(f"<b>note</b>: {html.escape(str(row['note']))}")
+    return (
+        f"<details><summary>{html.escape(short_verdict(full))}</summary>"
+        + "<br>".join(details)
+        + "</details>"
+    )
+
+
+def display_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as the report shows it (formatted text, HTML in the verdict column)."""
+    confidence = float(table.attrs.get("confidence", CONFIDENCE))
+    show_solved = any(text(v) for v in table.get("solved", []))
+    rows = []
+    for _, row in table.iterrows():
+        published = _RELATION_SIGN.get(row["relation"], "") + f"{float(row['published']):g}"
+        rows.append(
+            {
+                "source": html.escape(str(row["source"])),
+                "cell": html.escape(
+                    f"{row['dataset']} · {row['arch']} · {row['optimizer']} · "
+                    f"len {fmt_value(row['length'])}"
+                ),
+                "metric (test)": html.escape(str(row["metric"]).replace("_", " ")),
+                "published": html.escape(published),
+                f"measured (± {confidence:.0%} CI)": fmt_ci(
+                    row["measured"], row["ci_low"], row["ci_high"]
+                ),
+                **({"solved": html.escape(text(row.get("solved")))} if show_solved else {}),
+                "seeds": html.escape(_seeds(row)),
+                "difference": fmt_float(row["difference"], signed=True),
+                "verdict": _verdict_cell(row),
+            }
+        )
+    columns = None if rows else ["source", "cell", "metric (test)", "published", "verdict"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def render_html(table: pd.DataFrame, title: str = "Published vs measured") -> str:
     """A self-contained HTML page (inline CSS, no script) of a published-vs-measured table."""
     tolerance = float(table.attrs.get("tolerance", TOLERANCE))
     confidence = float(table.attrs.get("confidence", CONFIDENCE))
-    show_solved = any(_text(v) for v in table.get("solved", []))
-    header = [
-        "source",
-        "dataset",
-        "arch",
-        "optimizer",
-        "length",
-        "metric (test)",
-        "published",
-        "measured",
-        *(["solved"] if show_solved else []),
-        "seeds",
-        f"{confidence:.0%} CI",
-        "difference",
-        "flags",
-        "verdict",
-        "also measured",
-        "note",
-    ]
-    lines = [
-        *page_start(title, _CSS),
-    ]
+    show_solved = any(text(v) for v in table.get("solved", []))
+    frame = display_frame(table)
+    kinds = [_row_class(str(v)) for v in table["verdict"]]
+    classes = pd.DataFrame({c: kinds for c in frame.columns}, index=frame.index)
+    if "verdict" in classes and len(classes):
+        classes["verdict"] = "verdict " + classes["verdict"]
+    parts = []
     if table.empty:
-        lines.append(
+        parts.append(
             "<p>No published numbers are configured (config key <code>published</code>).</p>"
         )
-    lines += [
-        '<table class="published">',
-        "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>",
-        "<tbody>",
-    ]
-    for _, row in table.iterrows():
-        ci = ""
-        if _num(row["ci_low"]):
-            ci = f"[{_num(row['ci_low'])}, {_num(row['ci_high'])}]"
-        flags = ""
-        if row["flags"]:
-            flags = "&#9888; " + html.escape(str(row["flags"]).replace(";", ", "))
-        published = _RELATION_SIGN.get(row["relation"], "") + _num(row["published"])
-        cells = [
-            *(
-                f"<td>{html.escape(str(row[key]))}</td>"
-                for key in ("source", "dataset", "arch", "optimizer", "length", "metric")
-            ),
-            f'<td class="num">{html.escape(published)}</td>',
-            f'<td class="num">{_num(row["measured"])}</td>',
-            *([f"<td>{html.escape(_text(row.get('solved')))}</td>"] if show_solved else []),
-            f'<td class="num">{html.escape(_seeds(row))}</td>',
-            f'<td class="num">{ci}</td>',
-            f'<td class="num">{_num(row["difference"], signed=True)}</td>',
-            f'<td class="flags">{flags}</td>',
-            f'<td class="verdict">{html.escape(str(row["verdict"]))}</td>',
-            f"<td>{html.escape(str(row['also_measured'] or ''))}</td>",
-            f'<td class="note">{html.escape(str(row["note"] or ""))}</td>',
-        ]
-        lines.append(f'<tr class="{_row_class(str(row["verdict"]))}">' + "".join(cells) + "</tr>")
-    lines += ["</tbody></table>", _legend(tolerance, confidence, show_solved), "</body></html>"]
-    return "\n".join(lines) + "\n"
+    parts.append(
+        styled_table(
+            frame,
+            classes=classes,
+            numeric=[c for c in frame.columns if c in ("published", "seeds", "difference")]
+            + [c for c in frame.columns if c.startswith("measured")],
+            nowrap=[c for c in frame.columns if c.startswith("measured")],
+        )
+    )
+    parts.append(_legend(tolerance, confidence, show_solved))
+    return page(title, *parts, css=_CSS)
 
 
 def _legend(tolerance: float, confidence: float, solved: bool = False) -> str:
     items = [
         "One row per published number. <b>measured</b>: the mean over the cell's seeds of "
-        "the test metric named in <b>metric</b> (a column of runs.csv), with a "
-        f"{confidence:.0%} t-distribution confidence interval (none for one seed); "
-        "<b>difference</b> = measured &minus; published.",
+        "the test metric named in <b>metric</b> (a column of runs.csv) &plusmn; the "
+        f"half-width of its {confidence:.0%} t-distribution confidence interval (none for "
+        "one seed); <b>difference</b> = measured &minus; published. Open a verdict for "
+        "its reason, the runs' flags, other metrics measured and how the setup differs.",
         f"<b>inconclusive (n seeds)</b>: fewer than {MIN_SEEDS} seeds have a score, or the "
         "interval holds the published value and also reaches more than "
         f"{tolerance:g} beyond it (in the direction that fails a bound): the seeds fit both "
@@ -446,7 +459,7 @@ def _legend(tolerance: float, confidence: float, solved: bool = False) -> str:
         + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in FLAG_HELP.items())
         + ".",
     ]
-    return '<div class="legend"><ul>' + "".join(f"<li>{i}</li>" for i in items) + "</ul></div>"
+    return legend(items)
 
 
 def write_published(

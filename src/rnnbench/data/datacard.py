@@ -63,38 +63,41 @@ def datacard_html(card: dict) -> str:
     """The data card as a small self-contained HTML page (for the Snakemake report)."""
     from html import escape
 
+    import pandas as pd
+
+    from rnnbench.analysis.htmlpage import fmt_int, page, styled_table
+
     labels_key = "tag_counts" if card["task"] == "ner" else "label_counts"
+    labels_name = "tags" if card["task"] == "ner" else "labels"
     rows = []
     for split, info in card["splits"].items():
         lengths = info["token_length"]
         counts = info.get(labels_key, {})
         top = sorted(counts.items(), key=lambda kv: -kv[1])[:8]
         shown = ", ".join(f"{k}: {v:,}" for k, v in top) + (" …" if len(counts) > len(top) else "")
-        tokens = f"{info['tokens']:,}" if "tokens" in info else "–"
-        oov = f"{info['oov_rate']:.2%}" if "oov_rate" in info else "–"
-        cells = [
-            escape(split),
-            f"{info['examples']:,}",
-            escape(shown),
-            f"{lengths['p50']} / {lengths['p90']} / {lengths['p99']} / {lengths['max']}",
-            tokens,
-            oov,
-        ]
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>\n")
+        rows.append(
+            {
+                "split": escape(split),
+                "examples": fmt_int(info["examples"]),
+                labels_name: escape(shown),
+                "length p50 / p90 / p99 / max": " / ".join(
+                    str(lengths[k]) for k in ("p50", "p90", "p99", "max")
+                ),
+                "tokens": fmt_int(info["tokens"]) if "tokens" in info else "–",
+                "OOV rate": f"{info['oov_rate']:.2%}" if "oov_rate" in info else "–",
+            }
+        )
     source = escape(str(card.get("source") or card.get("synthetic") or ""))
     duplicates = card.get("duplicates_across_splits") or {}
     leaks = ", ".join(f"{pair.replace('_', ' / ')}: {n:,}" for pair, n in duplicates.items() if n)
     leak_note = f"<br>Exact duplicate texts across splits: {escape(leaks)}" if leaks else ""
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>Data card: {escape(card["dataset"])}</title>
-<style>body{{font-family:sans-serif;margin:1em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #bbb;padding:4px 8px;text-align:left}}th{{background:#eee}}</style>
-</head><body>
-<h2>Data card: {escape(card["dataset"])} ({escape(card["task"])}, format {escape(card["format"])})</h2>
-<p>Source: <code>{source}</code><br>
-Vocabulary: {card["vocab_size"]:,} ids; {card["num_labels"]} labels: {escape(", ".join(card["labels"]))}{leak_note}</p>
-<table><tr><th>split</th><th>examples</th><th>{"tags" if card["task"] == "ner" else "labels"}</th>
-<th>length p50 / p90 / p99 / max</th><th>tokens</th><th>OOV rate</th></tr>
-{"".join(rows)}
-</table></body></html>
-"""
+    intro = (
+        f"<p>Source: <code>{source}</code><br>Vocabulary: {card['vocab_size']:,} ids; "
+        f"{card['num_labels']} labels: {escape(', '.join(card['labels']))}{leak_note}</p>"
+    )
+    table = styled_table(
+        pd.DataFrame(rows),
+        numeric=["examples", "length p50 / p90 / p99 / max", "tokens", "OOV rate"],
+    )
+    title = f"Data card: {card['dataset']} ({card['task']}, format {card['format']})"
+    return page(title, intro, table)

@@ -1,0 +1,411 @@
+"""The answer first: a short summary of every dataset's results, in words and numbers.
+
+Per dataset: the best cell and the cells not significantly worse than it, what sequence
+length and optimizer changed, how many runs are flagged and why; then where each
+published number (the config's ``published`` list) stands. Every figure comes from the
+same functions as the tables (:func:`compare.comparison_table`,
+:func:`published.published_vs_measured`, both on :mod:`stats`), so the summary cannot
+disagree with them. Each statement links to the table or figure behind it.
+
+Written twice: ``summary.md`` (Markdown, readable in a terminal, links relative to the
+summary folder) and ``summary.rst`` (included at the top of the report's landing page,
+reports/workflow.rst; its links open the result in the report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pandas as pd
+
+from rnnbench.analysis import stats
+from rnnbench.analysis.collect import AnalysisError
+from rnnbench.analysis.compare import KIND_MODEL, comparison_table
+from rnnbench.analysis.htmlpage import fmt_ci, fmt_value, missing
+from rnnbench.analysis.published import published_vs_measured, short_verdict
+from rnnbench.analysis.sanity import split_flags
+from rnnbench.io import write_text_atomic
+
+SUMMARY_ROOT = "results/summary"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A result of the report: ``path`` relative to the working directory."""
+
+    label: str
+    path: str
+
+
+# A statement: text pieces and links, in order.
+Statement = list[str | Link]
+
+
+def _cell_name(row: pd.Series, keys: Sequence[str]) -> str:
+    parts = []
+    for key in keys:
+        value = row[key]
+        if missing(value):
+            continue
+        name = key.removeprefix("hp_")
+        shown = fmt_value(value, key)
+        parts.append(shown if key in ("arch", "optimizer") else f"{name} {shown}")
+    return " / ".join(parts)
+
+
+def _score(row: pd.Series) -> str:
+    seeds = int(row["n_scored"]) if not missing(row["n_scored"]) else 0
+    solved = f", {row['solved']}" if isinstance(row.get("solved"), str) and row["solved"] else ""
+    return f"{fmt_ci(row['mean'], row['ci_low'], row['ci_high'])} ({seeds} seeds{solved})"
+
+
+def _seed_scores(sub: pd.DataFrame, keys: Sequence[str]) -> dict[tuple, list[float]]:
+    out: dict[tuple, list[float]] = {}
+    for key, group in sub.groupby(list(keys), dropna=False, sort=False):
+        parts = key if isinstance(key, tuple) else (key,)
+        out[tuple(parts)] = pd.to_numeric(group["test_headline"], errors="coerce").tolist()
+    return out
+
+
+def _p_text(p: float) -> str:
+    if not math.isfinite(p):
+        return "no test (fewer than 2 seeds)"
+    verdict = "significant" if p < stats.ALPHA else "not significant"
+    shown = "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return f"Welch p = {shown}, {verdict}"
+
+
+def _factor_effect(
+    sub: pd.DataFrame, keys: Sequence[str], factor: str, table: pd.DataFrame
+) -> list[str]:
+    """For each setting of the other keys: the factor's first vs last level (length) or
+    best vs worst level (optimizer), with a two-sided Welch test on the seeds."""
+    levels = table.loc[table["kind"] == KIND_MODEL, factor].dropna().unique().tolist()
+    if len(levels) < 2:
+        return []
+    scores = _seed_scores(sub, keys)
+    others = [k for k in keys if k != factor]
+    models = table[table["kind"] == KIND_MODEL]
+    parts = []
+    for _, group in models.groupby(others, dropna=False, sort=False):
+        group = group[group["mean"].notna()]
+        if len(group) < 2:
+            continue
+        if factor == "length":
+            group = group.sort_values("length")
+            first, last = group.iloc[0], group.iloc[-1]
+        else:
+            group = group.sort_values("mean", ascending=False, kind="stable")
+            first, last = group.iloc[0], group.iloc[-1]
+        key_of = lambda row: tuple(row[k] for k in keys)  # noqa: E731
+        p = stats.welch_p(scores.get(key_of(first), []), scores.get(key_of(last), []))
+        name = _cell_name(group.iloc[0], others) or "all"
+        if factor == "length":
+            change = f"{first['mean']:.3f} → {last['mean']:.3f}"
+        else:
+            change = (
+                f"{fmt_value(first[factor])} {first['mean']:.3f} vs "
+                f"{fmt_value(last[factor])} {last['mean']:.3f}"
+            )
+        parts.append(f"{name}: {change} ({_p_text(p)})")
+    return parts
+
+
+def dataset_statements(
+    runs: pd.DataFrame, dataset: str, baselines: Mapping[str, Any] | None = None
+) -> list[Statement]:
+    """The statements of one dataset, each ending with the link to its evidence."""
+    table = comparison_table(runs, dataset, baselines)
+    keys = list(table.attrs["parameters"])
+    headline = table.attrs["headline_metric"]
+    sub = runs[runs["dataset"] == dataset]
+    root = f"{SUMMARY_ROOT}/{dataset}"
+    comparison = Link("comparison table", f"{root}/comparison.html")
+    models = table[table["kind"] == KIND_MODEL]
+    out: list[Statement] = []
+
+    best = models[models["mark"] == stats.MARK_BEST]
+    if best.empty:
+        out.append(
+            [
+                f"No cell can be ranked best (each needs {stats.MIN_SEEDS_TO_MARK} scored "
+                "seeds and no flagged run); see the ",
+                comparison,
+                ".",
+            ]
+        )
+    else:
+        row = best.iloc[0]
+        tied = models[models["mark"] == stats.MARK_NOT_WORSE]
+        text = (
+            f"Best cell: **{_cell_name(row, keys)}**, test {headline.replace('_', ' ')} "
+            f"{_score(row)}, mean ± half-width of the 95% t-interval."
+        )
+        if len(tied):
+            names = ", ".join(
+                f"{_cell_name(r, keys)} ({r['mean']:.3f})" for _, r in tied.iterrows()
+            )
+            text += f" Not significantly worse: {names}."
+        else:
+            worse = models[(models["mark"] == "") & (models.index != best.index[0])]
+            names = ", ".join(
+                f"{_cell_name(r, keys)} ({r['mean']:.3f})" for _, r in worse.iterrows()
+            )
+            text += (
+                f" Significantly worse or unranked: {names}." if names else " It is the only cell."
+            )
+        base = table[table["kind"] != KIND_MODEL]
+        if len(base):
+            best_base = base.loc[base["mean"].astype(float).idxmax()]
+            if not missing(best_base["mean"]):
+                text += (
+                    f" Best baseline: {str(best_base['arch']).removeprefix('baseline: ')} "
+                    f"{float(best_base['mean']):.3f}."
+                )
+        out.append([text + " ", comparison])
+
+    for factor, label, kind in (
+        ("length", "Sequence length", "metric_vs_length"),
+        ("optimizer", "Optimizer", "heatmap"),
+    ):
+        figure = Link(kind.replace("_", " "), f"{root}/plots/{kind}.svg")
+        if factor not in keys:
+            value = table.attrs.get("setting", {}).get(factor)
+            shown = f" ({fmt_value(value)})" if value is not None else ""
+            out.append([f"{label}: one value in this grid{shown}, so no effect to report."])
+            continue
+        effects = _factor_effect(sub, keys, factor, table)
+        lead = "shortest → longest" if factor == "length" else "best vs worst"
+        body = "; ".join(effects) if effects else "too few scored cells to compare"
+        out.append([f"{label} ({lead}): {body}. ", figure])
+
+    flagged_runs = sub[sub["flags"].map(lambda f: bool(split_flags(f)))]
+    if flagged_runs.empty:
+        out.append([f"No run is flagged ({len(sub)} runs checked). ", comparison])
+    else:
+        counts: dict[str, int] = {}
+        for flags in flagged_runs["flags"]:
+            for flag in split_flags(flags):
+                counts[flag] = counts.get(flag, 0) + 1
+        why = ", ".join(f"{flag}: {n}" for flag, n in counts.items())
+        out.append(
+            [
+                f"{len(flagged_runs)} of {len(sub)} runs flagged ({why}); their cells are "
+                "shown but never ranked. ",
+                comparison,
+            ]
+        )
+    return out
+
+
+def published_statements(
+    runs: pd.DataFrame, published: Sequence[Mapping[str, Any]]
+) -> list[Statement]:
+    """One statement per published entry: its verdict and the numbers behind it."""
+    if not published:
+        return []
+    table = published_vs_measured(runs, published)
+    link = Link("published vs measured", f"{SUMMARY_ROOT}/published.html")
+    out: list[Statement] = []
+    for _, row in table.iterrows():
+        sign = {"at_least": "≥ ", "at_most": "≤ "}.get(row["relation"], "")
+        measured = fmt_ci(row["measured"], row["ci_low"], row["ci_high"]) or "–"
+        seeds = int(row["n_scored"]) if not missing(row["n_scored"]) else 0
+        out.append(
+            [
+                f"{row['source']}, {row['dataset']} {row['arch']}/{row['optimizer']}/len "
+                f"{fmt_value(row['length'])}, test {str(row['metric']).replace('_', ' ')}: "
+                f"published {sign}{float(row['published']):g}, measured {measured} "
+                f"({seeds} seeds): **{short_verdict(str(row['verdict']))}**. ",
+                link,
+            ]
+        )
+    return out
+
+
+def build_summary(
+    runs: pd.DataFrame,
+    datasets: Sequence[str],
+    baselines: Mapping[str, Mapping[str, Any] | None] | None = None,
+    published: Sequence[Mapping[str, Any]] = (),
+) -> list[tuple[str, list[Statement]]]:
+    """``[(section title, statements)]``: one section per dataset with runs, then the
+    published numbers."""
+    baselines = baselines or {}
+    known = set(runs["dataset"].dropna().astype(str)) if "dataset" in runs else set()
+    sections = []
+    for name in datasets:
+        if name not in known:
+            sections.append((name, [["No finished runs yet."]]))
+            continue
+        sections.append((name, dataset_statements(runs, name, baselines.get(name))))
+    entries = published_statements(runs, published)
+    if entries:
+        sections.append(("Published vs measured", entries))
+    return sections
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+def _md_link(link: Link, root: str = SUMMARY_ROOT) -> str:
+    relative = link.path.removeprefix(SUMMARY_ROOT + "/")
+    if root != SUMMARY_ROOT and "/plots/" in relative:
+        relative = "../" + relative  # summarize-all draws no figures: the per-run ones
+    return f"[{link.label}]({relative})"
+
+
+def _rst_text(text: str) -> str:
+    # Markdown's **bold** is RST's too; escape what RST would read as markup.
+    return text.replace("\\", "\\\\").replace("`", "\\`").replace("|", "\\|").replace("_", "\\_")
+
+
+def _rst_link(link: Link) -> str:
+    # The report's own links (Snakemake's rst_links) open a result the same way.
+    target = f"javascript:app.showResultInfo('{quote(link.path, safe='')}')"
+    return f"`{link.label} <{target}>`__"
+
+
+def render_markdown(sections: list[tuple[str, list[Statement]]], root: str = SUMMARY_ROOT) -> str:
+    lines = ["# Summary: the answer first", ""]
+    for title, statements in sections:
+        lines += [f"## {title}", ""]
+        for statement in statements:
+            body = "".join(p if isinstance(p, str) else _md_link(p, root) for p in statement)
+            lines.append(f"- {body}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_rst(sections: list[tuple[str, list[Statement]]]) -> str:
+    """The summary for the landing page (its headings one level below the page's)."""
+    lines = []
+    for title, statements in sections:
+        heading = _rst_text(title)
+        lines += [f"**{heading}**", ""]
+        for statement in statements:
+            body = "".join(_rst_text(p) if isinstance(p, str) else _rst_link(p) for p in statement)
+            lines.append(f"- {body}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _load_json(path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as err:
+        raise AnalysisError(f"{path}: cannot read: {err}") from None
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    from rnnbench.analysis.collect import read_runs_csv
+    from rnnbench.analysis.published import load_published
+
+    runs = read_runs_csv(args.runs)
+    datasets, baselines = [], {}
+    for item in args.dataset:
+        name, _, path = item.partition("=")
+        datasets.append(name)
+        baselines[name] = _load_json(path) if path else None
+    published = load_published(args.published_json) if args.published_json else []
+    sections = build_summary(runs, datasets, baselines, published)
+    write_text_atomic(args.md, render_markdown(sections))
+    if args.rst:
+        write_text_atomic(args.rst, render_rst(sections))
+    return 0
+
+
+def union_published(config_paths: Sequence[str | Path], datasets: Sequence[str]) -> list[Any]:
+    """The ``published`` entries of every config file (config.yaml, presets/*.yaml), each
+    once, in file order, kept when its dataset has runs: every seed experiment run."""
+    import yaml
+
+    seen, entries = set(), []
+    for path in config_paths:
+        try:
+            config = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as err:
+            raise AnalysisError(f"{path}: cannot read the config: {err}") from None
+        for entry in config.get("published") or []:
+            key = json.dumps(entry, sort_keys=True, default=str)
+            if key not in seen and entry.get("dataset") in datasets:
+                seen.add(key)
+                entries.append(entry)
+    return entries
+
+
+def cmd_summarize_all(args: argparse.Namespace) -> int:
+    """Every finished experiment in one place (see :func:`summarize_all`)."""
+    summarize_all(args.metrics, args.configs, args.baselines_dir, args.out_dir)
+    return 0
+
+
+def summarize_all(
+    metrics: Sequence[str | Path],
+    configs: Sequence[str | Path],
+    baselines_dir: str | Path,
+    out_dir: str | Path,
+) -> list[str]:
+    """runs.csv of every run on disk, published vs measured over every config's published
+    numbers, and the summary, under ``out_dir`` (the workflow's compare_all rule writes
+    the comparison table of each dataset beside them); the datasets, in order."""
+    from rnnbench.analysis.collect import collect_runs, write_runs_csv
+    from rnnbench.analysis.published import write_published
+
+    out = Path(out_dir)
+    write_runs_csv([str(p) for p in metrics], out / "runs.csv")
+    runs = collect_runs([str(p) for p in metrics])
+    datasets = list(dict.fromkeys(runs["dataset"].dropna().astype(str))) if len(runs) else []
+    baselines = {}
+    for name in datasets:
+        path = Path(baselines_dir) / f"{name}.json"
+        baselines[name] = _load_json(str(path)) if path.exists() else None
+    published = union_published(configs, datasets)
+    table = published_vs_measured(runs, published)
+    write_published(table, out / "published.csv", out / "published.html")
+    sections = build_summary(runs, datasets, baselines, published)
+    write_text_atomic(out / "summary.md", render_markdown(sections, root=str(out)))
+    return datasets
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``summarize`` subcommand to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "summarize",
+        help="the answer first: a summary per dataset (Markdown + RST)",
+        description="Summarize every dataset's results in words and numbers: best cell "
+        "and cells not significantly worse, length and optimizer effects, flagged runs, "
+        "published numbers' verdicts.",
+    )
+    p.add_argument("--runs", required=True, help="runs.csv from `aggregate`")
+    p.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        help="NAME or NAME=baselines.json (repeat; the order of the summary)",
+    )
+    p.add_argument("--published-json", default=None, help="the config's `published` list")
+    p.add_argument("--md", required=True, help="summary.md")
+    p.add_argument("--rst", default=None, help="summary.rst for the report's landing page")
+    p.set_defaults(func=cmd_summarize)
+
+    p = subparsers.add_parser(
+        "summarize-all",
+        help="every finished experiment in one place: runs on disk, every preset's "
+        "published numbers",
+    )
+    p.add_argument("--metrics", nargs="*", default=[], help="every metrics.json on disk")
+    p.add_argument(
+        "--configs", nargs="*", default=[], help="config.yaml and presets/*.yaml (published)"
+    )
+    p.add_argument("--baselines-dir", default="results/baselines")
+    p.add_argument("--out-dir", default=f"{SUMMARY_ROOT}/all")
+    p.set_defaults(func=cmd_summarize_all)
