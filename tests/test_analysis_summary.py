@@ -61,6 +61,30 @@ def test_length_effect_is_tested_on_the_seeds(tmp_path: Path) -> None:
     assert "significant)" in md and "[metric vs length](imdb/plots/metric_vs_length.svg)" in md
 
 
+def test_memory_summary_says_which_arch_solves_which_length(tmp_path: Path) -> None:
+    # The mean would hide the split outcome; the verdict is on the solved fractions.
+    outcomes = {
+        ("rnn", 25): [1.0, 1.0, 0.99],
+        ("rnn", 50): [1.0, 0.97, 0.95],
+        ("lstm", 25): [1.0, 1.0, 1.0],
+        ("lstm", 50): [0.95, 0.5, 0.52],
+    }
+    paths = []
+    for (arch, length), scores in outcomes.items():
+        for seed, acc in enumerate(scores):
+            metrics = make_metrics(
+                task="memory", dataset="mem", arch=arch, length=length, seed=seed, accuracy=acc
+            )
+            paths.append(write_run(tmp_path, metrics))
+    md = render_markdown(build_summary(collect_runs(paths), ["mem"]))
+    assert (
+        "Seeds that solve each length (test accuracy ≥ 0.9): length 25: lstm 3/3, rnn 3/3; "
+        "length 50: lstm 1/3, rnn 3/3." in md
+    )
+    assert "lstm is ahead at no length; rnn is ahead at length 50" in md
+    assert "under this setup: optimizer adam" in md
+
+
 def test_rule_graph_has_one_node_per_rule_at_its_longest_path() -> None:
     graph = {
         "fetch": set(),

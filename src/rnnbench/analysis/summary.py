@@ -28,7 +28,7 @@ import pandas as pd
 from rnnbench.analysis import stats
 from rnnbench.analysis.collect import AnalysisError
 from rnnbench.analysis.compare import KIND_MODEL, comparison_table
-from rnnbench.analysis.htmlpage import fmt_ci, fmt_value, missing
+from rnnbench.analysis.htmlpage import fmt_ci, fmt_value, missing, setting_text
 from rnnbench.analysis.published import published_vs_measured, short_verdict
 from rnnbench.analysis.sanity import split_flags
 from rnnbench.io import write_text_atomic
@@ -186,6 +186,9 @@ def dataset_statements(
         body = "; ".join(effects) if effects else "too few scored cells to compare"
         out.append([f"{label} ({lead}): {body}. ", figure])
 
+    if sub["task"].eq("memory").all() and "length" in sub:
+        out += _memory_statements(sub, table, root)
+
     flagged_runs = sub[sub["flags"].map(lambda f: bool(split_flags(f)))]
     if flagged_runs.empty:
         out.append([f"No run is flagged ({len(sub)} runs checked). ", comparison])
@@ -200,6 +203,55 @@ def dataset_statements(
                 f"{len(flagged_runs)} of {len(sub)} runs flagged ({why}); their cells are "
                 "shown but never ranked. ",
                 comparison,
+            ]
+        )
+    return out
+
+
+def _memory_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> list[Statement]:
+    """The memory task's answer: which architecture solves which length, in how many seeds.
+
+    A mean accuracy hides a split outcome (one seed solves, two stay at chance), so the
+    verdict is per length on the solved fraction (:func:`stats.solved`): an architecture
+    is *ahead* at a length when it solves more seeds than every other one there.
+    """
+    figure = Link("metric vs length", f"{root}/plots/metric_vs_length.svg")
+    by_length: dict[int, dict[str, tuple[int, int]]] = {}
+    for (length, arch), runs in sub.groupby(["length", "arch"]):
+        by_length.setdefault(int(length), {})[str(arch)] = stats.solved(runs["test_headline"])
+    lines = []
+    ahead: dict[str, list[int]] = {}
+    for length, archs in sorted(by_length.items()):
+        lines.append(
+            f"length {length}: " + ", ".join(f"{a} {k}/{n}" for a, (k, n) in sorted(archs.items()))
+        )
+        best = max(k for k, _ in archs.values())
+        leaders = [a for a, (k, _) in archs.items() if k == best]
+        if len(archs) > 1 and len(leaders) == 1:
+            ahead.setdefault(leaders[0], []).append(length)
+    out: list[Statement] = [
+        [
+            f"Seeds that solve each length (test accuracy ≥ {stats.SOLVED_ACCURACY:g}): "
+            + "; ".join(lines)
+            + ". ",
+            figure,
+        ]
+    ]
+    archs = sorted({a for archs in by_length.values() for a in archs})
+    if len(archs) > 1:
+        verdicts = [
+            f"{arch} is ahead at length {', '.join(map(str, ahead[arch]))}"
+            if arch in ahead
+            else f"{arch} is ahead at no length"
+            for arch in archs
+        ]
+        setting = table.attrs.get("setting") or {}
+        out.append(
+            [
+                "; ".join(verdicts)
+                + " (solves more seeds than every other architecture there), under this "
+                f"setup: {setting_text(setting) or 'see the comparison table'}. ",
+                Link("comparison table", f"{root}/comparison.html"),
             ]
         )
     return out
