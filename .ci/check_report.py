@@ -1,6 +1,6 @@
 """CI check: the quick preset's report, opened in headless Chromium, shows every result.
 
-python .ci/check_report.py reports/report.html presets/quick.yaml tests/shared-data.yaml
+python .ci/check_report.py reports/report.html presets/quick.yaml
 """
 
 import sys
@@ -20,6 +20,8 @@ for name in config["datasets_to_run"]:
     kinds = ["heatmap", "learning_curves", "metric_vs_cost", "metric_vs_length"]
     if config["datasets"][name]["task"] == "ner":
         kinds.append("entity_f1_per_type")
+    if grid.get("tune"):
+        kinds.append("lr_sensitivity")
     cells = len(grid["archs"]) * len(grid["optimizers"]) * len(grid["lengths"]) * len(grid["seeds"])
     expected[(name, "Comparison")] = 2
     expected[(name, "Data")] = 1
