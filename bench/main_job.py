@@ -89,6 +89,9 @@ def bench_preset(name: str, cores: int, parent: Path | None, keep: bool) -> dict
             "jobs": planned,
             "train_cells": planned.get("train", 0),
             "train_job_seconds_sum": round(train_job_seconds(workdir), 1),
+            # learning-rate tuning (grid.tune): its trial jobs and their summed job time
+            "tune_trials": planned.get("tune_trial", 0),
+            "tune_job_seconds_sum": round(train_job_seconds(workdir, "tune"), 1),
             "cpu_model": cpu_model(),
             "load_average_at_start": load,
             "date": datetime.date.today().isoformat(),

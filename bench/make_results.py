@@ -345,6 +345,27 @@ def main_job_section(result: Result | None) -> list[str]:
             f"| {', '.join(str(x) for x in run['load_average_at_start'])} | {run['date']} "
             f"| {run.get('commit') or DASH} |"
         )
+    tuned = {name: run for name, run in result["presets"].items() if run.get("tune_trials")}
+    if tuned:
+        lines += ["", "Cost of learning-rate tuning (`grid.tune`), from the same runs:", ""]
+        lines += [
+            "| preset | extra jobs (trials + selections + figure) | trials' job time summed | "
+            "share of all training job time |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, run in tuned.items():
+            jobs = run["jobs"]
+            extra = (
+                jobs.get("tune_trial", 0) + jobs.get("tune_select", 0) + jobs.get("lr_figure", 0)
+            )
+            share = run["tune_job_seconds_sum"] / (
+                run["tune_job_seconds_sum"] + run["train_job_seconds_sum"]
+            )
+            lines.append(
+                f"| `{name}` | {extra} ({run['tune_trials']} trials) "
+                f"| {run['tune_job_seconds_sum']:.0f} s ({run['tune_job_seconds_sum'] / 60:.1f} min) "
+                f"| {share:.0%} |"
+            )
     main = result["presets"].get(result.get("main_job", "quick"))
     if main and target:
         met = yes_no(main["wall_seconds"] <= target)

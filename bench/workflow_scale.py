@@ -197,10 +197,10 @@ def steps_done(output: str) -> tuple[int, int] | None:
     return (int(found[-1][0]), int(found[-1][1])) if found else None
 
 
-def train_job_seconds(workdir: Path) -> float:
-    """Sum of the ``s`` column of every training job's Snakemake benchmark file."""
+def train_job_seconds(workdir: Path, rule: str = "train") -> float:
+    """Sum of the ``s`` column of every ``rule`` job's Snakemake benchmark file."""
     total = 0.0
-    for tsv in (workdir / "benchmarks" / "train").rglob("*.tsv"):
+    for tsv in (workdir / "benchmarks" / rule).rglob("*.tsv"):
         with open(tsv, newline="") as handle:
             for row in csv.DictReader(handle, delimiter="\t"):
                 total += float(row["s"])
