@@ -14,7 +14,7 @@ import torch
 
 from rnnbench import registry
 from rnnbench.models import build_model, native
-from rnnbench.models.bodies import CellRecurrence, FusedRecurrence
+from rnnbench.models.bodies import FusedRecurrence
 from test_models import SMALL, make_meta
 
 ARCHS = registry.names()

@@ -51,7 +51,6 @@ from torch.autograd import Function
 
 from rnnbench.models import native
 
-
 HALF = (torch.float16, torch.bfloat16)
 
 
