@@ -146,6 +146,7 @@ def run_training(
 
     torch.manual_seed(resolved.seed)
     model = _build_model(resolved.arch, meta, resolved.model).to(device)
+    bodies.settle_paths(model, device)  # on a GPU: the padded cuDNN path, chosen once
     initial_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     optimizer = build_optimizer(
         resolved.optimizer,
