@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from rnnbench import registry
-from rnnbench.models import build_model, native
+from rnnbench.models import bodies, build_model, native
 from rnnbench.models.bodies import FusedRecurrence
 from test_models import SMALL, make_meta
 
@@ -87,3 +87,24 @@ def test_bf16_autocast_per_token_pre_padded(arch: str, python_loops: None) -> No
 def test_bf16_autocast_default_paths(arch: str) -> None:
     # The compiled kernels (where this machine builds them) take the recurrence in float32.
     _run_amp(arch, "sentiment", "post", torch.bfloat16)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_gpu_autocast(arch: str, dtype: torch.dtype) -> None:
+    """CUDA autocast on the paths a GPU takes (padded cuDNN, Python scan loops for the
+    peephole and CIFG cells): finite, float32 gradients (issue 18's crash)."""
+    meta = make_meta(task="sentiment", length=7, num_classes=2)
+    torch.manual_seed(0)
+    model = build_model(arch, meta, SMALL | {"head_hidden": 0}).cuda()
+    bodies.settle_paths(model, torch.device("cuda"))
+    x, lengths = _ids(meta, LENGTHS).cuda(), LENGTHS.cuda()
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+    with torch.autocast("cuda", dtype=dtype):
+        loss = model(x, lengths).float().square().mean()
+    scaler.scale(loss).backward()
+    assert torch.isfinite(loss)
+    for name, param in model.named_parameters():
+        if param.grad is not None:
+            assert param.grad.dtype == torch.float32 and torch.isfinite(param.grad).all(), name
