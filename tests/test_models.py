@@ -508,12 +508,13 @@ def test_execution_paths_follow_the_forward_decisions(monkeypatch: pytest.Monkey
     assert bodies.execution_path(build_model("lstm", meta, SMALL), cpu) == torch_lstm
     assert bodies.layer_paths(build_model("cnn", meta, SMALL), cpu) == []
     assert bodies.execution_path(build_model("cnn", meta, SMALL), cpu) == "no recurrent layer"
-    # On a GPU the fused modules are torch's (cuDNN where available), the cells loops.
+    # On a GPU the fused modules are torch's (cuDNN where available) over the padded batch
+    # (models/padded.py), the cells loops.
     monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: True)
-    assert paths("gru", cuda) == ["cuDNN"]
+    assert paths("gru", cuda) == ["cuDNN, unpacked"]
     assert paths("lstm_peephole", cuda) == ["Python loops"]
     model = build_model("bigru", meta, {**SMALL, "layers": 2})
     model.body.recurrence.impl = "scan"  # forced: the scan kernels' Python loops
     assert bodies.layer_paths(model, cuda) == ["Python loops", "Python loops"]
     monkeypatch.setattr(torch.backends.cudnn, "enabled", False)
-    assert paths("gru", cuda) == ["torch module"]
+    assert paths("gru", cuda) == ["torch module, unpacked"]

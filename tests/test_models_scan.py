@@ -161,7 +161,7 @@ def test_wavefront_runs_deep_unidirectional_stacks_on_python_loops(
         ("lstm", 1, 2, "cpu", False, "torch"),  # or the Python loops
         ("lstm", 25, 1, "cpu", True, "scan"),  # deep stacks: compiled layers
         ("lstm", 25, 1, "cpu", False, "scan"),  # or the wavefront
-        ("gru", 1, 1, "cuda", True, "torch"),  # cuDNN
+        ("gru", 1, 1, "cuda", True, "padded"),  # cuDNN over the padded batch
     ],
 )
 def test_auto_impl_picks_the_measured_faster_path(

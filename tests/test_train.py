@@ -468,3 +468,56 @@ def test_cli_trains_and_rejects_bad_specs(
 
 def test_spec_error_is_a_value_error() -> None:
     assert issubclass(SpecError, ValueError)
+
+
+# ---------------------------------------------------------------- mixed precision
+
+
+@pytest.mark.parametrize(
+    ("arch", "task", "amp", "dtype"),
+    [
+        ("lstm_peephole", "sentiment", "bf16", "bfloat16"),  # the issue's crash (scan.py)
+        ("lstm_cifg", "ner", "fp16", "float16"),  # fp16: the GradScaler's path
+        ("bigru", "sentiment", "bf16", "bfloat16"),
+    ],
+)
+def test_amp_trains_and_is_recorded(
+    data: dict[str, Path], tmp_path: Path, arch: str, task: str, amp: str, dtype: str
+) -> None:
+    """hparams.amp "bf16"/"fp16" autocast on any device (here the CPU): training runs, the
+    losses stay finite, and metrics.json says which dtype ran."""
+    spec = _spec(task, arch, epochs=2, amp=amp)
+    metrics = run_training(data[task], tmp_path / "run", spec)
+    assert metrics["status"] == "ok"
+    assert math.isfinite(metrics["final_train_loss"]) and math.isfinite(metrics["initial_loss"])
+    assert metrics["hparams"]["amp"] == amp and metrics["hparams"]["tf32"] is False
+    assert metrics["hardware"]["amp_dtype"] == dtype
+    assert metrics["hardware"]["tf32"] is None  # CPU: TF32 does not apply
+
+
+def test_amp_true_is_gpu_only(data: dict[str, Path], tmp_path: Path) -> None:
+    # The historical switch: bf16 on a GPU, nothing on a CPU (as before it took dtypes).
+    metrics = run_training(
+        data["sentiment"], tmp_path / "run", _spec("sentiment", "gru", epochs=1, amp=True)
+    )
+    assert metrics["hparams"]["amp"] is False and metrics["hardware"]["amp_dtype"] is None
+    assert loop.resolve_amp(True, torch.device("cpu")) is None
+    assert loop.resolve_amp("fp16", torch.device("cpu")) == torch.float16
+
+
+def test_tf32_switches_both_backends_on_a_gpu_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    saved = (matmul.allow_tf32, cudnn.allow_tf32)
+    try:
+        loop.configure_tf32(torch.device("cpu"), True)
+        assert (matmul.allow_tf32, cudnn.allow_tf32) == saved  # nothing changed on a CPU
+        loop.configure_tf32(torch.device("cuda"), True)
+        assert matmul.allow_tf32 and cudnn.allow_tf32
+        loop.configure_tf32(torch.device("cuda"), False)
+        assert not matmul.allow_tf32 and not cudnn.allow_tf32
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+        assert loop.resolve_amp(True, torch.device("cuda")) == torch.float16
+        with pytest.raises(SpecError, match="bfloat16"):
+            loop.resolve_amp("bf16", torch.device("cuda"))
+    finally:
+        matmul.allow_tf32, cudnn.allow_tf32 = saved

@@ -76,3 +76,21 @@ def test_missing_key() -> None:
     del spec["seed"]
     with pytest.raises(SpecError, match="seed"):
         resolve_spec(spec)
+
+
+@pytest.mark.parametrize("amp", [False, True, "bf16", "fp16"])
+def test_amp_is_off_or_a_dtype(amp: bool | str) -> None:
+    assert resolve_spec({**BASE, "hparams": {"amp": amp}}).training["amp"] == amp
+
+
+@pytest.mark.parametrize("amp", ["yes", "float16", 1, 0, None])
+def test_amp_rejects_anything_else(amp: object) -> None:
+    with pytest.raises(SpecError, match=r"hparams\.amp"):
+        resolve_spec({**BASE, "hparams": {"amp": amp}})
+
+
+def test_tf32_is_off_by_default_and_a_boolean() -> None:
+    assert resolve_spec(dict(BASE)).training["tf32"] is False
+    assert resolve_spec({**BASE, "hparams": {"tf32": True}}).training["tf32"] is True
+    with pytest.raises(SpecError, match=r"hparams\.tf32"):
+        resolve_spec({**BASE, "hparams": {"tf32": "on"}})

@@ -20,3 +20,6 @@ EXEC_ONEDNN = "torch module (oneDNN)"  # torch's fused CPU LSTM kernel
 EXEC_TORCH = "torch module"  # torch's own CPU (or non-cuDNN GPU) recurrence
 EXEC_CUDNN = "cuDNN"
 EXEC_NO_RECURRENCE = "no recurrent layer"  # flatten, CNN: torch modules only
+# Appended to a torch path run over the padded batch without packing (models/padded.py,
+# the GPU path): "cuDNN, unpacked".
+UNPACKED = ", unpacked"

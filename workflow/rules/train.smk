@@ -38,7 +38,7 @@ rule train:
     benchmark:
         "benchmarks/train/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}.tsv"
     conda:
-        ENV
+        TRAIN_ENV
     threads: config["threads"]
     resources:
         mem_mb=lambda wildcards, attempt: 3000 * attempt,

@@ -8,7 +8,8 @@ Every body is built for one of two output modes:
 ``out_features`` (F) tells the head how wide its input is.
 
 Recurrent bodies read exactly the real positions of each row and never padding: the
-fused modules through ``pack_padded_sequence``, the explicit cells by freezing the state
+fused modules through ``pack_padded_sequence`` (on a GPU over the padded batch, exactly as
+read: padded.py), the explicit cells by freezing the state
 once a row's length is reached. Flatten and CNN see the whole padded row, as their Keras
 originals in seed A do (which is part of what that experiment measures).
 """
@@ -23,6 +24,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from rnnbench.models import native
 from rnnbench.models.alignment import post_to_pre, pre_to_post
 from rnnbench.models.cells import Cell, CIFGLSTMCell, PeepholeLSTMCell
+from rnnbench.models.padded import run_padded
 from rnnbench.models.recurrent import (
     check_lengths,
     per_token_outputs,
@@ -36,6 +38,7 @@ from rnnbench.names import (
     EXEC_ONEDNN,
     EXEC_PYTHON,
     EXEC_TORCH,
+    UNPACKED,
 )
 
 
@@ -76,13 +79,14 @@ class ConvBody(nn.Module):
 
 
 _FUSED_MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-IMPLS = ("auto", "scan", "torch")
+IMPLS = ("auto", "scan", "torch", "padded")
 
 
 def fastest_impl(kind: str, layers: int, directions: int, device: torch.device) -> str:
     """The faster exact path for this layer, as measured in bench/RESULTS.md.
 
-    On GPUs torch's cuDNN kernels. On CPUs torch's LSTM has a fused oneDNN kernel that
+    On GPUs torch's cuDNN kernels over the padded batch (``"padded"``, models/padded.py:
+    no packing, no host sync). On CPUs torch's LSTM has a fused oneDNN kernel that
     beats the scan kernel for a single unidirectional layer (1.4x at seed A); with the
     compiled kernels (native.available) rnnbench wins for bidirectional LSTMs (1.1x at
     seed A) and deep stacks (seed C), without them only for deep unidirectional stacks.
@@ -90,7 +94,7 @@ def fastest_impl(kind: str, layers: int, directions: int, device: torch.device) 
     are 3-12x faster.
     """
     if device.type != "cpu":
-        return "torch"
+        return "padded"
     if kind == "lstm" and layers == 1 and (directions == 1 or not native.available()):
         return "torch"
     return "scan"
@@ -130,11 +134,25 @@ def layer_paths(model: nn.Module, device: torch.device) -> list[str]:
             if impl == "auto":
                 impl = fastest_impl(module.kind, layers, module.num_directions, device)
             path = _scan_path(device) if impl == "scan" else _torch_path(module.kind, device)
+            if impl == "padded":
+                path += UNPACKED
             paths += [path] * layers
         elif isinstance(module, CellRecurrence):
             path = _scan_path(device) if module.impl == "scan" else EXEC_PYTHON
             paths += [path] * len(module.cells)
     return paths
+
+
+def settle_paths(model: nn.Module, device: torch.device) -> None:
+    """Fix every fused recurrence's ``impl="auto"`` to the path it takes on ``device``,
+    once, when the model is built for it (train/loop.py). On a GPU that is the padded
+    cuDNN path ("padded"); CPU models are left as built (their forward resolves "auto"
+    by the same :func:`fastest_impl`, so nothing changes there)."""
+    if device.type == "cpu":
+        return
+    for module in model.modules():
+        if isinstance(module, FusedRecurrence) and module.impl == "auto":
+            module.impl = fastest_impl(module.kind, module.rnn.num_layers, 1, device)
 
 
 def execution_path(model: nn.Module, device: torch.device) -> str:
@@ -149,7 +167,8 @@ class FusedRecurrence(nn.Module):
 
     ``impl="scan"`` computes with rnnbench's whole-sequence kernels (recurrent.py);
     ``impl="torch"`` calls the torch module on a packed sequence, the reference the
-    kernels are tested against. Both read the same parameters and give the same results.
+    kernels are tested against; ``impl="padded"`` calls torch's kernels on the padded
+    batch without packing (models/padded.py: the GPU path, exact too). Both read the same parameters and give the same results.
     ``impl="auto"`` (the default) picks the faster one, see :func:`fastest_impl`.
     """
 
@@ -185,10 +204,14 @@ class FusedRecurrence(nn.Module):
     ) -> Tensor:
         """h: encoded inputs [B, L, D], or token ids [B, L] if ``embedding`` is given
         (the scan kernels may then project them through the embedding table)."""
-        check_lengths(lengths, h.shape[1])
         impl = self.impl
         if impl == "auto":
             impl = fastest_impl(self.kind, self.rnn.num_layers, self.num_directions, h.device)
+        if impl == "padded":  # checks the lengths on the device: no host sync
+            if embedding is not None:
+                h = embedding(h)
+            return run_padded(self.kind, self.rnn, h, lengths, per_token)
+        check_lengths(lengths, h.shape[1])
         if impl == "scan":
             return run_stack(
                 self.kind, self.rnn, h, lengths, per_token, self.rnn.dropout, embedding

@@ -10,7 +10,8 @@ gradients up in cache: 1.7x faster per GRU layer at seed C.
 
 Same maths, parameters and layout as ``project`` + ``scan_layer`` in recurrent.py (the
 tests compare both, in float64, outputs and every gradient). Only where the compiled
-library is usable; elsewhere recurrent.py runs those instead.
+library is usable; elsewhere recurrent.py runs those instead. Under autocast both run in
+float32 (scan.full_precision).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch import Tensor
 from torch.autograd import Function
 
 from rnnbench.models import native
+from rnnbench.models.scan import full_precision
 
 # The kernels' name per kind.
 _KERNEL = {"rnn": "elman", "lstm": "lstm", "gru": "gru"}
@@ -34,6 +36,7 @@ class CompiledLayer(Function):
     """
 
     @staticmethod
+    @full_precision
     def forward(
         ctx, kind: str, inputs: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, b_hn: Tensor
     ) -> Tensor:
@@ -52,6 +55,7 @@ class CompiledLayer(Function):
         return states[0]
 
     @staticmethod
+    @full_precision
     def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, ...]:
         saved = ctx.saved_tensors
         leading, states = saved[: ctx.leading], saved[ctx.leading :]
@@ -96,6 +100,7 @@ class TableProjection(Function):
     """
 
     @staticmethod
+    @full_precision
     def forward(
         ctx,
         ids: Tensor,
@@ -115,6 +120,7 @@ class TableProjection(Function):
         return x_proj
 
     @staticmethod
+    @full_precision
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
         ids, embedding, w_ih = ctx.saved_tensors
         steps, dirs, batch = ids.shape

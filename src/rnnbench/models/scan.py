@@ -30,15 +30,55 @@ all T steps: the callers read each row's result at its own last real step, and p
 after it cannot influence earlier ones, so they get exactly zero gradient (see
 recurrent.py). The tests compare every kernel with torch's modules in float64, outputs
 and gradients, and the compiled loops with the Python ones.
+
+Mixed precision (autocast): every kernel computes in one dtype, float32 when an input is
+half precision (the input projections come out of autocast's products in bf16/fp16, the
+parameters are float32), and with autocast off inside (see :func:`full_precision`). The
+recurrence is a chain of T dependent steps, and its state and cell carried in bf16 would
+lose most of their mantissa over 120 steps; on a GPU these loops are launch-bound, so the
+wider dtype costs nothing measurable. The gradients come back in each input's dtype.
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
 from torch.autograd import Function
 
 from rnnbench.models import native
+
+HALF = (torch.float16, torch.bfloat16)
+
+
+def compute_dtype(*tensors: Tensor | None) -> torch.dtype:
+    """The dtype a kernel computes in: the floating inputs' common dtype, float32 where
+    that is half precision (autocast)."""
+    dtypes = [t.dtype for t in tensors if isinstance(t, Tensor) and t.is_floating_point()]
+    dtype = functools.reduce(torch.promote_types, dtypes)
+    return torch.float32 if dtype in HALF else dtype
+
+
+def full_precision(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap an autograd Function's ``forward``/``backward``: floating tensor arguments cast
+    to :func:`compute_dtype` (a no-op when they already agree, as they do outside
+    autocast), and autocast off while it runs, so that the loops' in-place and ``out=``
+    products (which autocast leaves alone) and the plain ones see the same dtype."""
+
+    @functools.wraps(method)
+    def wrapper(ctx: Any, *args: Any) -> Any:
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        dtype = compute_dtype(*tensors)
+        args = tuple(
+            a.to(dtype) if isinstance(a, Tensor) and a.is_floating_point() else a for a in args
+        )
+        with torch.autocast(tensors[0].device.type, enabled=False):
+            return method(ctx, *args)
+
+    return wrapper
 
 
 def _previous(x: Tensor) -> Tensor:
@@ -72,6 +112,7 @@ class ElmanScan(Function):
     """h[t] = tanh(x_proj[t] + W_hh h[t-1]); x_proj carries both biases."""
 
     @staticmethod
+    @full_precision
     def forward(ctx, x_proj: Tensor, weight_hh: Tensor) -> Tensor:
         _, dirs, hidden, batch = x_proj.shape
         out = torch.empty_like(x_proj)
@@ -86,6 +127,7 @@ class ElmanScan(Function):
         return out
 
     @staticmethod
+    @full_precision
     def backward(ctx, grad_out: Tensor) -> tuple[Tensor, Tensor]:
         out, weight_hh = ctx.saved_tensors
         if native.usable(out):
@@ -117,6 +159,7 @@ class LSTMScan(Function):
     """
 
     @staticmethod
+    @full_precision
     def forward(
         ctx, x_proj: Tensor, weight_hh: Tensor, peepholes: Tensor | None, coupled: bool
     ) -> Tensor:
@@ -160,6 +203,7 @@ class LSTMScan(Function):
         return out
 
     @staticmethod
+    @full_precision
     def backward(ctx, grad_out: Tensor) -> tuple[Tensor | None, ...]:
         gates, cell, tanh_cell, out, weight_hh, peepholes = ctx.saved_tensors
         hidden = cell.shape[2]
@@ -238,6 +282,7 @@ class GRUScan(Function):
     """
 
     @staticmethod
+    @full_precision
     def forward(ctx, x_proj: Tensor, weight_hh: Tensor, bias_hn: Tensor) -> Tensor:
         steps, dirs, width, batch = x_proj.shape
         hidden = width // 3
@@ -266,6 +311,7 @@ class GRUScan(Function):
         return out
 
     @staticmethod
+    @full_precision
     def backward(ctx, grad_out: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         mixed, new, out, weight_hh = ctx.saved_tensors
         hidden = new.shape[2]

@@ -138,7 +138,9 @@ def run_training(
     out.mkdir(parents=True, exist_ok=True)
     hp = resolved.training
     device = _device(hp["device"])
-    amp = bool(hp["amp"]) and device.type == "cuda"
+    amp_dtype = resolve_amp(hp["amp"], device)
+    amp = amp_dtype is not None
+    configure_tf32(device, hp["tf32"])
 
     meta, splits = _load_data(data_path, resolved)
     task = Task.from_meta(meta)
@@ -146,16 +148,16 @@ def run_training(
 
     torch.manual_seed(resolved.seed)
     model = _build_model(resolved.arch, meta, resolved.model).to(device)
+    bodies.settle_paths(model, device)  # on a GPU: the padded cuDNN path, chosen once
     initial_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     optimizer = build_optimizer(
         resolved.optimizer,
         model.parameters(),
         {key: hp[key] for key in ("lr", "weight_decay", "momentum")},
     )
-    amp_dtype = torch.bfloat16 if amp and torch.cuda.is_bf16_supported() else torch.float16
     # bf16 has fp32's exponent range, so only fp16 needs loss scaling.
-    scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
-    hparams = _recorded_hparams(resolved, device, amp)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    hparams = _recorded_hparams(resolved, device, amp_dtype)
     fingerprint = {
         "spec": resolved.identity(),
         "hparams": hparams,
@@ -197,6 +199,9 @@ def run_training(
 
     def autocast() -> torch.autocast:
         return torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=amp)
+
+    if amp:
+        log.info("mixed precision: autocast to %s", AMP_NAMES[amp_dtype])
 
     diverged_epoch = None
     columns = _history_columns(task)
@@ -269,7 +274,7 @@ def run_training(
         provenance={
             "exec_layers": exec_layers,
             "exec_path": exec_path,
-            "amp_dtype": amp_dtype if amp else None,
+            "amp_dtype": amp_dtype,
         },
         data_path=data_path,
         data_sha256=fingerprint["data_sha256"],
@@ -286,6 +291,40 @@ def run_training(
         None if test is None else _fmt(test[task.headline]),
     )
     return report.json_safe(metrics)
+
+
+AMP_DTYPES: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp16": torch.float16}
+AMP_NAMES: dict[torch.dtype, str] = {dtype: name for name, dtype in AMP_DTYPES.items()}
+
+
+def resolve_amp(requested: bool | str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of hparams.amp on ``device``, None for none.
+
+    "bf16" / "fp16" autocast on any device (CPU autocast has both); true is the historical
+    switch: bf16 on a GPU (fp16 on one without bf16) and nothing on a CPU. A GPU without
+    bf16 asked for "bf16" is an error rather than a silent change of dtype.
+    """
+    if requested is False:
+        return None
+    if requested is True:
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    dtype = AMP_DTYPES[str(requested)]
+    if dtype == torch.bfloat16 and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise SpecError("hparams.amp is 'bf16' but this GPU has no bfloat16; use 'fp16'")
+    return dtype
+
+
+def configure_tf32(device: torch.device, enabled: bool) -> None:
+    """hparams.tf32 on a GPU: TF32 for float32 matmuls and cuDNN (convolutions, RNNs), both
+    on or both off. Off by default, for float32 numbers comparable across machines (torch's
+    own defaults differ: matmul off, cuDNN on). Set per process, before the model runs; no
+    effect on a CPU, where nothing is changed."""
+    if device.type != "cuda":
+        return
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled
 
 
 def _device(requested: str) -> torch.device:
@@ -366,13 +405,17 @@ def _build_model(arch: str, meta: EncodedMeta, model_hparams: dict[str, Any]) ->
         raise SpecError(f"cannot build arch {arch!r}: {err}") from err
 
 
-def _recorded_hparams(resolved: TrainingSpec, device: torch.device, amp: bool) -> dict[str, Any]:
+def _recorded_hparams(
+    resolved: TrainingSpec, device: torch.device, amp_dtype: torch.dtype | None
+) -> dict[str, Any]:
     """Every hparam as actually used, flat like the spec's: model keys with the zoo's
-    defaults filled in, then the training keys."""
+    defaults filled in, then the training keys (``amp`` the autocast dtype that ran, "bf16"
+    or "fp16", or false; ``tf32`` false on a CPU, where it does not apply)."""
     given = {k: v for k, v in resolved.model.items() if v is not None}
     training = dict(resolved.training)
     training["device"] = device.type
-    training["amp"] = amp
+    training["amp"] = AMP_NAMES[amp_dtype] if amp_dtype is not None else False
+    training["tf32"] = bool(training["tf32"]) and device.type == "cuda"
     return {**DEFAULT_HPARAMS, **given, **training}
 
 

@@ -103,9 +103,10 @@ def hardware(
     - ``exec_path``: what ran the recurrent layers (models.bodies.execution_path, e.g.
       "compiled kernels", "torch module (oneDNN)", "cuDNN", "Python loops"), and
       ``exec_layers`` the same per recurrent layer, bottom up;
-    - ``tf32``: {"matmul", "cudnn"}, torch's allow_tf32 switches, and ``amp_dtype``
-      ("bfloat16", "float16") when autocast was on: on a GPU only, None on a CPU (where
-      neither applies).
+    - ``tf32``: {"matmul", "cudnn"}, torch's allow_tf32 switches as the run left them
+      (hparams.tf32 sets both; on a GPU only, None on a CPU where TF32 does not apply),
+      and ``amp_dtype`` ("bfloat16", "float16") when autocast was on (hparams.amp, on any
+      device), else None.
     """
     cpu = cpu_model()
     on_gpu = device.type == "cuda"
@@ -127,7 +128,7 @@ def hardware(
         "exec_path": exec_path,
         "exec_layers": list(exec_layers),
         "tf32": tf32,
-        "amp_dtype": str(amp_dtype).removeprefix("torch.") if on_gpu and amp_dtype else None,
+        "amp_dtype": str(amp_dtype).removeprefix("torch.") if amp_dtype else None,
     }
     return info
 

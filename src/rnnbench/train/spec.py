@@ -25,6 +25,10 @@ SPEC_KEYS: tuple[str, ...] = ("dataset", "arch", "optimizer", "length", "seed")
 MODEL_KEYS: tuple[str, ...] = registry.model_keys()
 RECURRENT_ARCHS: frozenset[str] = frozenset(registry.recurrent_names())
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+# Mixed precision (hparams.amp): false = off; "bf16" / "fp16" = autocast to that dtype on
+# whatever device runs the cell (fp16 with a GradScaler); true = the historical meaning,
+# bf16 on a GPU (fp16 where the GPU has no bf16) and off on a CPU.
+AMP_CHOICES: tuple[bool | str, ...] = (False, True, "bf16", "fp16")
 # None for lr/weight_decay/momentum/clip_norm means "the optimizer's / the arch's default".
 TRAINING_DEFAULTS: dict[str, Any] = {
     "epochs": 10,
@@ -36,6 +40,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "patience": 3,
     "device": "auto",
     "amp": False,
+    "tf32": False,  # TF32 matmuls/convolutions on a GPU; off for comparable float32 numbers
     "train_subsample": None,
     "eval_subsample": None,
 }
@@ -145,5 +150,10 @@ def _check_training(t: dict[str, Any]) -> None:
         raise SpecError(f"hparams.clip_norm must be a number >= 0 or null, got {clip!r}")
     if t["device"] not in DEVICES:
         raise SpecError(f"hparams.device {t['device']!r} is unknown; use one of {list(DEVICES)}")
-    if not isinstance(t["amp"], bool):
-        raise SpecError(f"hparams.amp must be true or false, got {t['amp']!r}")
+    amp = t["amp"]
+    if not any(amp is choice or (isinstance(amp, str) and amp == choice) for choice in AMP_CHOICES):
+        raise SpecError(
+            f"hparams.amp must be false, bf16, fp16 or true (= bf16 on a GPU), got {amp!r}"
+        )
+    if not isinstance(t["tf32"], bool):
+        raise SpecError(f"hparams.tf32 must be true or false, got {t['tf32']!r}")

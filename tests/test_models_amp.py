@@ -1,0 +1,110 @@
+"""Mixed precision: every architecture trains under autocast (issue 18).
+
+On CPU, bf16 autocast (``torch.autocast("cpu", dtype=torch.bfloat16)``) exercises the same
+dtype handling as CUDA autocast: the input projections come out in bf16 while the
+parameters stay float32. Each architecture runs forward and backward with the Python scan
+loops forced (``RNNBENCH_NATIVE=0``: what runs on a GPU for peephole/CIFG) and with
+rnnbench's scan kernels chosen explicitly where the model has them.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rnnbench import registry
+from rnnbench.models import bodies, build_model, native
+from rnnbench.models.bodies import FusedRecurrence
+from test_models import SMALL, make_meta
+
+ARCHS = registry.names()
+LENGTHS = torch.tensor([7, 2, 5, 1, 6])
+
+
+@pytest.fixture
+def python_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan kernels as Python loops, as on a GPU (native.usable is False there)."""
+    monkeypatch.setattr(native, "usable", lambda x: False)
+    monkeypatch.setattr(native, "available", lambda: False)
+
+
+def _force_scan(model: torch.nn.Module) -> None:
+    """rnnbench's scan kernels for the fused architectures (auto picks torch's oneDNN LSTM
+    for some); the cell architectures keep their own choice (peephole and CIFG: scan)."""
+    for module in model.modules():
+        if isinstance(module, FusedRecurrence):
+            module.impl = "scan"
+
+
+def _ids(meta, lengths: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randint(2, meta.vocab_size, (len(lengths), meta.length), generator=gen)
+    real = torch.arange(meta.length)[None, :] < lengths[:, None]
+    if meta.padding == "pre":
+        real = real.flip(1)
+    return x * real
+
+
+def _run_amp(arch: str, task: str, padding: str, dtype: torch.dtype) -> None:
+    meta = make_meta(task=task, length=7, padding=padding, num_classes=3 if task == "ner" else 2)
+    torch.manual_seed(0)
+    model = build_model(arch, meta, SMALL | {"head_hidden": 0})  # a linear head: no dead ReLU
+    _force_scan(model)
+    x = _ids(meta, LENGTHS)
+    with torch.no_grad():
+        reference = model(x, LENGTHS)
+    with torch.autocast("cpu", dtype=dtype):
+        logits = model(x, LENGTHS)
+    assert logits.dtype in (dtype, torch.float32), logits.dtype
+    # bf16 keeps 8 significant bits (fp16 11): the logits agree with float32's to a few
+    # percent.
+    torch.testing.assert_close(logits.float(), reference, atol=0.05, rtol=0.05)
+    loss = logits.float().square().mean()
+    assert torch.isfinite(loss)
+    # fp16 trains with loss scaling (as loop.py does); bf16 needs none.
+    torch.amp.GradScaler("cpu", enabled=dtype == torch.float16).scale(loss).backward()
+    for name, param in model.named_parameters():
+        if param.grad is None:
+            continue
+        assert param.grad.dtype == param.dtype == torch.float32, name
+        assert torch.isfinite(param.grad).all(), name
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and any(bool(g.abs().sum() > 0) for g in grads)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_autocast_python_loops(arch: str, dtype: torch.dtype, python_loops: None) -> None:
+    _run_amp(arch, "sentiment", "post", dtype)
+
+
+@pytest.mark.parametrize("arch", [a for a in ARCHS if a != "flatten"])  # flatten tags nothing
+def test_bf16_autocast_per_token_pre_padded(arch: str, python_loops: None) -> None:
+    _run_amp(arch, "ner", "pre", torch.bfloat16)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_bf16_autocast_default_paths(arch: str) -> None:
+    # The compiled kernels (where this machine builds them) take the recurrence in float32.
+    _run_amp(arch, "sentiment", "post", torch.bfloat16)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+@pytest.mark.parametrize("arch", ARCHS)
+def test_gpu_autocast(arch: str, dtype: torch.dtype) -> None:
+    """CUDA autocast on the paths a GPU takes (padded cuDNN, Python scan loops for the
+    peephole and CIFG cells): finite, float32 gradients (issue 18's crash)."""
+    meta = make_meta(task="sentiment", length=7, num_classes=2)
+    torch.manual_seed(0)
+    model = build_model(arch, meta, SMALL | {"head_hidden": 0}).cuda()
+    bodies.settle_paths(model, torch.device("cuda"))
+    x, lengths = _ids(meta, LENGTHS).cuda(), LENGTHS.cuda()
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
+    with torch.autocast("cuda", dtype=dtype):
+        loss = model(x, lengths).float().square().mean()
+    scaler.scale(loss).backward()
+    assert torch.isfinite(loss)
+    for name, param in model.named_parameters():
+        if param.grad is not None:
+            assert param.grad.dtype == torch.float32 and torch.isfinite(param.grad).all(), name
