@@ -99,16 +99,16 @@ def test_the_training_job_fails_when_an_output_it_wrote_is_damaged(
     removes the outputs instead of recording the cell as done."""
     run_dir = tmp_path / "run"
 
-    def train_then_damage(data, out, spec, threads):
+    def train_then_damage(data, out, spec, threads, **_):
         _cell(Path(out))
         _truncate(Path(out) / "model.pt")
 
     monkeypatch.setattr(cli, "run_training", train_then_damage)
-    args = argparse.Namespace(spec="{}", data="x.npz", out=str(run_dir), threads=1)
+    args = argparse.Namespace(spec="{}", data="x.npz", out=str(run_dir), threads=1, lr_from=None)
     assert cli.run(args) == cli.EXIT_DAMAGED_OUTPUT
     assert f"{run_dir / 'model.pt'} is damaged: not a whole torch archive" in (
         capsys.readouterr().err
     )
 
-    monkeypatch.setattr(cli, "run_training", lambda data, out, spec, threads: _cell(Path(out)))
+    monkeypatch.setattr(cli, "run_training", lambda data, out, spec, threads, **_: _cell(Path(out)))
     assert cli.run(argparse.Namespace(**{**vars(args), "out": str(tmp_path / "ok")})) == 0
