@@ -21,11 +21,12 @@ include: "workflow/rules/common.smk"
 wildcard_constraints:
     dataset=one_of(DATASETS),
     split=one_of(SPLITS),
-    source=one_of(["all", *SPLITS]),
+    source=one_of(SOURCE_KEYS),
     length=r"[1-9][0-9]*",
     arch=one_of({cell["arch"] for cell in ALL_CELLS}),
     optimizer=one_of({cell["optimizer"] for cell in ALL_CELLS}),
     seed=r"[0-9]+",
+    fold=r"[0-9]+",
     kind=one_of(PLOT_KINDS + NER_PLOT_KINDS),
     lr=LR_WILDCARD,
 
@@ -39,6 +40,7 @@ include: "workflow/rules/datacard.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/tune.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/folds.smk"
 
 
 localrules:

@@ -25,6 +25,7 @@ HEAVY_COMMANDS = {
         "baselines": "majority, bag-of-words and most-frequent-tag baselines",
         "aggregate": "collect metrics.json files into runs.csv",
         "compare": "the per-dataset comparison table (CSV + HTML)",
+        "baselines-merge": "a cross-validated dataset's baselines, the mean over its folds",
     },
     "rnnbench.analysis.plots": {"plot": "one figure of a dataset's results (SVG)"},
     "rnnbench.analysis.published": {"published": "published vs measured (CSV + HTML)"},
@@ -66,7 +67,8 @@ def _cmd_split(args: argparse.Namespace) -> int:
     from rnnbench.data.stages import split_dataset
 
     sources = dict(item.split("=", 1) for item in args.source)
-    split_dataset(args.dataset, json.loads(args.dataset_config), sources, args.out_dir)
+    ds = json.loads(args.dataset_config)
+    split_dataset(args.dataset, ds, sources, args.out_dir, fold=args.fold)
     return 0
 
 
@@ -118,6 +120,7 @@ def _cmd_datacard(args: argparse.Namespace) -> int:
             _split_paths(args.tokens_dir, ".jsonl"),
             args.vocab,
             args.out,
+            fold=args.fold,
         )
     return 0
 
@@ -163,7 +166,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         action="append",
         required=True,
         metavar="KEY=PATH",
-        help="fetched file per source key (all, or train/validation/test)",
+        help="fetched file per source key (all, or train/validation/test; format lines: "
+        "all.<label> or <split>.<label>)",
+    )
+    p.add_argument(
+        "--fold",
+        type=int,
+        default=None,
+        help="write this cross-validation fold's splits (the dataset's split.folds)",
     )
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=_cmd_split)
@@ -201,6 +211,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--tokens-dir")
     p.add_argument("--vocab")
     p.add_argument("--encoded", nargs="*", default=[])
+    p.add_argument("--fold", type=int, default=None, help="the cross-validation fold shown")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_datacard)
 

@@ -19,7 +19,7 @@ import yaml
 from rnnbench.errors import ConfigError
 
 FORMATS_BY_TASK = {
-    "sentiment": {"aclimdb", "sentiment_table", "jsonl"},
+    "sentiment": {"aclimdb", "sentiment_table", "jsonl", "lines"},
     "ner": {"gmb_csv", "conll"},
     "memory": {"synthetic"},
 }
@@ -174,17 +174,18 @@ def _check_semantics(config: dict) -> list[str]:
             raise ConfigError(f"{key}.grid: missing; give at least grid.lengths, e.g. [120]")
         notes += _check_tuning(name, ds)
         if task == "memory":
+            if folds_of(ds) is not None:
+                raise ConfigError(
+                    f"{key}.split.folds: the memory task is generated with its own splits; "
+                    "remove `split.folds`"
+                )
             notes += _check_synthetic(key, ds, config["memory_budget_gib"])
             continue
-        has_url, has_splits = bool(ds.get("url")), bool(ds.get("splits"))
-        if has_url == has_splits:
-            what = "both are set" if has_url else "neither is set"
-            raise ConfigError(
-                f"{key}: give either `url` (+ `sha256`) or `splits: {{train, test}}`; {what} "
-                "(in an overlay, set `url: null` to switch a dataset to `splits`)"
-            )
-        if has_splits and fmt in ONE_FILE_FORMATS:
-            raise ConfigError(f"{key}.splits: format {fmt!r} is one file; use `url`")
+        if fmt == "lines":
+            _check_lines(key, ds)
+        else:
+            _check_one_file_per_source(key, ds)
+        _check_folds(key, ds)
         fractions = ds["split"]["fractions"]
         if abs(sum(fractions.values()) - 1.0) > 1e-6:
             raise ConfigError(
@@ -217,6 +218,81 @@ def _check_tuning(name: str, ds: dict) -> list[str]:
             "final runs repeat the trial their lr was selected on (validation scores biased up)"
         ]
     return []
+
+
+def _check_one_file_per_source(key: str, ds: dict) -> None:
+    fmt = ds["format"]
+    if ds.get("classes"):
+        raise ConfigError(
+            f"{key}.classes: one file per class is `format: lines`; format {fmt!r} reads "
+            "its labels from the file: remove `classes` (in an overlay, set it to null)"
+        )
+    has_url, has_splits = bool(ds.get("url")), bool(ds.get("splits"))
+    if has_url == has_splits:
+        what = "both are set" if has_url else "neither is set"
+        raise ConfigError(
+            f"{key}: give either `url` (+ `sha256`) or `splits: {{train, test}}`; {what} "
+            "(in an overlay, set `url: null` to switch a dataset to `splits`)"
+        )
+    if has_splits and fmt in ONE_FILE_FORMATS:
+        raise ConfigError(f"{key}.splits: format {fmt!r} is one file; use `url`")
+    for split, value in (ds.get("splits") or {}).items():
+        if isinstance(value, dict) and "classes" in value:
+            raise ConfigError(
+                f"{key}.splits.{split}.classes: one file per class is `format: lines`; "
+                f"give the {split} file as `url` for format {fmt!r}"
+            )
+        if isinstance(value, dict) and not value.get("url"):
+            raise ConfigError(
+                f"{key}.splits.{split}.url: missing; give the {split} file as "
+                f"`{split}: {{url: ..., sha256: ..., options: {{...}}}}` (or a plain source)"
+            )
+
+
+def _check_lines(key: str, ds: dict) -> None:
+    """`format: lines`: one file per class, at the top (`classes`, no split) or per split."""
+    if ds.get("url"):
+        raise ConfigError(
+            f"{key}.url: format 'lines' reads one file per class; give "
+            "`classes: {<label>: <source>, ...}` (or `splits: {train: {classes: {...}}, "
+            "test: {classes: {...}}}`) instead of `url` (in an overlay, set `url: null`)"
+        )
+    has_classes, has_splits = bool(ds.get("classes")), bool(ds.get("splits"))
+    if has_classes == has_splits:
+        what = "both are set" if has_classes else "neither is set"
+        raise ConfigError(
+            f"{key}: format 'lines' needs either `classes: {{<label>: <source>, ...}}` (a corpus "
+            "without a split) or `splits: {train: {classes: {...}}, test: {classes: {...}}}`; "
+            f"{what}"
+        )
+    for split, value in (ds.get("splits") or {}).items():
+        if not (isinstance(value, dict) and value.get("classes")) or value.get("url"):
+            raise ConfigError(
+                f"{key}.splits.{split}: format 'lines' reads one file per class; give "
+                f"`{split}: {{classes: {{<label>: <source>, ...}}}}` (no `url`)"
+            )
+
+
+def folds_of(ds: dict) -> int | None:
+    """The number of cross-validation folds of a dataset (``split.folds``); None without."""
+    return (ds.get("split") or {}).get("folds")
+
+
+def _check_folds(key: str, ds: dict) -> None:
+    """k-fold cross-validation needs a corpus without an official test split."""
+    if folds_of(ds) is None:
+        return
+    official = None
+    if ds.get("splits"):
+        official = "`splits` gives its test split"
+    elif ds["format"] == "aclimdb":
+        official = "aclimdb has an official train/test split"
+    if official:
+        raise ConfigError(
+            f"{key}.split.folds: k-fold cross-validation is for a corpus without a test split, "
+            f"but {official}; remove `split.folds`, or give the whole corpus as one source "
+            "(`url`, or `classes` for format lines)"
+        )
 
 
 def check_array_budget(
@@ -268,17 +344,43 @@ def is_remote(url: str) -> bool:
     return url.startswith(("http://", "https://", "ftp://"))
 
 
+def _source(value: str | dict) -> dict:
+    if isinstance(value, str):
+        return {"url": value, "sha256": None}
+    return {"url": value["url"], "sha256": value.get("sha256")}
+
+
+def class_source_key(split: str, label: str) -> str:
+    """The source key of one class file of `format: lines`: ``<split>.<label>``, with
+    ``all`` for the split of a corpus without one (``classes`` at the dataset's top)."""
+    return f"{split}.{label}"
+
+
+def source_parts(key: str) -> tuple[str, str | None]:
+    """``(split, label)`` of a source key: ``("all", None)``, ``("test", None)``,
+    ``("train", "pos")`` for a class file (split names never hold a dot)."""
+    split, _, label = key.partition(".")
+    return split, (label or None)
+
+
 def dataset_sources(name: str, ds: dict) -> dict[str, dict]:
-    """The files a dataset is read from: ``{"all": {...}}`` or one entry per given split."""
+    """The files a dataset is read from: ``{"all": {...}}`` or one entry per given split;
+    for `format: lines` one entry per class file, ``all.<label>`` or ``<split>.<label>``."""
     if ds["task"] == "memory":
         return {}
     if ds.get("url"):
         return {"all": {"url": ds["url"], "sha256": ds.get("sha256")}}
+    if ds.get("classes"):
+        return {
+            class_source_key("all", label): _source(value) for label, value in ds["classes"].items()
+        }
     sources = {}
     for split, value in ds["splits"].items():
-        if isinstance(value, str):
-            value = {"url": value, "sha256": None}
-        sources[split] = {"url": value["url"], "sha256": value.get("sha256")}
+        if isinstance(value, dict) and value.get("classes"):
+            for label, class_value in value["classes"].items():
+                sources[class_source_key(split, label)] = _source(class_value)
+        else:
+            sources[split] = _source(value)
     return sources
 
 
@@ -295,20 +397,36 @@ def reader_options(ds: dict) -> dict[str, dict]:
     by the ``options`` of its entry under ``splits`` (a test file whose columns are named or
     ordered differently, another encoding, ...). Sources without overrides are left out."""
     overrides = {}
+    base = ds.get("options", {})
     for split, value in (ds.get("splits") or {}).items():
-        if isinstance(value, dict) and value.get("options"):
-            overrides[split] = {**ds.get("options", {}), **value["options"]}
+        if not isinstance(value, dict):
+            continue
+        split_options = {**base, **(value.get("options") or {})}
+        if value.get("classes"):  # format lines: dataset < split < class file
+            for label, class_value in value["classes"].items():
+                own = class_value.get("options") if isinstance(class_value, dict) else None
+                if value.get("options") or own:
+                    key = class_source_key(split, label)
+                    overrides[key] = {**split_options, **(own or {})}
+        elif value.get("options"):
+            overrides[split] = split_options
+    for label, class_value in (ds.get("classes") or {}).items():
+        if isinstance(class_value, dict) and class_value.get("options"):
+            overrides[class_source_key("all", label)] = {**base, **class_value["options"]}
     return overrides
 
 
-def stage_options(ds: dict, *keys: str) -> str:
+def stage_options(ds: dict, *keys: str, optional: tuple[str, ...] = ()) -> str:
     """The config values one stage's output depends on, as canonical JSON.
 
     Rules pass this string as a ``params:`` value, so editing a value reruns exactly the
     stages that read it (Snakemake's params rerun trigger); the keys of ``OUTPUT_NEUTRAL``
-    are left out, so editing those reruns nothing.
+    are left out, so editing those reruns nothing. ``optional`` keys are included only when
+    the dataset sets them, so adding one to a stage leaves the params of datasets without
+    it (hence their outputs) as they were.
     """
     options = {}
+    keys = (*keys, *(key for key in optional if ds.get(key) is not None))
     for key in keys:
         value = ds.get(key)
         if isinstance(value, dict) and key in OUTPUT_NEUTRAL:
@@ -328,15 +446,35 @@ def warn_all(notes: list[str]) -> None:
 
 
 def grid_cells(name: str, ds: dict) -> list[dict]:
-    """Every (arch, optimizer, length, seed) cell of a dataset's grid, in config order."""
+    """Every (arch, optimizer, length, seed) cell of a dataset's grid, in config order; with
+    ``split.folds: k`` every cell once per fold (``fold`` 0 .. k-1, before the seed)."""
     grid = ds["grid"]
+    folds = folds_of(ds)
     return [
-        {"dataset": name, "arch": arch, "optimizer": opt, "length": length, "seed": seed}
+        {
+            "dataset": name,
+            "arch": arch,
+            "optimizer": opt,
+            "length": length,
+            **({} if fold is None else {"fold": fold}),
+            "seed": seed,
+        }
         for arch in grid.get("archs", [])
         for opt in grid["optimizers"]
         for length in grid["lengths"]
+        for fold in (range(folds) if folds else [None])
         for seed in grid["seeds"]
     ]
+
+
+RUN_DIR = "results/runs/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}"
+# A cross-validated dataset's cell: one run directory per fold and seed.
+FOLD_RUN_DIR = "results/runs/{dataset}/{arch}/{optimizer}/len{length}/fold{fold}/seed{seed}"
+
+
+def run_dir(cell: dict) -> str:
+    """A cell's run directory (relative to the working directory)."""
+    return (FOLD_RUN_DIR if cell.get("fold") is not None else RUN_DIR).format(**cell)
 
 
 def cell_spec(ds: dict, cell: dict) -> dict:

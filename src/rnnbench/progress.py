@@ -38,6 +38,9 @@ from rnnbench.errors import ConfigError
 
 RUN_DIR = "results/runs/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}"
 LOG_PATH = "logs/train/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}.log"
+# A cross-validated dataset's cell (split.folds): one run per fold and seed.
+FOLD_RUN_DIR = "results/runs/{dataset}/{arch}/{optimizer}/len{length}/fold{fold}/seed{seed}"
+FOLD_LOG_PATH = "logs/train/{dataset}/{arch}/{optimizer}/len{length}/fold{fold}/seed{seed}.log"
 SCHEMA = Path("workflow") / "schemas" / "config.schema.yaml"
 METRICS_FILE = "metrics.json"  # the names rnnbench.train.loop writes (not imported: torch)
 HISTORY_FILE = "history.csv"
@@ -355,8 +358,9 @@ def cell_progress(
     plan = plan or Plan()
     now = time.time() if now is None else now
     progress = CellProgress(cell=dict(cell))
-    run_dir = workdir / RUN_DIR.format(**cell)
-    log_path = workdir / LOG_PATH.format(**cell)
+    run_dir = workdir / (FOLD_RUN_DIR if cell.get("fold") is not None else RUN_DIR).format(**cell)
+    folded = cell.get("fold") is not None
+    log_path = workdir / (FOLD_LOG_PATH if folded else LOG_PATH).format(**cell)
     files = [run_dir / name for name in (METRICS_FILE, HISTORY_FILE, CHECKPOINT_FILE)]
     times = [t for t in map(_mtime, [*files, log_path]) if t is not None]
     if not times:

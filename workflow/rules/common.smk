@@ -12,9 +12,12 @@ from snakemake.logging import logger
 from snakemake.utils import min_version
 
 from rnnbench.config import (
+    FOLD_RUN_DIR,
     cell_spec,
     dataset_sources,
+    folds_of,
     grid_cells,
+    run_dir,
     stage_options,
     validate_config,
     validate_grids,
@@ -67,6 +70,12 @@ TRAIN_ENV = {"cpu": ENV, "cuda": "../../envs/rnnbench-cuda.yaml"}[config["conda_
 RUN_DATASETS = config["datasets_to_run"]
 TEXT_DATASETS = [n for n, ds in DATASETS.items() if ds["task"] != "memory"]
 MEMORY_DATASETS = [n for n, ds in DATASETS.items() if ds["task"] == "memory"]
+# Cross-validated datasets (split.folds): prepared once per fold, see folds.smk.
+FOLD_DATASETS = [n for n in TEXT_DATASETS if folds_of(DATASETS[n])]
+# Fetched source keys: all, a split, or a class file of format lines (<split>.<label>).
+SOURCE_KEYS = sorted(
+    {"all", *SPLITS}.union(*(dataset_sources(n, DATASETS[n]) for n in TEXT_DATASETS))
+)
 
 
 def one_of(names):
@@ -110,9 +119,12 @@ def train_code():
     )
 
 
-def dataset_config(*keys):
-    """A params function: the dataset's config values this stage depends on, as JSON."""
-    return lambda wildcards: stage_options(DATASETS[wildcards.dataset], "task", *keys)
+def dataset_config(*keys, optional=()):
+    """A params function: the dataset's config values this stage depends on, as JSON
+    (``optional`` ones only where the dataset sets them)."""
+    return lambda wildcards: stage_options(
+        DATASETS[wildcards.dataset], "task", *keys, optional=optional
+    )
 
 
 def source_file_name(url):
@@ -153,8 +165,19 @@ def grid_lengths(dataset):
 
 
 def encoded_paths(dataset):
+    if dataset in FOLD_DATASETS:
+        return fold_encoded_paths(dataset)
     return [
         f"results/prepared/{dataset}/len{length}.npz"
+        for length in grid_lengths(dataset)
+    ]
+
+
+def fold_encoded_paths(dataset):
+    """A cross-validated dataset's arrays: one set per fold, each with its own vocabulary."""
+    return [
+        f"results/prepared/{dataset}/fold{fold}/len{length}.npz"
+        for fold in range(folds_of(DATASETS[dataset]))
         for length in grid_lengths(dataset)
     ]
 
@@ -196,7 +219,7 @@ def results_intact(wildcards):
     """
     if not RESULTS_CHECKED and workflow.is_main_process:
         RESULTS_CHECKED.append(True)
-        damaged = damaged_runs(RUN_DIR.format(**c) for c in ALL_CELLS)
+        damaged = damaged_runs(run_dir(c) for c in ALL_CELLS)
         damaged = unforced_damage(damaged)
         if damaged:
             raise WorkflowError(damaged_message(damaged))
@@ -269,7 +292,7 @@ def tuned_selections(wildcards):
 
 
 def run_targets():
-    return [RUN_METRICS.format(**cell) for cell in ALL_CELLS]
+    return [f"{run_dir(cell)}/metrics.json" for cell in ALL_CELLS]
 
 
 PLOT_KINDS = ["heatmap", "learning_curves", "metric_vs_length", "metric_vs_cost"]
@@ -365,3 +388,35 @@ def datacard_input(wildcards):
         ),
         "vocab": f"results/prepared/{name}/vocab.json",
     }
+
+
+# --- k-fold cross-validation (split.folds), used by folds.smk ---
+FOLD_PREPARED = "results/prepared/{dataset}/fold{fold}"
+FOLD_EXPAND = "results/prepared/{{dataset}}/fold{{fold}}"  # the same, inside expand()
+
+
+def fold_train_spec(wildcards):
+    """A fold cell's resolved hyperparameters as canonical JSON (the rule's params)."""
+    cell = {
+        "dataset": wildcards.dataset,
+        "arch": wildcards.arch,
+        "optimizer": wildcards.optimizer,
+        "length": int(wildcards.length),
+        "fold": int(wildcards.fold),
+        "seed": int(wildcards.seed),
+    }
+    return json.dumps(cell_spec(DATASETS[wildcards.dataset], cell), sort_keys=True)
+
+
+def fold_tokens(wildcards):
+    return f"{FOLD_PREPARED.format(**wildcards)}/tokens"
+
+
+def fold_baseline_args(wildcards):
+    args = (
+        f"--tokens-dir {fold_tokens(wildcards)}"
+        f" --vocab {FOLD_PREPARED.format(**wildcards)}/vocab.json"
+    )
+    if DATASETS[wildcards.dataset]["task"] == "ner":
+        args += f" --truncating {DATASETS[wildcards.dataset]['truncating']}"
+    return f"{args} --groups-json {shlex.quote(baseline_groups(wildcards))}"

@@ -12,7 +12,9 @@ rule datacard:
     conda:
         ENV
     params:
-        dataset_config=dataset_config("format", "url", "splits", "text", "synthetic"),
+        dataset_config=dataset_config(
+            "format", "url", "splits", "text", "synthetic", optional=("classes",)
+        ),
         dirs=lambda w: (
             f"--split-dir results/prepared/{w.dataset}/split"
             f" --tokens-dir results/prepared/{w.dataset}/tokens"

@@ -570,6 +570,55 @@ def compute_baselines(
     }
 
 
+def _group_key(group: dict[str, Any]) -> tuple:
+    return (group.get("length"), *(group.get(k) for k in SUBSAMPLE_KEYS), tuple(group["seeds"]))
+
+
+def merge_fold_baselines(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The baselines of a cross-validated dataset from each fold's (fold order): per group
+    and baseline the mean over the folds, each fold's scores under ``by_fold``, as the
+    comparison table pools the models' folds. Every fold has the same groups (one grid)."""
+    if not docs:
+        raise AnalysisError("no fold baselines to merge")
+    shapes = {tuple(_group_key(g) for g in doc["groups"]) for doc in docs}
+    if len(shapes) > 1:
+        raise AnalysisError("the folds' baselines have different groups; recompute them")
+    groups = []
+    for i, first in enumerate(docs[0]["groups"]):
+        per_fold = [doc["groups"][i] for doc in docs]
+        merged: dict[str, Any] = {}
+        for name in first["baselines"]:
+            entries = [g["baselines"].get(name, {}) for g in per_fold]
+            skipped = [e for e in entries if "skipped" in e or not e]
+            if skipped:
+                merged[name] = skipped[0] or {"skipped": "missing in a fold"}
+                continue
+            out = {k: v for k, v in entries[0].items() if k not in (*EVAL_SPLITS, "by_seed")}
+            for split in EVAL_SPLITS:
+                out[split] = _mean([e[split] for e in entries])
+            out["by_fold"] = {
+                str(fold): {split: e[split] for split in EVAL_SPLITS}
+                for fold, e in enumerate(entries)
+            }
+            merged[name] = out
+        groups.append(
+            {
+                **first,
+                "folds": len(docs),
+                "examples_by_fold": [g["examples"] for g in per_fold],
+                "trained_on": f"{first['trained_on']} (fold 0; each of {len(docs)} folds)",
+                "evaluated_on": f"{first['evaluated_on']} (fold 0), mean over {len(docs)} folds",
+                "baselines": merged,
+            }
+        )
+    return {
+        **{k: v for k, v in docs[0].items() if k != "groups"},
+        "folds": len(docs),
+        "groups": groups,
+        "seconds": sum(float(d.get("seconds") or 0.0) for d in docs),
+    }
+
+
 def write_baselines(path: str | Path, result: dict[str, Any]) -> None:
     write_json_atomic(path, _json_safe(result))
 

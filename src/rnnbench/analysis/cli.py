@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "baselines": "compute the majority / bag-of-words / most-frequent-tag baselines",
     "aggregate": "collect every run's metrics.json into runs.csv",
     "compare": "one dataset's comparison table (CSV and HTML) from runs.csv",
+    "baselines-merge": "a cross-validated dataset's baselines: the mean over its folds",
 }
 
 
@@ -57,6 +58,13 @@ def cmd_baselines(args: argparse.Namespace) -> int:
         truncating=args.truncating,
     )
     write_baselines(args.out, result)
+    return 0
+
+
+def cmd_baselines_merge(args: argparse.Namespace) -> int:
+    from rnnbench.analysis.baselines import merge_fold_baselines, write_baselines
+
+    write_baselines(args.out, merge_fold_baselines([_load_json(p) for p in args.folds]))
     return 0
 
 
@@ -116,6 +124,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--out", required=True, help="baselines JSON")
     p.set_defaults(func=cmd_baselines)
+
+    p = subparsers.add_parser("baselines-merge", help=COMMANDS["baselines-merge"])
+    p.add_argument("--folds", nargs="+", required=True, help="each fold's baselines JSON, in order")
+    p.add_argument("--out", required=True, help="the dataset's baselines JSON")
+    p.set_defaults(func=cmd_baselines_merge)
 
     p = subparsers.add_parser("aggregate", help=COMMANDS["aggregate"])
     p.add_argument("--metrics", nargs="*", default=[], help="metrics.json files")

@@ -3,7 +3,11 @@
 One row per run, diverged runs included (their test metrics are empty, not missing
 rows). Column order is fixed (see :data:`LEADING_COLUMNS` and :func:`column_order`), so
 two aggregations of the same runs give byte-identical files whatever the order of the
-paths given. Rows are sorted by dataset, arch, optimizer, length, seed.
+paths given. Rows are sorted by dataset, arch, optimizer, length, (fold,) seed.
+
+Runs of a cross-validated dataset (``split.folds``) carry their ``fold``: the column
+stands before ``seed`` when any run has one, and is empty for the runs of other datasets;
+a table without such runs has no ``fold`` column at all.
 
 Metric columns are named ``<split>_<metric>`` with the metric names of metrics.json
 (``test_accuracy``, ``test_f1``, ``test_auc``, ``test_loss``, ``test_entity_f1``
@@ -36,6 +40,7 @@ from rnnbench.results import rerun_hint
 log = logging.getLogger("rnnbench.analysis")
 
 GRID_KEYS: tuple[str, ...] = ("dataset", "arch", "optimizer", "length", "seed")
+FOLD = "fold"  # a grid key of cross-validated datasets only (see the module doc)
 SPLITS: tuple[str, ...] = ("validation", "test")
 LEADING_COLUMNS: tuple[str, ...] = (
     "dataset",
@@ -195,6 +200,8 @@ def run_row(
     majority = metrics.get("majority_baseline") or {}
     counts = metrics.get("train_label_counts")
     row: dict[str, Any] = {key: spec[key] for key in GRID_KEYS}
+    if spec.get(FOLD) is not None:
+        row[FOLD] = spec[FOLD]
     row.update(
         {
             "task": metrics["task"],
@@ -249,8 +256,11 @@ def column_order(rows: Sequence[dict[str, Any]]) -> list[str]:
         metric_cols += [f"{split}_{n}" for n in sorted(names, key=_metric_rank)]
     per_type = sorted(k for k in keys if k.startswith(PER_TYPE_PREFIX))
     hparams = [k for k in keys if k.startswith(HP_PREFIX)]
+    leading = list(LEADING_COLUMNS)
+    if FOLD in keys:
+        leading.insert(leading.index("seed"), FOLD)
     return [
-        *LEADING_COLUMNS,
+        *leading,
         *metric_cols,
         *per_type,
         *TRAILING_COLUMNS,
@@ -268,7 +278,8 @@ def _sort_key(row: dict[str, Any]) -> tuple:
             return (0, float(value)) if math.isfinite(float(value)) else (1, "")
         return (1, str(value))
 
-    return (*(part(row[key]) for key in GRID_KEYS), str(row["run_dir"]))
+    keys = (*(part(row[key]) for key in GRID_KEYS[:-1]), part(row.get(FOLD, -1)))
+    return (*keys, part(row["seed"]), str(row["run_dir"]))
 
 
 def collect_runs(metrics_paths: Iterable[str | Path]) -> pd.DataFrame:
@@ -281,7 +292,7 @@ def collect_runs(metrics_paths: Iterable[str | Path]) -> pd.DataFrame:
         rows.append(run_row(metrics, run_dir, load_history(run_dir)))
     rows.sort(key=_sort_key)
     frame = pd.DataFrame(rows, columns=column_order(rows))
-    for column in INTEGER_COLUMNS:
+    for column in (*INTEGER_COLUMNS, *([FOLD] if FOLD in frame else [])):
         # Nullable integers: a diverged run's best_epoch is empty, not "1.0" elsewhere.
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
     for column in ("flags", "status"):

@@ -82,6 +82,7 @@ STAT_COLUMNS: tuple[str, ...] = (
 )
 # How the table's notes (attrs["notes"]) begin.
 MACHINES_NOTE = "cells ran on"
+FOLDS_NOTE = "k-fold cross-validation"
 PATHS_NOTE = "execution paths differ"
 # A baseline group's fields and the table columns they fill when those columns are shown.
 BASELINE_KEYS: dict[str, str] = {
@@ -178,6 +179,22 @@ def provenance_notes(runs: pd.DataFrame, labels: pd.Series) -> list[str]:
             note += f"; the seeds of {', '.join(mixed)} differ within the cell"
         notes.append(note + ".")
     return notes
+
+
+def fold_notes(runs: pd.DataFrame) -> list[str]:
+    """The sentence for a cross-validated dataset (runs.csv's ``fold``): each cell pools
+    its folds as it pools its seeds; empty for other datasets."""
+    if "fold" not in runs:
+        return []
+    folds = pd.to_numeric(runs["fold"], errors="coerce").dropna().nunique()
+    if not folds:
+        return []
+    seeds = pd.to_numeric(runs["seed"], errors="coerce").dropna().nunique()
+    return [
+        f"{FOLDS_NOTE}: each cell pools {folds} folds x {seeds} seed(s), n = "
+        f"{folds * seeds} runs (the seeds column counts runs; mean, SD, interval and tests "
+        "are over them)."
+    ]
 
 
 def comparison_table(
@@ -295,7 +312,7 @@ def comparison_table(
             "alpha": alpha,
             "alternative": alternative,
             "parameters": keys,
-            "notes": provenance_notes(sub, labels),
+            "notes": fold_notes(sub) + provenance_notes(sub, labels),
             "setting": constant_settings(sub),
         }
     )

@@ -174,6 +174,8 @@ def _palette(archs: Sequence[str]) -> dict[str, Any]:
 
 def _run_name(row: Any) -> str:
     seed = "" if _missing(row.seed) else f"/seed{int(row.seed)}"
+    fold = getattr(row, "fold", None)
+    seed = seed if fold is None or _missing(fold) else f"/fold{int(fold)}{seed}"
     note = row.flags or (row.status if row.status not in ("", "ok") else "")
     flags = f" [{note}]" if note else ""
     return f"{row.arch}/{row.optimizer}/len{row.length}{seed}{flags}"
@@ -188,7 +190,13 @@ def _flag_footnote(flagged: pd.DataFrame, lead: str, limit: int = 4) -> str:
 
 
 # What makes two runs' majority figures differ: the rows they were computed on.
-MAJORITY_KEYS: tuple[str, ...] = ("seed", "length", "hp_train_subsample", "hp_eval_subsample")
+MAJORITY_KEYS: tuple[str, ...] = (
+    "seed",
+    "fold",  # a cross-validated dataset's folds are different test sets
+    "length",
+    "hp_train_subsample",
+    "hp_eval_subsample",
+)
 
 
 def majority_reference(df: pd.DataFrame) -> tuple[float, str] | None:
@@ -236,7 +244,10 @@ def _reference(df: pd.DataFrame) -> tuple[float, str] | None:
 
 def _seed_note(df: pd.DataFrame) -> str:
     seeds = df["seed"].dropna().nunique()
-    return f"{seeds} seed{'s' if seeds != 1 else ''}" if seeds else "seeds"
+    text = f"{seeds} seed{'s' if seeds != 1 else ''}" if seeds else "seeds"
+    folds = _numeric(df, "fold").dropna().nunique() if "fold" in df else 0
+    # A cross-validated dataset: every cell pools its folds as it pools its seeds.
+    return f"{folds} folds x {text}, n = {folds * seeds} runs per cell" if folds else text
 
 
 def mean_ci(frame: pd.DataFrame, keys: Sequence[str], value: str) -> pd.DataFrame:

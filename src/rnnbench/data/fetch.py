@@ -93,7 +93,12 @@ WAYS_OUT = (
 
 
 def source_key(dataset: str, split: str) -> str:
-    """The config key a dataset's source is set by (``split`` is "all" for a single url)."""
+    """The config key a dataset's source is set by (``split`` is "all" for a single url,
+    ``all.<label>`` / ``<split>.<label>`` for a class file of format lines)."""
+    split, _, label = split.partition(".")
+    if label:
+        where = "" if split == "all" else f"splits.{split}."
+        return f"datasets.{dataset}.{where}classes.{label}"
     return f"datasets.{dataset}.url" if split == "all" else f"datasets.{dataset}.splits.{split}"
 
 

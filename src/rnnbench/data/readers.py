@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import json
+import logging
 import re
 import tarfile
 import zipfile
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import IO
 
 from rnnbench.errors import DataError
+
+log = logging.getLogger("rnnbench.data")
 
 Record = dict
 TAG_PATTERN = re.compile(r"^(O|[BI]-\S+)$")
@@ -502,6 +505,31 @@ def read_jsonl(path: str | Path, options: dict) -> list[Record]:
             records.append({"text": text, "label": label.strip()})
     if not records:
         raise DataError(f"{path} holds no records")
+    return records
+
+
+def read_lines(path: str | Path, options: dict, label: str) -> list[Record]:
+    """One example per line, every one labelled ``label`` (`format: lines`: one file per
+    class, e.g. rt-polarity.pos). The line is the text, its line break dropped; blank
+    lines are skipped and counted in the log. ``encoding`` defaults to utf-8 (rt-polarity
+    is latin-1); the line-length and byte-order-mark guards of every reader apply."""
+    path = Path(path)
+    encoding = options.get("encoding") or "utf-8"
+    records = []
+    blank = 0
+    with open_member(path, options.get("member")) as stream:
+        for line in _text_lines(stream, path, encoding, max_line_bytes(options)):
+            text = line.rstrip("\r\n")
+            if not text.strip():
+                blank += 1
+                continue
+            records.append({"text": text, "label": label})
+    if not records:
+        raise DataError(
+            f"{path} holds no examples ({blank} blank line(s)); every non-blank line of a "
+            f"class file is one example of its class ({label!r})"
+        )
+    log.info("%s: %d example(s) of %r, %d blank line(s) skipped", path, len(records), label, blank)
     return records
 
 

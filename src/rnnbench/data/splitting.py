@@ -48,6 +48,45 @@ def split_by_fractions(
     return {name: [records[i] for i in sorted(idx.tolist())] for name, idx in cuts.items()}
 
 
+def fold_ids(records: list[dict], folds: int, seed: int, stratify: bool) -> np.ndarray:
+    """The cross-validation fold (0 .. folds-1) of each record: a seeded partition, every
+    record in exactly one fold. Stratified: each label's records are shuffled and dealt
+    out in turn (labels in sorted order, one running count), so every fold holds each
+    label's share and the folds' sizes differ by at most one."""
+    rng = np.random.default_rng(seed)
+    if stratify:
+        groups: dict[str, list[int]] = {}
+        for i, record in enumerate(records):
+            groups.setdefault(record["label"], []).append(i)
+    else:
+        groups = {"": list(range(len(records)))}
+    order = np.concatenate(
+        [rng.permutation(np.array(groups[label])) for label in sorted(groups)]
+        or [np.array([], dtype=np.int64)]
+    )
+    ids = np.empty(len(records), dtype=np.int64)
+    ids[order] = np.arange(len(order)) % folds
+    return ids
+
+
+def fold_split(
+    records: list[dict], folds: int, fold: int, seed: int, stratify: bool
+) -> dict[str, list[dict]]:
+    """``{"train", "test"}`` of one fold: fold ``fold`` is the test set, the other folds
+    the training part (source order kept in both); validation is carved from train later."""
+    if not 0 <= fold < folds:
+        raise DataError(
+            f"fold {fold} does not exist; split.folds is {folds} (folds 0..{folds - 1})"
+        )
+    if len(records) < folds:
+        raise DataError(f"{len(records)} examples cannot fill {folds} folds; lower split.folds")
+    ids = fold_ids(records, folds, seed, stratify)
+    return {
+        "train": [r for r, f in zip(records, ids, strict=True) if f != fold],
+        "test": [r for r, f in zip(records, ids, strict=True) if f == fold],
+    }
+
+
 def label_counts(records: list[dict]) -> dict[str, int]:
     if records and "tags" in records[0]:
         counts = Counter(tag for r in records for tag in r["tags"])

@@ -13,12 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnbench.config import check_array_budget, signal_index
+from rnnbench.config import check_array_budget, folds_of, signal_index, source_parts
 from rnnbench.data.arrays import SPLITS, EncodedMeta, save_encoded
 from rnnbench.data.datacard import cross_split_duplicates, memory_split_card, text_split_card
 from rnnbench.data.encode import encode_split
-from rnnbench.data.readers import excerpt, read_source
-from rnnbench.data.splitting import carve_validation, check_splits, split_by_fractions
+from rnnbench.data.readers import excerpt, read_lines, read_source
+from rnnbench.data.splitting import (
+    carve_validation,
+    check_splits,
+    fold_split,
+    split_by_fractions,
+)
 from rnnbench.data.synthetic import generate_memory_split
 from rnnbench.data.tokenize import normalize, token_mapper, tokenize_texts
 from rnnbench.data.vocab import Vocab, build_vocab
@@ -28,23 +33,59 @@ from rnnbench.io import read_jsonl, write_json_atomic, write_jsonl_atomic
 log = logging.getLogger("rnnbench.data")
 
 
-def split_dataset(name: str, ds: dict, sources: dict[str, str], out_dir: str | Path) -> None:
-    """Read the fetched source(s) and write ``<out_dir>/{train,validation,test}.jsonl``."""
-    fmt, options, split_cfg = ds["format"], ds.get("options", {}), ds["split"]
-    stratify = ds["task"] == "sentiment"
+def read_sources(ds: dict, sources: dict[str, str]) -> dict[str, list[dict]] | list[dict]:
+    """The records of the fetched source(s): per split (``{split: records}``) when the
+    sources give splits, else one list (a corpus without a split). Format lines reads one
+    file per class (source keys ``<split>.<label>``, see config.dataset_sources), classes
+    in label order whatever the config's order."""
+    fmt, options = ds["format"], ds.get("options", {})
+    per_source = ds.get("split_options") or {}
+    if fmt == "lines":
+        grouped: dict[str, list[dict]] = {}
+        for key in sorted(sources):
+            split, label = source_parts(key)
+            if label is None:
+                raise DataError(f"format lines: source {key!r} names no class (<split>.<label>)")
+            records = read_lines(sources[key], per_source.get(key, options), label)
+            grouped.setdefault(split, []).extend(records)
+        return grouped.get("all", grouped)
     if "all" in sources:
-        data = read_source(fmt, sources["all"], options)
-        if isinstance(data, dict):  # the source has official train/test splits
-            splits = dict(data)
-        else:
-            splits = split_by_fractions(data, split_cfg["fractions"], split_cfg["seed"])
-            log.info("split %d records by fractions %s", len(data), split_cfg["fractions"])
+        return read_source(fmt, sources["all"], options)
+    return {
+        key: read_source(fmt, path, per_source.get(key, options)) for key, path in sources.items()
+    }
+
+
+def split_dataset(
+    name: str, ds: dict, sources: dict[str, str], out_dir: str | Path, fold: int | None = None
+) -> None:
+    """Read the fetched source(s) and write ``<out_dir>/{train,validation,test}.jsonl``;
+    with ``fold``, those of that cross-validation fold (``split.folds``)."""
+    split_cfg = ds["split"]
+    stratify = ds["task"] == "sentiment"
+    data = read_sources(ds, sources)
+    folds = folds_of(ds)
+    if fold is not None:
+        if folds is None or isinstance(data, dict):
+            raise ConfigError(
+                f"dataset {name!r}: fold {fold} asked for, but the dataset is not "
+                "cross-validated (`split.folds` on a corpus without a test split)"
+            )
+        splits = fold_split(data, folds, fold, split_cfg["seed"], stratify)
+        log.info(
+            "fold %d of %d: %d test, %d train+validation of %d records (stratified=%s)",
+            fold,
+            folds,
+            len(splits["test"]),
+            len(splits["train"]),
+            len(data),
+            stratify,
+        )
+    elif isinstance(data, dict):  # the source has official train/test splits
+        splits = dict(data)
     else:
-        per_split = ds.get("split_options") or {}
-        splits = {
-            key: read_source(fmt, path, per_split.get(key, options))
-            for key, path in sources.items()
-        }
+        splits = split_by_fractions(data, split_cfg["fractions"], split_cfg["seed"])
+        log.info("split %d records by fractions %s", len(data), split_cfg["fractions"])
     if "validation" not in splits:
         fraction = split_cfg["validation_fraction"]
         splits["train"], splits["validation"] = carve_validation(
@@ -222,7 +263,9 @@ def write_text_datacard(
     token_paths: dict[str, str],
     vocab_path: str | Path,
     out_path: str | Path,
+    fold: int | None = None,
 ) -> None:
+    """The data card; of a cross-validated dataset, that of fold ``fold``'s splits."""
     vocab = Vocab.load(vocab_path)
     splits = {split: read_jsonl(token_paths[split]) for split in SPLITS}
     check_splits(name, splits)
@@ -243,7 +286,7 @@ def write_text_datacard(
         "dataset": name,
         "task": ds["task"],
         "format": ds["format"],
-        "source": ds.get("url") or ds.get("splits"),
+        "source": ds.get("url") or ds.get("splits") or ds.get("classes"),
         "tokenizer": ds["text"]["tokenizer"] if ds["task"] == "sentiment" else "given",
         "lowercase": lowercase_for(ds),
         "vocab_size": len(vocab),
@@ -257,6 +300,9 @@ def write_text_datacard(
             for split in SPLITS
         },
     }
+    if fold is not None:
+        # The splits above are one fold's; the others differ only in which part is test.
+        card["cross_validation"] = {"folds": folds_of(ds), "splits_of_fold": fold}
     write_json_atomic(out_path, card)
     log.info("data card: %s", json.dumps({s: c["examples"] for s, c in card["splits"].items()}))
 

@@ -1,6 +1,7 @@
 """The training spec: validation and defaults, resolved before any data is read.
 
-A spec is ``{"dataset", "arch", "optimizer", "length", "seed", "hparams": {...}}``.
+A spec is ``{"dataset", "arch", "optimizer", "length", "seed", "hparams": {...}}``, plus
+``"fold"`` for a cell of a cross-validated dataset (``split.folds``).
 ``hparams`` mixes model keys (checked here by the architecture's config in
 rnnbench.registry, the one ``build_model`` resolves again) and training keys (resolved
 here); any other key is an error, so a typo never silently trains with a default.
@@ -21,6 +22,9 @@ class SpecError(RnnbenchError, ValueError):
 
 
 SPEC_KEYS: tuple[str, ...] = ("dataset", "arch", "optimizer", "length", "seed")
+# Only in the spec of a cross-validated dataset's cell (absent otherwise, so the specs,
+# params and metrics of every other cell are what they were).
+OPTIONAL_SPEC_KEYS: tuple[str, ...] = ("fold",)
 # Every model key of every registered architecture, and the recurrent ones (the registry's).
 MODEL_KEYS: tuple[str, ...] = registry.model_keys()
 RECURRENT_ARCHS: frozenset[str] = frozenset(registry.recurrent_names())
@@ -56,9 +60,13 @@ class TrainingSpec:
     seed: int
     training: dict[str, Any]  # every training key, resolved (device stays as asked)
     model: dict[str, Any]  # model keys as given; build_model fills its own defaults
+    fold: int | None = None  # the cross-validation fold, if the dataset has folds
 
     def identity(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in SPEC_KEYS}
+        identity = {key: getattr(self, key) for key in SPEC_KEYS}
+        if self.fold is not None:
+            identity["fold"] = self.fold
+        return identity
 
     def hparams(self) -> dict[str, Any]:
         return {**self.model, **self.training}
@@ -71,16 +79,17 @@ def resolve_spec(spec: dict[str, Any]) -> TrainingSpec:
     """Validate ``spec`` and fill every training default; raise SpecError on any problem."""
     if not isinstance(spec, dict):
         raise SpecError(f"spec must be a JSON object, got {type(spec).__name__}")
-    unknown = sorted(set(spec) - {*SPEC_KEYS, "hparams"})
+    allowed = [*SPEC_KEYS, *OPTIONAL_SPEC_KEYS, "hparams"]
+    unknown = sorted(set(spec) - set(allowed))
     if unknown:
-        raise SpecError(f"unknown spec key(s) {unknown}; allowed: {[*SPEC_KEYS, 'hparams']}")
+        raise SpecError(f"unknown spec key(s) {unknown}; allowed: {allowed}")
     missing = [key for key in SPEC_KEYS if key not in spec]
     if missing:
         raise SpecError(f"spec is missing key(s) {missing}")
     for key in ("dataset", "arch", "optimizer"):
         if not isinstance(spec[key], str) or not spec[key]:
             raise SpecError(f"spec.{key} must be a non-empty string, got {spec[key]!r}")
-    for key in ("length", "seed"):
+    for key in ("length", "seed", *(k for k in OPTIONAL_SPEC_KEYS if k in spec)):
         if not _is_int(spec[key]) or spec[key] < 0:
             raise SpecError(f"spec.{key} must be a non-negative integer, got {spec[key]!r}")
 
@@ -124,6 +133,7 @@ def resolve_spec(spec: dict[str, Any]) -> TrainingSpec:
         seed=int(spec["seed"]),
         training=training,
         model=model,
+        fold=None if spec.get("fold") is None else int(spec["fold"]),
     )
 
 
