@@ -426,3 +426,146 @@ def test_cli_round_trip(runs_csv, rendered, tmp_path):
     assert out.read_bytes() == rendered["imdb", "heatmap"].read_bytes()
     with pytest.raises(SystemExit):
         parser.parse_args(["plot", "--runs", "r", "--dataset", "d", "--kind", "pie", "--out", "o"])
+
+
+# --- one interval method: the comparison table's t-interval --------------------------
+
+
+def _rgba(color) -> tuple[float, ...]:
+    from matplotlib.colors import to_rgba
+
+    return tuple(round(v, 6) for v in to_rgba(color))
+
+
+def _table(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    from rnnbench.analysis.compare import comparison_table
+
+    table = comparison_table(runs, dataset)
+    return table[table["kind"] == "model"]
+
+
+def test_metric_vs_length_error_bars_are_the_tables_t_intervals(runs):
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    fig = plots.figure("metric_vs_length", runs, "imdb")
+    try:
+        axes = {ax.get_title().removeprefix("optimizer: "): ax for ax in fig.axes if ax.get_title()}
+        palette = plots._palette(["flatten", "cnn", "rnn", "lstm"])
+        compared = 0
+        for row in _table(runs, "imdb").itertuples():
+            bars = [  # the vertical error bar of this cell: its colour, its x
+                seg
+                for coll in axes[row.optimizer].collections
+                if isinstance(coll, LineCollection)
+                and _rgba(coll.get_colors()[0]) == _rgba(palette[row.arch])
+                for seg in coll.get_segments()
+                if len(seg) == 2 and seg[0][0] == seg[1][0] == row.length
+            ]
+            if math.isnan(row.ci_low):  # one scored seed (lstm/sgd/200): no bar, as no CI
+                assert row.n_scored == 1 and bars == []
+                continue
+            assert len(bars) == 1
+            low, high = sorted(bars[0][:, 1])
+            # seaborn draws mean -/+ (mean - ci_low, ci_high - mean): equal to the last ulp
+            assert low == pytest.approx(row.ci_low, rel=4 * np.finfo(float).eps, abs=0)
+            assert high == pytest.approx(row.ci_high, rel=4 * np.finfo(float).eps, abs=0)
+            compared += 1
+        assert compared == 15  # 16 cells, one with a single scored seed
+    finally:
+        plt.close(fig)
+
+
+def test_entity_f1_error_bars_are_the_tables_t_intervals(runs):
+    """The "all (micro)" bars are each architecture's headline cell: the bar's ends are
+    the table's ci_low and ci_high exactly (seaborn draws the interval's ends as given)."""
+    import matplotlib.pyplot as plt
+
+    fig = plots.figure("entity_f1_per_type", runs, "gmb")
+    try:
+        ax = fig.axes[0]
+        table = _table(runs, "gmb").set_index(["arch", "optimizer"])
+        archs = ["lstm", "gru", "bilstm"]  # hue order (names.ARCHITECTURES), first category
+        width = 0.8 / len(archs)
+        for k, arch in enumerate(archs):
+            x = -0.4 + width / 2 + k * width
+            ends = set()
+            for line in ax.lines:  # an error bar: caps and the vertical line at the centre
+                xy = line.get_xydata()
+                vertical = xy[np.isclose(xy[:, 0], x)]
+                if len(vertical):
+                    ends.add((vertical[:, 1].min(), vertical[:, 1].max()))
+            cell = table.loc[(arch, "adam")]  # adam is every architecture's best setting
+            assert ends == {(cell["ci_low"], cell["ci_high"])}
+    finally:
+        plt.close(fig)
+
+
+def test_seed_interval_is_the_tables_function():
+    values = [0.81, 0.84, 0.79]
+    assert plots.seed_interval(values) == stats_mean_sd_ci(values)[2:]
+    assert plots.seed_mean(values) == stats_mean_sd_ci(values)[0]
+    assert all(math.isnan(v) for v in plots.seed_interval([0.8]))  # one seed: no interval
+    assert not hasattr(plots, "mean_ci")  # the figures' own bootstrap is gone
+
+
+def stats_mean_sd_ci(values):
+    from rnnbench.analysis.stats import mean_sd_ci
+
+    return mean_sd_ci(values)
+
+
+# --- flagged runs, solved fraction, layout ---------------------------------------------
+
+
+def _scatter_points(fig, color) -> set[tuple[float, float]]:
+    return {
+        (float(x), float(y))
+        for ax in fig.axes
+        for coll in ax.collections
+        if len(coll.get_offsets()) and _rgba(coll.get_edgecolors()[0]) == _rgba(color)
+        for x, y in np.ma.getdata(coll.get_offsets())
+    }
+
+
+def test_flagged_runs_are_marked_at_their_own_values_not_in_legend_entries(runs, rendered):
+    import matplotlib.pyplot as plt
+
+    fig = plots.figure("metric_vs_length", runs, "imdb")
+    try:
+        # the degenerate rnn/sgd/len120/seed0 run: a red x at its own value (0.5)
+        assert (120.0, 0.5) in _scatter_points(fig, plots.FLAG_COLOR)
+    finally:
+        plt.close(fig)
+    for kind in ("learning_curves", "metric_vs_length", "metric_vs_cost"):
+        texts = svg_texts(rendered["imdb", kind])
+        assert plots.FLAG_LABEL in texts or any("flagged run" in t for t in texts)
+        assert not any(t.endswith(" !") for t in texts)  # no "rnn !" legend entries
+    assert not any(t.endswith(" !") for t in svg_texts(rendered["gmb", "entity_f1_per_type"]))
+
+
+def test_memory_metric_vs_length_shows_solved_fraction(rendered):
+    texts = svg_texts(rendered["memory", "metric_vs_length"])
+    assert "k/n solved (acc >= 0.9)" in texts
+    assert "3/3" in texts  # the LSTM at length 20
+    assert "0/3" in texts  # the RNN at length 200
+    assert "k/n solved" not in joined(rendered["imdb", "metric_vs_length"])
+
+
+@pytest.mark.parametrize(("dataset", "kind"), CASES)
+def test_legend_is_below_the_panels_and_the_figure_fits_the_report(runs, dataset, kind):
+    import matplotlib.pyplot as plt
+
+    fig = plots.figure(kind, runs, dataset)
+    try:
+        renderer = fig.canvas.get_renderer()
+        panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+        lowest = min(ax.get_window_extent(renderer).y0 for ax in panels)
+        for legend in fig.legends:
+            box = legend.get_window_extent(renderer)
+            assert box.y1 <= lowest  # under the panels, not beside them
+            assert box.width <= fig.bbox.width + 1
+        assert not any(ax.get_legend() for ax in fig.axes)
+        assert fig.get_size_inches()[0] <= plots.MAX_WIDTH + 0.01
+    finally:
+        plt.close(fig)

@@ -76,7 +76,7 @@ rule compare:
 rule plot:
     input:
         runs="results/summary/runs.csv",
-        code=package_code("analysis/plots.py"),
+        code=package_code("analysis/plots.py", "analysis/stats.py"),
     output:
         report(
             "results/summary/{dataset}/plots/{kind}.svg",

@@ -1,23 +1,28 @@
 """Figures of a finished grid, drawn from ``results/summary/runs.csv`` (one row per run).
 
-``plot(kind, runs, dataset, out_svg)`` draws one figure of one dataset:
+``plot(kind, runs, dataset, out_svg)`` draws one figure of one dataset, each through
+seaborn's figure-level API (``relplot``, ``catplot``, ``FacetGrid``):
 
 - ``heatmap``: test headline metric over architecture x optimizer, one panel per length;
 - ``learning_curves``: validation loss (top row) and validation headline metric (bottom
   row) per epoch, one panel per optimizer, one line per architecture (from each run's
-  ``history.csv``);
+  ``history.csv``), one dash pattern per length;
 - ``metric_vs_length``: test headline metric vs sequence length, one line per
-  architecture, one panel per optimizer, with the chance level where it is known;
+  architecture, one panel per optimizer, with the majority baseline or chance level; for
+  the memory task each point says how many seeds solve it;
 - ``metric_vs_cost``: test headline metric vs seconds per epoch, one panel per length,
   with the Pareto front (nothing both faster and better);
 - ``entity_f1_per_type`` (NER only): test entity F1 per entity type, one bar per
   architecture (each at its best optimizer/length by validation score).
 
-Seeds are aggregated: the mean, with a 95% bootstrap CI (fixed bootstrap seed) or the
-seeds' SD where a CI over a couple of seeds means nothing. Flagged runs (non-empty
-``flags``: degenerate, stuck, diverged) are marked, never shown as normal; NaN values of
-diverged runs are left out (an empty cell, a missing point). A figure with nothing to
-show is still written, saying "no data" and why, so a workflow rule never fails on it.
+Seeds are aggregated with the comparison table's statistics (:mod:`.stats`): the mean and
+the 95% t-interval of :func:`stats.mean_sd_ci`, so a figure's error bar or band is the
+table's ``ci_low``..``ci_high`` of that cell (none where a cell has one scored seed).
+Flagged runs (non-empty ``flags``: degenerate, stuck, diverged) are drawn as a red "x" at
+their own value (hatched cells in the heatmap); NaN values of diverged runs are left
+out (an empty cell, a missing point) and listed under the figure. A figure with nothing
+to show is still written, saying "no data" and why, so a workflow rule never fails on it.
+Legends sit below the panels, so a figure keeps its width at the report's ~1000 px.
 
 Output is deterministic: SVG ids are salted with a constant, text is kept as text (no
 glyph paths) and no date is written, so the same data gives byte-identical files.
@@ -29,6 +34,7 @@ import argparse
 import contextlib
 import logging
 import math
+import textwrap
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,13 +51,9 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import (
-    FuncFormatter,
-    LogLocator,
-    MaxNLocator,
-    NullFormatter,
-)
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from rnnbench.analysis import stats
 from rnnbench.io import atomic_path
 from rnnbench.names import ARCHITECTURES, OPTIMIZERS
 from rnnbench.train.metrics import examples_note
@@ -69,9 +71,8 @@ NER_TASK = "ner"
 HISTORY_FILE = "history.csv"
 FLAG_NOTE = "! = flagged run (degenerate/stuck/diverged)"
 FLAG_COLOR = "#d62728"
-ERRORBAR = ("ci", 95)
-N_BOOT = 1000
-BOOT_SEED = 0
+FLAG_LABEL = "flagged run (degenerate/stuck/diverged)"
+CI_NOTE = "95% t-interval over seeds, as in the tables"
 # Display order; unknown names go last, sorted.
 ARCH_ORDER: tuple[str, ...] = ARCHITECTURES
 OPTIMIZER_ORDER: tuple[str, ...] = OPTIMIZERS
@@ -91,13 +92,15 @@ METRIC_NAMES: dict[str, str] = {
 CHANCE: dict[tuple[str, str], float] = {("sentiment", "accuracy"): 0.5, ("memory", "accuracy"): 0.5}
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">")
 DASHES: tuple[tuple[float, ...], ...] = ((), (5, 2), (1.5, 1.5), (6, 2, 1.5, 2), (3, 1), (8, 3))
+MAX_WIDTH = 10.0  # inches: the report shows a figure ~1000 px wide
+MAX_COLS = 3  # panels a row
 RC: dict[str, Any] = {
     "svg.hashsalt": "rnnbench",  # stable element ids
     "svg.fonttype": "none",  # text stays text: small, searchable, no font-dependent paths
     "font.size": 10,
-    "axes.titlesize": 11,
+    "axes.titlesize": 10.5,
     "axes.labelsize": 10,
-    "figure.titlesize": 13,
+    "figure.titlesize": 12,
     "legend.fontsize": 9,
     "legend.title_fontsize": 9,
     "xtick.labelsize": 9,
@@ -181,12 +184,13 @@ def _run_name(row: Any) -> str:
     return f"{row.arch}/{row.optimizer}/len{row.length}{seed}{flags}"
 
 
-def _flag_footnote(flagged: pd.DataFrame, lead: str, limit: int = 4) -> str:
-    names = [_run_name(row) for row in flagged.itertuples()]
-    shown = ", ".join(names[:limit]) + (
-        f", ... ({len(names) - limit} more)" if len(names) > limit else ""
-    )
-    return f"{lead}: {shown}"
+def _runs_note(runs: pd.DataFrame, lead: str, limit: int = 6) -> list[str]:
+    """``lead: run, run, ...`` (at most ``limit`` names) as items for :func:`_footnote`."""
+    names = [_run_name(row) for row in runs.itertuples()]
+    if not names:
+        return []
+    more = [f"... ({len(names) - limit} more)"] if len(names) > limit else []
+    return [f"{lead}: {names[0]}", *names[1:limit], *more]
 
 
 # What makes two runs' majority figures differ: the rows they were computed on.
@@ -250,58 +254,149 @@ def _seed_note(df: pd.DataFrame) -> str:
     return f"{folds} folds x {text}, n = {folds * seeds} runs per cell" if folds else text
 
 
-def mean_ci(frame: pd.DataFrame, keys: Sequence[str], value: str) -> pd.DataFrame:
-    """Mean and 95% bootstrap CI of ``value`` per group of ``keys`` (NaN values left out).
+# --- the statistics: the comparison table's, for every bar and band --------------------
 
-    Columns: the keys, ``mean``, ``lo``, ``hi``, ``n``. One value gives lo = hi = mean.
-    Resampling is vectorised per group from one fixed-seed generator, so the bands are
-    deterministic and cheap (seaborn's own bootstrap loops in Python: minutes on a grid).
-    """
-    rng = np.random.default_rng(BOOT_SEED)
+
+def seed_mean(values: Iterable[float]) -> float:
+    """Mean of the finite values: :func:`stats.mean_sd_ci`'s, as in the tables."""
+    return stats.mean_sd_ci(values)[0]
+
+
+def seed_interval(values: Iterable[float]) -> tuple[float, float]:
+    """The tables' 95% t-interval (``ci_low``, ``ci_high`` of :func:`stats.mean_sd_ci`);
+    NaN (nothing drawn) below 2 finite values. Seaborn's ``errorbar`` in every figure."""
+    return stats.mean_sd_ci(values)[2:]
+
+
+def aggregate(frame: pd.DataFrame, keys: Sequence[str], value: str) -> pd.DataFrame:
+    """Per group of ``keys``: ``mean``, ``lo``, ``hi`` (:func:`seed_interval`) and ``n``
+    (finite values) of ``value``; groups without a finite value are left out."""
     rows = []
-    data = frame[[*keys, value]].dropna(subset=[value])
-    for key, group in data.groupby(list(keys), sort=True):
-        values = group[value].to_numpy(dtype=float)
-        mean = float(values.mean())
-        lo = hi = mean
-        if len(values) > 1:
-            idx = rng.integers(0, len(values), size=(N_BOOT, len(values)))
-            lo, hi = (float(q) for q in np.percentile(values[idx].mean(axis=1), [2.5, 97.5]))
-        rows.append((*key, mean, lo, hi, len(values)))
+    for key, group in frame.groupby(list(keys), sort=True):
+        values = stats.finite(group[value])
+        if values.size:
+            mean, _, lo, hi = stats.mean_sd_ci(values)
+            rows.append((*key, mean, lo, hi, values.size))
     return pd.DataFrame(rows, columns=[*keys, "mean", "lo", "hi", "n"])
+
+
+# seaborn's aggregation in every figure: the tables' mean and t-interval; our own legend
+SEABORN: dict[str, Any] = {"estimator": seed_mean, "errorbar": seed_interval, "legend": False}
 
 
 # --- figure helpers -----------------------------------------------------------------
 
 
-def _panels(
-    n: int, panel_size: tuple[float, float], extra_width: float, max_cols: int = 3, **kwargs: Any
-) -> tuple[Figure, list[Any]]:
-    """A constrained-layout figure of ``n`` panels, at most ``max_cols`` a row; unused
-    trailing axes are removed."""
-    rows = math.ceil(max(n, 1) / max_cols)
-    cols = math.ceil(max(n, 1) / rows)  # balanced: 4 panels are 2 x 2, not 3 + 1
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(panel_size[0] * cols + extra_width, panel_size[1] * rows + 1.2),
-        squeeze=False,
-        layout="constrained",
-        **kwargs,
+def _facet_size(n: int, width: float = MAX_WIDTH, height: float = 3.0) -> dict[str, Any]:
+    """relplot/FacetGrid sizing for ``n`` panels, at most MAX_COLS a row (balanced: 4
+    panels are 2 x 2), the row no wider than ``width`` inches."""
+    rows = math.ceil(max(n, 1) / MAX_COLS)
+    cols = math.ceil(max(n, 1) / rows)
+    panel = min(width / cols, 1.6 * height)
+    return {"height": height, "aspect": panel / height, "col_wrap": cols if rows > 1 else None}
+
+
+LEGEND: dict[str, Any] = {"loc": "upper center", "frameon": False, "handlelength": 1.8}
+
+
+def _hue(archs: list[str], palette: dict[str, Any]) -> dict[str, Any]:
+    return {"hue": "arch", "hue_order": archs, "palette": palette}
+
+
+def _handle(label: str, **style: Any) -> Line2D:
+    return Line2D([], [], label=label, **{"lw": 0, **style})
+
+
+def _legends(fig: Figure, groups: Sequence[tuple[str, Sequence[Any]]]) -> float:
+    """A legend a group, stacked under the figure: the group's title, then its entries in
+    as many columns as the figure's width holds. The bottom of the last (figure units)."""
+    renderer, top = fig.canvas.get_renderer(), 0.0
+    for title, handles in groups:
+        entries = [_handle(f"{title}:")] * bool(title) + list(handles)
+        for ncol in range(len(entries), 0, -1) if handles else ():
+            rows = math.ceil(len(entries) / ncol)  # matplotlib fills column by column:
+            grid = entries + [_handle("")] * (rows * ncol - len(entries))  # read by rows
+            ordered = [grid[r * ncol + c] for c in range(ncol) for r in range(rows)]
+            legend = fig.legend(handles=ordered, ncol=ncol, bbox_to_anchor=(0.5, top), **LEGEND)
+            box = legend.get_window_extent(renderer)
+            if ncol == 1 or box.width <= fig.bbox.width:
+                top = box.y0 / fig.bbox.height
+                break
+            legend.remove()
+    return top
+
+
+def _wrap(text: str, fig: Figure, size: float = 8.5) -> str:
+    """``text`` wrapped to the figure's width (6.5 inches at least) at ``size`` points."""
+    width = int(max(6.5, fig.get_size_inches()[0]) * 72 / (0.5 * size))
+    return "\n".join(
+        textwrap.fill(line, width, break_on_hyphens=False) for line in text.split("\n")
     )
-    flat = list(axes.ravel())
-    for ax in flat[n:]:
-        ax.remove()
-    for ax in flat[:n]:
-        ax.tick_params(labelbottom=True)  # a panel with none below it needs its own ticks
-    return fig, flat[:n]
 
 
-def _label_axes(axes: Sequence[Any], xlabel: str, ylabel: str) -> None:
-    """x label on every panel, y label on the first panel of each row."""
+def _finish(
+    fig: Figure, title: str, groups: Sequence[tuple[str, Sequence[Any]]], notes: Sequence[Any]
+) -> Figure:
+    """Lay out the panels, then add the title above them, the legend below them and the
+    notes below the legend (the tight bounding box at save time takes them all in). A
+    note is a sentence, or items (:func:`_runs_note`) wrapped between items only, so a
+    run's name is never split."""
+    fig.tight_layout()
+    fig.suptitle(_wrap(title, fig, 12), y=1.0, va="bottom")
+    top = _legends(fig, groups)
+    width, lines = int(max(6.5, fig.get_size_inches()[0]) * 72 / (0.5 * 8.5)), []
+    for note in notes:
+        if isinstance(note, str):
+            lines += [_wrap(note, fig)] if note else []
+            continue
+        line = ""
+        for item in note:
+            if line and len(line) + 2 + len(item) > width:
+                lines, line = [*lines, line + ","], "    " + item
+            else:
+                line = f"{line}, {item}" if line else item
+        lines += [line] if line else []
+    if lines:
+        fig.text(
+            0.01, top - 0.01, "\n".join(lines), ha="left", va="top", fontsize=8.5, color="0.25"
+        )
+    return fig
+
+
+def _clip(axes: Sequence[Any], values: Iterable[float], extra: Sequence[float] = ()) -> bool:
+    """y limits from the runs' own values (and ``extra``: a reference level) with a
+    margin: the t-interval of 2-3 seeds can reach far beyond them and would squash the
+    means into a line. True when a bar or band is cut at the frame."""
+    finite, axes = np.concatenate([stats.finite(values), stats.finite(extra)]), list(axes)
+    if not finite.size:
+        return False
+    pad = 0.08 * float(np.ptp(finite)) or 0.02
+    lo, hi = float(finite.min()) - pad, float(finite.max()) + pad
+    cut = any(ax.dataLim.y0 < lo or ax.dataLim.y1 > hi for ax in axes)
     for ax in axes:
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel if ax.get_subplotspec().is_first_col() else "")
+        ax.set_ylim(lo, hi)
+    return cut
+
+
+CUT_NOTE = "error bars/bands reaching beyond the runs' values are cut at the frame"
+
+
+def _reference_line(ax: Any, reference: tuple[float, str] | None) -> None:
+    if reference is not None:
+        ax.axhline(reference[0], ls="--", lw=1.2, color="0.45", zorder=1)
+
+
+def _reference_handles(reference: tuple[float, str] | None) -> list[Any]:
+    return [] if reference is None else [_handle(reference[1], ls="--", color="0.45", lw=1.2)]
+
+
+def _flag_handles(show: bool, label: str = FLAG_LABEL, **style: Any) -> list[Any]:
+    style = {"marker": "x", "color": FLAG_COLOR, "mew": 1.8, "markersize": 7, **style}
+    return [_handle(label, **style)] if show else []
+
+
+def _mark_flagged(ax: Any, x: Any, y: Any) -> None:
+    ax.scatter(x, y, marker="x", s=45, color=FLAG_COLOR, zorder=5, linewidths=1.8)
 
 
 def _plain_log_ticks(axis: Any) -> None:
@@ -314,22 +409,6 @@ def _plain_log_ticks(axis: Any) -> None:
 def _style() -> Iterator[None]:
     with sns.axes_style("whitegrid"), plt.rc_context(RC):
         yield
-
-
-def _footnote(fig: Figure, lines: Sequence[str]) -> None:
-    """Notes under the figure (the tight bounding box at save time takes them in)."""
-    text = "\n".join(line for line in lines if line)
-    if text:
-        fig.text(0.01, 0.0, text, ha="left", va="top", fontsize=8.5, color="0.25")
-
-
-def _legend_right(fig: Figure, handles: list[Any], title: str | None = None) -> None:
-    fig.legend(
-        handles=handles,
-        title=title,
-        loc="outside right center",
-        frameon=False,
-    )
 
 
 def _no_data_figure(title: str, reason: str) -> Figure:
@@ -355,6 +434,30 @@ def _save(fig: Figure, out: str | Path) -> None:
 # --- the plots ------------------------------------------------------------------------
 
 
+def _heatmap_panel(data: pd.DataFrame, archs: list[str], opts: list[str], **kws: Any) -> None:
+    """One length's architecture x optimizer cells (FacetGrid.map_dataframe)."""
+    ax = plt.gca()
+    cells = data.set_index(["arch", "optimizer"])
+    means = cells["mean"].unstack("optimizer").reindex(index=archs, columns=opts).astype(float)
+    flagged = cells["flagged"].unstack("optimizer").reindex(index=archs, columns=opts).eq(True)
+    ax.set_facecolor("0.93")
+    ax.grid(False)
+    annot = means.map(lambda v: "" if pd.isna(v) else f"{v:.3f}").to_numpy()
+    grid = {"linewidths": 1.0, "linecolor": "white", "annot_kws": {"fontsize": 9}}
+    sns.heatmap(means, mask=means.isna(), annot=annot, fmt="", cbar=False, ax=ax, **kws, **grid)
+    for i, arch in enumerate(archs):
+        for j, opt in enumerate(opts):
+            if pd.isna(means.at[arch, opt]):
+                ax.text(j + 0.5, i + 0.5, "–", ha="center", va="center", color="0.3", fontsize=11)
+            if flagged.at[arch, opt]:
+                hatch = {"fill": False, "hatch": "///", "lw": 1.5, "alpha": 0.55}
+                ax.add_patch(Rectangle((j + 0.03, i + 0.03), 0.94, 0.94, ec=FLAG_COLOR, **hatch))
+                flag = {"color": FLAG_COLOR, "fontsize": 12, "fontweight": "bold"}
+                ax.text(j + 0.93, i + 0.1, "!", ha="right", va="top", **flag)
+    ax.tick_params(axis="x", rotation=30)
+    ax.tick_params(axis="y", rotation=0)
+
+
 def _heatmap(df: pd.DataFrame) -> Figure:
     dataset, headline = df.attrs["dataset"], df.attrs["headline"]
     if not df["value"].notna().any():
@@ -362,92 +465,44 @@ def _heatmap(df: pd.DataFrame) -> Figure:
     archs = _ordered(df["arch"], ARCH_ORDER)
     opts = _ordered(df["optimizer"], OPTIMIZER_ORDER)
     lengths = sorted(df["length"].unique())
-    cells = df.groupby(["length", "arch", "optimizer"]).agg(
-        mean=("value", "mean"), flagged=("flagged", "any")
+    cells = df.groupby(["length", "arch", "optimizer"], as_index=False).agg(
+        mean=("value", seed_mean), flagged=("flagged", "any")
     )
     finite = cells["mean"].dropna()
     vmin, vmax = float(finite.min()), float(finite.max())
     if vmax - vmin < 1e-9:
         vmin, vmax = vmin - 0.05, vmax + 0.05
     norm, cmap = Normalize(vmin, vmax), plt.get_cmap("viridis")
-
-    panel = (max(2.4, 0.85 * len(opts) + 0.9), max(2.0, 0.42 * len(archs) + 0.9))
-    fig, axes = _panels(len(lengths), panel, 1.6, sharey=True)
-    any_flag = any_empty = False
-    for ax, length in zip(axes, lengths, strict=True):
-        grid = cells.xs(length, level="length").reindex(
-            pd.MultiIndex.from_product([archs, opts], names=["arch", "optimizer"])
-        )
-        means = grid["mean"].unstack("optimizer").reindex(index=archs, columns=opts)
-        flagged = grid["flagged"].unstack("optimizer").reindex(index=archs, columns=opts)
-        flagged = flagged.fillna(False).astype(bool)
-        labels = means.map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
-        ax.set_facecolor("0.93")
-        ax.grid(False)
-        sns.heatmap(
-            means.astype(float),
-            mask=means.isna(),
-            annot=labels.to_numpy(),
-            fmt="",
-            cmap=cmap,
-            vmin=vmin,
-            vmax=vmax,
-            cbar=False,
-            linewidths=1.0,
-            linecolor="white",
-            annot_kws={"fontsize": 9},
-            ax=ax,
-        )
-        for i, arch in enumerate(archs):
-            for j, opt in enumerate(opts):
-                if pd.isna(means.at[arch, opt]):
-                    any_empty = True
-                    ax.text(
-                        j + 0.5, i + 0.5, "–", ha="center", va="center", color="0.3", fontsize=11
-                    )
-                if flagged.at[arch, opt]:
-                    any_flag = True
-                    ax.add_patch(
-                        Rectangle(
-                            (j + 0.03, i + 0.03),
-                            0.94,
-                            0.94,
-                            fill=False,
-                            hatch="///",
-                            edgecolor=FLAG_COLOR,
-                            linewidth=1.5,
-                            alpha=0.55,
-                        )
-                    )
-                    ax.text(
-                        j + 0.93,
-                        i + 0.1,
-                        "!",
-                        ha="right",
-                        va="top",
-                        color=FLAG_COLOR,
-                        fontsize=12,
-                        fontweight="bold",
-                    )
-        ax.set_title(f"length {length} tokens")
-        ax.tick_params(axis="x", rotation=30)
-        ax.tick_params(axis="y", rotation=0)
-    _label_axes(axes, "optimizer", "architecture")
-    colorbar = fig.colorbar(
-        plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, shrink=0.9, pad=0.02, aspect=25
+    size = _facet_size(len(lengths), MAX_WIDTH - 1.5, max(2.0, 0.42 * len(archs) + 0.9))
+    size["aspect"] = min(size["aspect"], max(2.4, 0.85 * len(opts) + 0.9) / size["height"])
+    grid = sns.FacetGrid(
+        cells, col="length", col_order=lengths, sharex=False, despine=False, **size
     )
-    colorbar.set_label(_metric_label(headline))
-    fig.suptitle(
+    grid.map_dataframe(_heatmap_panel, archs=archs, opts=opts, cmap=cmap, norm=norm)
+    grid.set_titles("length {col_name} tokens")
+    grid.set_axis_labels("optimizer", "architecture")
+    empty = len(cells) < len(archs) * len(opts) * len(lengths) or cells["mean"].isna().any()
+    fig = _finish(
+        grid.figure,
         f"{dataset}: {_metric_label(headline)} by architecture × optimizer\n"
-        f"(mean over {_seed_note(df)}; diverged runs without a value left out)"
-    )
-    _footnote(
-        fig,
+        f"(mean over {_seed_note(df)}; diverged runs without a value left out)",
+        [],
         [
-            f"{FLAG_NOTE}; hatched cell = at least one seed flagged" if any_flag else "",
-            "– = no finite test value (every seed diverged or missing)" if any_empty else "",
+            f"{FLAG_NOTE}; hatched cell = at least one seed flagged"
+            if cells["flagged"].any()
+            else "",
+            "– = no finite test value (every seed diverged or missing)" if empty else "",
         ],
     )
+    top, bottom = (
+        max(ax.get_position().y1 for ax in grid.axes.flat),
+        grid.axes.flat[-1].get_position().y0,
+    )
+    colorbar = fig.colorbar(
+        plt.cm.ScalarMappable(norm=norm, cmap=cmap),
+        cax=fig.add_axes((1.01, bottom, 0.018 * 10 / fig.get_size_inches()[0], top - bottom)),
+    )
+    colorbar.set_label(_metric_label(headline))
     return fig
 
 
@@ -488,6 +543,7 @@ def _histories(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
                     "optimizer": row.optimizer,
                     "length": row.length,
                     "seed": row.seed,
+                    "flagged": row.flagged,
                 }
             )
         )
@@ -507,86 +563,85 @@ def _learning_curves(df: pd.DataFrame) -> Figure:
     lengths = sorted(long["length"].unique())
     palette = _palette(archs)
     dashes = {length: DASHES[i % len(DASHES)] for i, length in enumerate(lengths)}
-    multi_length = len(lengths) > 1
-    flagged_archs = set(df.loc[df["flagged"], "arch"])
+    shown = lengths if len(lengths) > 1 else []  # one length: no dash legend
     reference = _reference(df)
+    rows = {
+        "val_loss": "validation loss\n(cross-entropy, nats)",
+        "val_metric": _metric_label(headline, "validation"),
+    }
+    keys = ["arch", "optimizer", "length", "seed", "flagged", "epoch"]
+    data = long.melt(keys, list(rows), "quantity", "y").dropna(subset=["y"])
     # Many overlapping bands turn into mud: fainter the more lines a panel holds.
     lines = len(archs) * len(lengths)
     band_alpha = 0.2 if lines <= 4 else 0.12 if lines <= 10 else 0.06
-
-    fig, axes = plt.subplots(
-        2,
-        len(opts),
-        figsize=(max((3.4 if len(opts) <= 3 else 2.9) * len(opts), 5.0) + 2.2, 6.2),
-        squeeze=False,
-        sharex=True,
-        sharey="row",
-        layout="constrained",
+    facets = {"row": "quantity", "row_order": list(rows), "col": "optimizer", "col_order": opts}
+    style = {"style": "length", "style_order": lengths, "dashes": dashes, "lw": 1.8}
+    size = {"height": 2.8, "aspect": min(1.6, MAX_WIDTH / len(opts) / 2.8)}
+    grid = sns.relplot(
+        data=data,
+        kind="line",
+        x="epoch",
+        y="y",
+        err_kws={"alpha": band_alpha, "lw": 0},
+        facet_kws={"sharey": "row", "despine": False},
+        **facets,
+        **_hue(archs, palette),
+        **style,
+        **size,
+        **SEABORN,
     )
-    rows = (
-        ("val_loss", "validation loss\n(cross-entropy, nats)"),
-        ("val_metric", _metric_label(headline, "validation")),
-    )
-    for j, opt in enumerate(opts):
-        sub = long[long["optimizer"] == opt]
-        for i, (column, label) in enumerate(rows):
-            ax = axes[i, j]
-            data = sub[sub[column].notna()]
-            if data.empty:
-                ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", color="0.4")
-            else:
-                stats = mean_ci(data, ["arch", "length", "epoch"], column)
-                for (arch, length), curve in stats.groupby(["arch", "length"], sort=False):
-                    style = {"color": palette[arch], "dashes": dashes[length]}
-                    ax.plot(curve["epoch"], curve["mean"], lw=1.8, **style)
-                    ax.fill_between(
-                        curve["epoch"],
-                        curve["lo"],
-                        curve["hi"],
-                        color=palette[arch],
-                        alpha=band_alpha,
-                        lw=0,
-                    )
-            if i == 1 and reference is not None:
-                ax.axhline(reference[0], ls="--", lw=1.1, color="0.45", zorder=1)
-            ax.set_ylabel(label if j == 0 else "")
-            ax.set_xlabel("epoch" if i == 1 else "")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes[0, j].set_title(f"optimizer: {opt}")
-    handles = [
-        Line2D([], [], color=palette[a], lw=2, label=a + (" !" if a in flagged_archs else ""))
-        for a in archs
-    ]
-    if multi_length:
-        handles.append(Line2D([], [], lw=0, label=""))
-        handles += [
-            Line2D([], [], color="0.3", lw=1.5, dashes=dashes[n], label=f"length {n}")
-            for n in lengths
-        ]
-    if reference is not None:
-        handles.append(Line2D([], [], ls="--", color="0.45", lw=1.1, label=reference[1]))
-    _legend_right(fig, handles, "architecture")
-    fig.suptitle(
+    flagged, cut = data[data["flagged"]], False
+    for (quantity, opt), ax in grid.axes_dict.items():
+        if data[(data["quantity"] == quantity) & (data["optimizer"] == opt)].empty:
+            ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", color="0.4")
+        # a flagged run: its own curve, dotted, with a red x at its last epoch
+        mine = flagged[(flagged["quantity"] == quantity) & (flagged["optimizer"] == opt)]
+        for (arch, _, _), run in mine.groupby(["arch", "length", "seed"], sort=True):
+            ax.plot(run["epoch"], run["y"], color=palette[arch], ls=":", lw=1.1)
+            _mark_flagged(ax, run["epoch"].iloc[-1:], run["y"].iloc[-1:])
+        if quantity == "val_metric":
+            _reference_line(ax, reference)
+        ax.set_title(f"optimizer: {opt}" if quantity == "val_loss" else "")
+        ax.set_ylabel(rows[quantity] if opt == opts[0] else "")
+        ax.set_xlabel("epoch" if quantity == "val_metric" else "")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for quantity in rows:
+        extra = [reference[0]] if reference and quantity == "val_metric" else []
+        axes = [ax for (q, _), ax in grid.axes_dict.items() if q == quantity]
+        cut |= _clip(axes, data.loc[data["quantity"] == quantity, "y"], extra)
+    curve = {"color": "0.4", "ls": ":", "lw": 1.1, "mec": FLAG_COLOR}
+    curve["label"] = "flagged run: own curve, × = last epoch"
+    return _finish(
+        grid.figure,
         f"{dataset}: learning curves, validation loss and {_metric_label(headline, 'validation')}"
-        f" per epoch\n(mean over {_seed_note(df)}, band = 95% CI)"
-    )
-    flagged = df[df["flagged"]]
-    _footnote(
-        fig,
+        f" per epoch\n(mean over {_seed_note(df)}, band = {CI_NOTE})",
         [
-            _flag_footnote(flagged, "! = architecture with flagged runs included in its mean")
-            if len(flagged)
-            else "",
+            ("architecture", [_handle(a, color=palette[a], lw=2) for a in archs]),
+            ("length", [_handle(f"{n}", color="0.3", lw=1.5, dashes=dashes[n]) for n in shown]),
+            ("", [*_reference_handles(reference), *_flag_handles(len(flagged) > 0, **curve)]),
+        ],
+        [
+            _runs_note(df[df["flagged"]], "flagged runs, included in the means"),
             f"{skipped} run(s) without a readable {HISTORY_FILE} left out" if skipped else "",
+            CUT_NOTE if cut else "",
         ],
     )
-    return fig
 
 
-def _arch_handles(archs: Sequence[str], palette: dict[str, Any], marker: str = "o") -> list[Any]:
-    return [
-        Line2D([], [], color=palette[a], marker=marker, lw=2, markersize=6, label=a) for a in archs
-    ]
+def _solved_labels(ax: Any, runs: pd.DataFrame, palette: dict[str, Any]) -> None:
+    """Memory task: ``k/n`` seeds solving each point's cell (stats.solved), as the tables."""
+    for i, ((arch, length), cell) in enumerate(runs.groupby(["arch", "length"], sort=True)):
+        values = stats.finite(cell["value"])
+        if values.size:
+            k, n = stats.solved(cell["value"])
+            ax.annotate(
+                f"{k}/{n}",
+                (length, seed_mean(values)),
+                xytext=(5, 6 if i % 2 == 0 else -12),
+                textcoords="offset points",
+                fontsize=8,
+                color=palette[arch],
+            )
 
 
 def _metric_vs_length(df: pd.DataFrame) -> Figure:
@@ -599,69 +654,56 @@ def _metric_vs_length(df: pd.DataFrame) -> Figure:
     lengths = sorted(df["length"].unique())
     palette = _palette(archs)
     reference = _reference(df)
-    fig, axes = _panels(
-        len(opts), (3.8 if len(opts) > 1 else 5.0, 3.3), 2.0, sharex=True, sharey=True
+    memory = df.attrs["task"] == stats.MEMORY_TASK and headline == "accuracy"
+    bars = {"err_style": "bars", "err_kws": {"capsize": 4, "elinewidth": 1.2}}
+    size = _facet_size(len(opts), MAX_WIDTH if len(opts) > 1 else 6.0, 3.2)
+    grid = sns.relplot(
+        data=valid,
+        kind="line",
+        x="length",
+        y="value",
+        col="optimizer",
+        col_order=opts,
+        marker="o",
+        markersize=6,
+        lw=1.8,
+        facet_kws={"despine": False},
+        **_hue(archs, palette),
+        **bars,
+        **size,
+        **SEABORN,
     )
-    for ax, opt in zip(axes, opts, strict=True):
-        sub = valid[valid["optimizer"] == opt]
-        if sub.empty:
+    for opt, ax in grid.axes_dict.items():
+        sub = df[df["optimizer"] == opt]
+        if not sub["value"].notna().any():
             ax.text(0.5, 0.5, "no values", transform=ax.transAxes, ha="center", color="0.4")
-        else:
-            for arch, line in mean_ci(sub, ["arch", "length"], "value").groupby("arch"):
-                ax.errorbar(
-                    line["length"],
-                    line["mean"],
-                    yerr=[line["mean"] - line["lo"], line["hi"] - line["mean"]],
-                    color=palette[arch],
-                    marker="o",
-                    markersize=6,
-                    lw=1.8,
-                    capsize=4,
-                    elinewidth=1.2,
-                )
-            flagged = sub[sub["flagged"]]
-            if len(flagged):
-                ax.scatter(
-                    flagged["length"],
-                    flagged["value"],
-                    marker="x",
-                    s=45,
-                    color=FLAG_COLOR,
-                    zorder=5,
-                    linewidths=1.8,
-                )
-        if reference is not None:
-            ax.axhline(reference[0], ls="--", lw=1.2, color="0.45", zorder=1)
+        flagged = sub[sub["flagged"]]
+        _mark_flagged(ax, flagged["length"], flagged["value"])
+        if memory:
+            _solved_labels(ax, sub, palette)
+        _reference_line(ax, reference)
         ax.set_xticks(lengths)
         if len(lengths) == 1:
             ax.set_xlim(lengths[0] * 0.8, lengths[0] * 1.2)
         ax.set_title(f"optimizer: {opt}")
-    _label_axes(axes, "sequence length (tokens)", _metric_label(headline))
-    handles = _arch_handles(archs, palette)
-    if reference is not None:
-        handles.append(Line2D([], [], ls="--", color="0.45", lw=1.2, label=reference[1]))
-    n_flagged = int(df["flagged"].sum())
-    if n_flagged:
-        handles.append(
-            Line2D([], [], marker="x", color=FLAG_COLOR, lw=0, mew=1.8, label="flagged run (!)")
-        )
-    _legend_right(fig, handles, "architecture")
-    fig.suptitle(
+        ax.tick_params(labelbottom=True)
+    grid.set_axis_labels("sequence length (tokens)", _metric_label(headline))
+    cut = _clip(grid.axes.flat, valid["value"], [reference[0]] if reference else [])
+    solved = [_handle("k/n" + stats.solved_text(0, 0).removeprefix("0/0"))] if memory else []
+    return _finish(
+        grid.figure,
         f"{dataset}: {_metric_label(headline)} vs sequence length\n"
-        f"(mean over {_seed_note(df)}, error bars = 95% CI)"
-    )
-    dropped = df[df["value"].isna()]
-    _footnote(
-        fig,
+        f"(mean over {_seed_note(df)}, error bars = {CI_NOTE})",
         [
-            f"{FLAG_NOTE}: red × = one flagged run's value, also included in the mean"
-            if n_flagged
-            else "",
-            _flag_footnote(dropped, "left out, no finite test value") if len(dropped) else "",
+            ("architecture", [_handle(a, color=palette[a], marker="o", lw=2) for a in archs]),
+            ("", _reference_handles(reference) + _flag_handles(df["flagged"].any()) + solved),
+        ],
+        [
+            _runs_note(df[df["value"].isna()], "left out, no finite test value"),
             "only one sequence length in this grid" if len(lengths) == 1 else "",
+            CUT_NOTE if cut else "",
         ],
     )
-    return fig
 
 
 def _pareto(points: pd.DataFrame) -> pd.DataFrame:
@@ -679,18 +721,9 @@ def _metric_vs_cost(df: pd.DataFrame) -> Figure:
     valid = df[df["value"].notna() & (df["seconds_per_epoch"] > 0)]
     if valid.empty:
         raise NoData(f"no run has both a test {headline} and seconds per epoch")
-    cells = (
-        valid.groupby(["length", "arch", "optimizer"])
-        .agg(
-            seconds=("seconds_per_epoch", "mean"),
-            mean=("value", "mean"),
-            sd=("value", "std"),
-            flagged=("flagged", "any"),
-        )
-        .reset_index()
-    )
-    cells["flagged"] |= cells.set_index(["length", "arch", "optimizer"]).index.isin(
-        df[df["flagged"]].set_index(["length", "arch", "optimizer"]).index
+    keys = ["length", "arch", "optimizer"]
+    cells = aggregate(valid, keys, "value").merge(
+        valid.groupby(keys, as_index=False).agg(seconds=("seconds_per_epoch", "mean")), on=keys
     )
     archs = _ordered(cells["arch"], ARCH_ORDER)
     opts = _ordered(cells["optimizer"], OPTIMIZER_ORDER)
@@ -698,100 +731,58 @@ def _metric_vs_cost(df: pd.DataFrame) -> Figure:
     palette = _palette(archs)
     markers = {opt: MARKERS[i % len(MARKERS)] for i, opt in enumerate(opts)}
     log_x = cells["seconds"].max() / cells["seconds"].min() > 20
-    fig, axes = _panels(len(lengths), (4.4, 3.4), 2.4, sharex=True, sharey=True)
-    for ax, length in zip(axes, lengths, strict=True):
+    style = {"style": "optimizer", "style_order": opts, "markers": markers, "s": 55}
+    edges = {"edgecolor": "white", "linewidth": 0.6, "zorder": 3, "legend": False}
+    grid = sns.relplot(
+        data=cells,
+        kind="scatter",
+        x="seconds",
+        y="mean",
+        col="length",
+        col_order=lengths,
+        facet_kws={"despine": False},
+        **_hue(archs, palette),
+        **style,
+        **edges,
+        **_facet_size(len(lengths), MAX_WIDTH, 3.2),
+    )
+    flagged = valid[valid["flagged"]]
+    front_style = {"color": "0.3", "ls": (0, (2, 1.5)), "lw": 1.5}
+    for length, ax in grid.axes_dict.items():
         sub = cells[cells["length"] == length]
         front = _pareto(sub)
-        ax.plot(
-            front["seconds"],
-            front["mean"],
-            drawstyle="steps-post",
-            ls=(0, (2, 1.5)),
-            color="0.3",
-            lw=1.5,
-            zorder=1,
-        )
-        for row in sub.itertuples():
-            color = palette[row.arch]
-            if np.isfinite(row.sd):
-                ax.errorbar(
-                    row.seconds, row.mean, yerr=row.sd, fmt="none", ecolor=color, alpha=0.6, lw=1
-                )
-            ax.scatter(
-                row.seconds,
-                row.mean,
-                marker=markers[row.optimizer],
-                s=55,
-                color=color,
-                edgecolors="white",
-                linewidths=0.6,
-                zorder=3,
-            )
-            if row.flagged:
-                ax.scatter(
-                    row.seconds,
-                    row.mean,
-                    marker="o",
-                    s=190,
-                    facecolors="none",
-                    edgecolors=FLAG_COLOR,
-                    linewidths=1.4,
-                    zorder=4,
-                )
-                ax.annotate(
-                    "!",
-                    (row.seconds, row.mean),
-                    xytext=(7, 5),
-                    textcoords="offset points",
-                    color=FLAG_COLOR,
-                    fontweight="bold",
-                    fontsize=11,
-                )
+        ax.plot(front["seconds"], front["mean"], drawstyle="steps-post", zorder=1, **front_style)
+        for row in sub[sub["lo"].notna()].itertuples():
+            yerr = [[row.mean - row.lo], [row.hi - row.mean]]
+            bar = {"fmt": "none", "ecolor": palette[row.arch], "alpha": 0.6, "lw": 1}
+            ax.errorbar(row.seconds, row.mean, yerr=yerr, **bar)
+        mine = flagged[flagged["length"] == length]
+        _mark_flagged(ax, mine["seconds_per_epoch"], mine["value"])
         ax.set_title(f"length {length} tokens")
-        ax.margins(x=0.12, y=0.12)
+        ax.margins(x=0.12)
+        ax.tick_params(labelbottom=True)
     if log_x:
-        axes[0].set_xscale("log")  # shared: every panel
-        _plain_log_ticks(axes[0].xaxis)
-    _label_axes(
-        axes, "seconds per epoch (s)" + (", log scale" if log_x else ""), _metric_label(headline)
-    )
-    handles = [Line2D([], [], lw=0, label="architecture (colour)")]
-    handles += [
-        Line2D([], [], color=palette[a], marker="o", lw=0, markersize=7, label=a) for a in archs
-    ]
-    handles.append(Line2D([], [], lw=0, label="optimizer (marker)"))
-    handles += [
-        Line2D([], [], color="0.35", marker=markers[o], lw=0, markersize=7, label=o) for o in opts
-    ]
-    handles.append(Line2D([], [], color="0.3", ls=(0, (2, 1.5)), lw=1.5, label="Pareto front"))
-    if cells["flagged"].any():
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                lw=0,
-                markersize=11,
-                markerfacecolor="none",
-                markeredgecolor=FLAG_COLOR,
-                label="has a flagged run (!)",
-            )
-        )
-    _legend_right(fig, handles)
-    fig.suptitle(
-        f"{dataset}: cost vs quality, {_metric_label(headline)} vs seconds per epoch\n"
-        f"(mean over {_seed_note(df)}, error bars = ±1 SD over seeds)"
-    )
+        grid.set(xscale="log")
+        _plain_log_ticks(grid.axes.flat[0].xaxis)  # shared: every panel
+    xlabel = "seconds per epoch (s)" + (", log scale" if log_x else "")
+    grid.set_axis_labels(xlabel, _metric_label(headline))
+    cut = _clip(grid.axes.flat, valid["value"])
     dropped = df[df["value"].isna() | ~(df["seconds_per_epoch"] > 0)]
-    _footnote(
-        fig,
+    return _finish(
+        grid.figure,
+        f"{dataset}: cost vs quality, {_metric_label(headline)} vs seconds per epoch\n"
+        f"(mean over {_seed_note(df)}, error bars = {CI_NOTE})",
         [
-            f"{FLAG_NOTE}" if cells["flagged"].any() else "",
+            ("architecture", [_handle(a, color=palette[a], marker="o") for a in archs]),
+            ("optimizer", [_handle(o, color="0.35", marker=markers[o]) for o in opts]),
+            ("", [_handle("Pareto front", **front_style), *_flag_handles(len(flagged) > 0)]),
+        ],
+        [
             "Pareto front: the points no other point beats on both time and metric",
-            _flag_footnote(dropped, "left out, no test value or timing") if len(dropped) else "",
+            _runs_note(dropped, "left out, no test value or timing"),
+            CUT_NOTE if cut else "",
         ],
     )
-    return fig
 
 
 def _entity_f1_per_type(df: pd.DataFrame) -> Figure:
@@ -806,8 +797,7 @@ def _entity_f1_per_type(df: pd.DataFrame) -> Figure:
         columns = {"test_entity_f1": overall, **columns}
     # One (optimizer, length) per architecture: its best by mean validation score (test
     # only when validation is missing), so architectures are compared at their best.
-    select_col = f"validation_{headline}"
-    selector = _numeric(df, select_col)
+    selector = _numeric(df, f"validation_{headline}")
     by = "validation"
     if selector.isna().all():
         selector, by = df["value"], "test"
@@ -818,21 +808,19 @@ def _entity_f1_per_type(df: pd.DataFrame) -> Figure:
     archs = _ordered(means.index.get_level_values("arch"), ARCH_ORDER)
     multi_length = df["length"].nunique() > 1
     multi_opt = df["optimizer"].nunique() > 1
-    picks, labels, frames = {}, {}, []
+    labels, frames = {}, []
     for arch in archs:
         best = means.xs(arch, level="arch").sort_values(ascending=False, kind="stable")
         opt, length = best.index[0]
-        picks[arch] = (opt, length)
         runs = df[(df["arch"] == arch) & (df["optimizer"] == opt) & (df["length"] == length)]
         detail = [str(opt)] if multi_opt else []
         detail += [f"len {length}"] if multi_length else []
-        flag = " !" if runs["flagged"].any() else ""
-        labels[arch] = arch + (f" ({', '.join(detail)})" if detail else "") + flag
-        melted = runs.melt(value_vars=list(columns), var_name="column", value_name="f1")
+        labels[arch] = arch + (f" ({', '.join(detail)})" if detail else "")
+        melted = runs.melt(["flagged", "seed"], list(columns), "column", "f1")
         melted["type"] = melted["column"].map(columns)
         melted["f1"] = pd.to_numeric(melted["f1"], errors="coerce")
-        melted["label"] = labels[arch]
-        frames.append(melted[["type", "f1", "label"]])
+        names = [_run_name(row) for row in runs.itertuples()] * len(columns)
+        frames.append(melted.assign(label=labels[arch], run=names))
     long = pd.concat(frames, ignore_index=True)
     if not long["f1"].notna().any():
         raise NoData("every per-type entity F1 is missing")
@@ -841,54 +829,40 @@ def _entity_f1_per_type(df: pd.DataFrame) -> Figure:
     order = ([overall] if overall in set(long["type"]) else []) + types
     hue_order = [labels[a] for a in archs]
     palette = {labels[a]: c for a, c in _palette(archs).items()}
-    fig, ax = plt.subplots(
-        figsize=(min(18.0, max(7.0, 0.16 * len(archs) * len(order) + 2.5)) + 2.0, 4.6),
-        layout="constrained",
-    )
-    sns.barplot(
-        data=long,
-        x="type",
-        y="f1",
-        hue="label",
-        order=order,
-        hue_order=hue_order,
-        palette=palette,
-        errorbar=ERRORBAR,
-        n_boot=N_BOOT,
-        seed=BOOT_SEED,
-        capsize=0.15,
-        err_kws={"linewidth": 1.0, "color": "0.2"},
-        ax=ax,
-    )
+    hues = {"hue": "label", "order": order, "hue_order": hue_order, "palette": palette}
+    width = min(MAX_WIDTH - 1, max(6.5, 0.16 * len(archs) * len(order) + 2.5))
+    bars = {"dodge": True, "capsize": 0.15, "err_kws": {"linewidth": 1.0, "color": "0.2"}}
+    size = {"height": 3.8, "aspect": width / 3.8, "facet_kws": {"despine": False}}
+    grid = sns.catplot(data=long, kind="bar", x="type", y="f1", **hues, **bars, **size, **SEABORN)
+    ax, flagged = grid.ax, long[long["flagged"] & long["f1"].notna()]
+    if len(flagged):  # each flagged run's value, on its bar
+        marks = {"marker": "x", "size": 6, "linewidth": 1.8, "jitter": False, "legend": False}
+        red = {**hues, "palette": dict.fromkeys(hue_order, FLAG_COLOR), "dodge": True}
+        sns.stripplot(data=flagged, x="type", y="f1", ax=ax, **red, **marks)
     if overall in order:
         ax.axvline(0.5, color="0.6", lw=1)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("entity type (sorted by mean F1)")
     ax.set_ylabel(_metric_label("entity_f1"))
-    handles, _ = ax.get_legend_handles_labels()
-    ax.legend_.remove()
-    _legend_right(fig, handles, "architecture" + (" (best setting)" if multi_opt else ""))
-    fig.suptitle(
+    cut = ax.dataLim.y0 < 0 or ax.dataLim.y1 > 1.02
+    multi = multi_opt or multi_length
+    best = f"; each architecture at its best setting by {by} {METRIC_NAMES.get(headline, headline)}"
+    bars = [_handle(label, marker="s", color=palette[label], markersize=9) for label in hue_order]
+    chosen = long[long["flagged"]].drop_duplicates("run")["run"].tolist()
+    return _finish(
+        grid.figure,
         f"{dataset}: test entity F1 per entity type and architecture\n"
-        f"(mean over {_seed_note(df)}, error bars = 95% CI"
-        + (
-            f"; each architecture at its best setting by {by} {METRIC_NAMES.get(headline, headline)})"
-            if multi_opt or multi_length
-            else ")"
-        )
-    )
-    flagged = df[df["flagged"]]
-    chosen = flagged[[picks.get(r.arch) == (r.optimizer, r.length) for r in flagged.itertuples()]]
-    _footnote(
-        fig,
+        f"(mean over {_seed_note(df)}, error bars = {CI_NOTE}{best if multi else ''})",
         [
-            _flag_footnote(chosen, f"{FLAG_NOTE}; flagged runs in these bars")
-            if len(chosen)
-            else "",
+            ("architecture" + (" (best setting)" if multi else ""), bars),
+            ("", _flag_handles(len(flagged) > 0)),
+        ],
+        [
+            [f"flagged runs in these bars: {chosen[0]}", *chosen[1:]] if chosen else "",
             "an empty bar: F1 undefined (type absent from test set, or run diverged)",
+            CUT_NOTE if cut else "",
         ],
     )
-    return fig
 
 
 BUILDERS: dict[str, Callable[[pd.DataFrame], Figure]] = {
@@ -910,11 +884,10 @@ TITLES: dict[str, str] = {
 # --- public API -----------------------------------------------------------------------
 
 
-def plot(kind: str, runs: pd.DataFrame, dataset: str, out_svg: str | Path) -> None:
-    """Draw figure ``kind`` of ``dataset`` from the runs table into ``out_svg``.
+def figure(kind: str, runs: pd.DataFrame, dataset: str) -> Figure:
+    """Figure ``kind`` of ``dataset`` from the runs table (open: the caller closes it).
 
-    The format follows the suffix (.svg, .png, .pdf; anything else is SVG). Nothing to
-    draw (no runs, every value NaN, no history) gives a "no data" figure, not an error.
+    Nothing to draw (no runs, every value NaN, no history) gives a "no data" figure.
     """
     if kind not in PLOT_KINDS:
         raise ValueError(f"unknown plot kind {kind!r}; use one of {', '.join(PLOT_KINDS)}")
@@ -926,21 +899,31 @@ def plot(kind: str, runs: pd.DataFrame, dataset: str, out_svg: str | Path) -> No
             metric = _metric_label(df.attrs["headline"]) if len(df) else metric
             if df.empty:
                 raise NoData(f"no runs of dataset {dataset!r} in the runs table")
-            fig = BUILDERS[kind](df)
+            return BUILDERS[kind](df)
         except NoData as err:
             for num in set(plt.get_fignums()) - before:
                 plt.close(num)
             log.warning("%s %s: no data (%s)", dataset, kind, err)
             title = TITLES[kind].format(metric=metric)
-            fig = _no_data_figure(f"{dataset}: {title}", str(err))
+            return _no_data_figure(f"{dataset}: {title}", str(err))
         except BaseException:
             for num in set(plt.get_fignums()) - before:
                 plt.close(num)
             raise
-        try:
+
+
+def plot(kind: str, runs: pd.DataFrame, dataset: str, out_svg: str | Path) -> None:
+    """Draw figure ``kind`` of ``dataset`` from the runs table into ``out_svg``.
+
+    The format follows the suffix (.svg, .png, .pdf; anything else is SVG). Nothing to
+    draw (no runs, every value NaN, no history) gives a "no data" figure, not an error.
+    """
+    fig = figure(kind, runs, dataset)
+    try:
+        with _style():
             _save(fig, out_svg)
-        finally:
-            plt.close(fig)
+    finally:
+        plt.close(fig)
 
 
 def read_runs(runs_csv: str | Path) -> pd.DataFrame:
