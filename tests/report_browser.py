@@ -218,7 +218,7 @@ def docs_images(shots: Path, out: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("report", type=Path)
+    parser.add_argument("report", type=lambda p: Path(p).resolve())
     parser.add_argument("out", type=Path, help="folder for the screenshots")
     parser.add_argument(
         "--viewport", action="append", default=[], help="WIDTHxHEIGHT (repeat; default both)"

@@ -23,6 +23,7 @@ scores, are then not like for like.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 from collections.abc import Sequence
@@ -108,11 +109,27 @@ def _lr_tuned(runs: pd.DataFrame) -> pd.Series:
     return runs[LR_TUNED].astype(str).str.lower().isin(["true", "1"])
 
 
+def _unused_model_keys(runs: pd.DataFrame) -> set[str]:
+    """hp_ columns of model keys that no architecture of these runs has (every run records
+    every registered model key; a CNN's conv_kernel says nothing about an LSTM's cell)."""
+    from rnnbench import registry
+
+    try:
+        configs = [registry.get(str(arch)).config for arch in runs["arch"].dropna().unique()]
+    except registry.ModelConfigError:  # an arch from a module not loaded here: keep all
+        return set()
+    used = {f.name for config in configs for f in dataclasses.fields(config)}
+    return {f"{HP_PREFIX}{key}" for key in registry.model_keys() if key not in used}
+
+
 def constant_settings(runs: pd.DataFrame) -> dict[str, Any]:
     """The grid and hp_ values every run of the table shares (the caption's setting)."""
     candidates = [c for c in (*GRID_COLUMNS, "arch") if c in runs.columns]
+    unused = _unused_model_keys(runs) if "arch" in runs else set()
     candidates += [
-        c for c in runs.columns if c.startswith(HP_PREFIX) and c not in NON_GROUPING_HPARAMS
+        c
+        for c in runs.columns
+        if c.startswith(HP_PREFIX) and c not in NON_GROUPING_HPARAMS and c not in unused
     ]
     out = {}
     for column in dict.fromkeys(candidates):

@@ -35,7 +35,9 @@ p.note { font-size: 0.9em; color: #7a4b00; max-width: 62em; }
 """
 
 # Hyperparameters shown in scientific notation (a learning rate reads 3e-3, not 0.0030).
-SCIENTIFIC: frozenset[str] = frozenset({"lr", "hp_lr", "weight_decay", "hp_weight_decay"})
+SCIENTIFIC: frozenset[str] = frozenset(
+    {"lr", "hp_lr", "tuned_lr", "weight_decay", "hp_weight_decay"}
+)
 
 
 def missing(value: Any) -> bool:

@@ -54,7 +54,9 @@ def _cell_name(row: pd.Series, keys: Sequence[str]) -> str:
         value = row[key]
         if missing(value):
             continue
-        name = key.removeprefix("hp_")
+        if key == "hp_lr" and "tuned_lr" in keys and not missing(row.get("tuned_lr")):
+            continue  # the tuned lr says it, as "tuned lr"
+        name = key.removeprefix("hp_").replace("_", " ")
         shown = fmt_value(value, key)
         parts.append(shown if key in ("arch", "optimizer") else f"{name} {shown}")
     return " / ".join(parts)
@@ -78,8 +80,8 @@ def _p_text(p: float) -> str:
     if not math.isfinite(p):
         return "no test (fewer than 2 seeds)"
     verdict = "significant" if p < stats.ALPHA else "not significant"
-    shown = "< 0.001" if p < 0.001 else f"{p:.3f}"
-    return f"Welch p = {shown}, {verdict}"
+    shown = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    return f"Welch {shown}, {verdict}"
 
 
 def _factor_effect(
