@@ -7,34 +7,16 @@ downloaded fails in the fetch job with the same ways out, on the terminal.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, run_snakemake
 from rnnbench.data.fetch import fetch, missing_local_sources
 from rnnbench.errors import DataError
 
 pytestmark = pytest.mark.fault
-
-
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO_ROOT / "Snakefile")]
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return subprocess.run(
-        [*command, "-d", str(workdir), *args],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _workdir(tmp_path: Path, overlay: dict) -> Path:
@@ -48,7 +30,9 @@ def test_missing_local_source_fails_at_dry_run(tmp_path: Path) -> None:
     # what a fresh clone meets with the ../shared overlay and no ../shared beside it
     overlay = yaml.safe_load((REPO_ROOT / "tests" / "shared-data.yaml").read_text())
     workdir = _workdir(tmp_path / "clone", overlay)
-    result = _snakemake(workdir, "-n", "--configfile", "overlay.yaml")
+    result = run_snakemake(
+        workdir, "-n", "--configfile", str(workdir / "overlay.yaml"), timeout=300
+    )
     assert result.returncode != 0
     out = result.stdout + result.stderr
     assert "MissingInputException" not in out and "Traceback" not in out

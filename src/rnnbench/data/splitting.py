@@ -11,17 +11,22 @@ from rnnbench.errors import DataError
 SPLITS = ("train", "validation", "test")
 
 
+def _index_groups(records: list[dict], stratify: bool) -> dict[str, list[int]]:
+    """Record indices per label (stratified), or all in one group."""
+    if not stratify:
+        return {"": list(range(len(records)))}
+    groups: dict[str, list[int]] = {}
+    for i, record in enumerate(records):
+        groups.setdefault(record["label"], []).append(i)
+    return groups
+
+
 def carve_validation(
     records: list[dict], fraction: float, seed: int, stratify: bool
 ) -> tuple[list[dict], list[dict]]:
     """Move ``fraction`` of ``records`` into a validation split (per label if ``stratify``)."""
     rng = np.random.default_rng(seed)
-    if stratify:
-        groups: dict[str, list[int]] = {}
-        for i, record in enumerate(records):
-            groups.setdefault(record["label"], []).append(i)
-    else:
-        groups = {"": list(range(len(records)))}
+    groups = _index_groups(records, stratify)
     held_out: set[int] = set()
     for label in sorted(groups):
         members = np.array(groups[label])
@@ -54,12 +59,7 @@ def fold_ids(records: list[dict], folds: int, seed: int, stratify: bool) -> np.n
     out in turn (labels in sorted order, one running count), so every fold holds each
     label's share and the folds' sizes differ by at most one."""
     rng = np.random.default_rng(seed)
-    if stratify:
-        groups: dict[str, list[int]] = {}
-        for i, record in enumerate(records):
-            groups.setdefault(record["label"], []).append(i)
-    else:
-        groups = {"": list(range(len(records)))}
+    groups = _index_groups(records, stratify)
     order = np.concatenate(
         [rng.permutation(np.array(groups[label])) for label in sorted(groups)]
         or [np.array([], dtype=np.int64)]
