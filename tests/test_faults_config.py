@@ -112,7 +112,7 @@ def test_unknown_format_names_the_key_and_the_allowed_formats() -> None:
     message = parse_error(mutated(lambda c: c["datasets"]["imdb"].update(format="parquet")))
     assert (
         "datasets.imdb.format: 'parquet' is not allowed; use one of "
-        "['aclimdb', 'sentiment_table', 'jsonl', 'gmb_csv', 'conll', 'synthetic']" in message
+        "['aclimdb', 'sentiment_table', 'jsonl', 'gmb_csv', 'conll', 'lines', 'synthetic']" in message
     )
 
 
@@ -120,7 +120,7 @@ def test_format_of_another_task_names_the_key_and_the_formats_of_the_task() -> N
     message = parse_error(mutated(lambda c: c["datasets"]["imdb"].update(format="gmb_csv")))
     assert (
         "datasets.imdb.format: 'gmb_csv' does not serve task 'sentiment'; "
-        "use one of ['aclimdb', 'jsonl', 'sentiment_table']" in message
+        "use one of ['aclimdb', 'jsonl', 'lines', 'sentiment_table']" in message
     )
 
 
