@@ -279,7 +279,8 @@ def jobs(log):
 
 # The Snakefile's localrules (downloads, aggregation, plots, report): never Slurm jobs.
 LOCAL_RULES = {"all", "prepare", "fetch", "aggregate", "compare", "plot", "datacard_report",
-               "published"}
+               "published", "summarize", "summarize_all", "collect_all", "compare_all",
+               "tune_select", "lr_figure", "baselines_folds"}
 plan = jobs((work / "slurm-plan.log").read_text())  # a dry run prints every job as "rule"
 remote = [j for j in plan if j[1] not in LOCAL_RULES]
 local = [j for j in plan if j[1] in LOCAL_RULES]
