@@ -18,7 +18,7 @@ show this; this script measures the workflow around it.
     but no controller up it waits for the controller, so the fixed start-up cost, and the
     same dry and no-op runs with a stub ``scontrol`` first on PATH, are recorded too, to
     tell that start-up apart from the workflow's own cost.
-(b) End to end: the ``quick`` preset on the real data (tests/shared-data.yaml) at
+(b) End to end: the ``quick`` preset (the main job, on the samples in data/samples/) at
     ``--cores N`` with 1 and with 2 threads per training job (``--config threads=T``),
     each from a fresh working directory (data preparation and every cell run each time).
 
@@ -387,9 +387,8 @@ def bench_quick(threads: int, cores: int, parent: Path | None, keep: bool) -> di
         snapshot_workflow(workdir)
         (workdir / "presets").mkdir()
         shutil.copy(REPO / "presets" / "quick.yaml", workdir / "presets" / "quick.yaml")
-        overlay = "shared-data.yaml"  # tests/shared-data.yaml, its local sources absolute
-        (workdir / overlay).write_text(yaml.safe_dump(shared_data_overlay()), encoding="utf-8")
-        configs = ["--configfile", "presets/quick.yaml", overlay, "--config", f"threads={threads}"]
+        shutil.copytree(REPO / "data", workdir / "data")  # the main job's shipped samples
+        configs = ["--configfile", "presets/quick.yaml", "--config", f"threads={threads}"]
         log(f"quick, threads={threads}: snakemake --cores {cores} in {workdir}")
         run = run_snakemake(
             workdir,
