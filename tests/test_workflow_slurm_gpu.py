@@ -72,6 +72,14 @@ def test_profile_comments_name_the_packing_settings() -> None:
 
 
 @pytest.mark.slow
+def memory_only(tmp_path: Path) -> Path:
+    """An overlay that runs only the generated memory task: the plan needs no corpus, so
+    these dry runs pass in a clone without ../shared."""
+    overlay = tmp_path / "memory-only.yaml"
+    overlay.write_text(yaml.safe_dump({"datasets_to_run": ["memory"]}))
+    return overlay
+
+
 def test_gpu_packing_profile_dry_run(tmp_path: Path) -> None:
     pytest.importorskip("snakemake_executor_plugin_slurm")
     profile = tmp_path / "slurm-gpu"
@@ -87,6 +95,7 @@ def test_gpu_packing_profile_dry_run(tmp_path: Path) -> None:
             "--configfile",
             "tests/shared-data.yaml",
             "tests/ci-slurm.yaml",
+            str(memory_only(tmp_path)),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -114,9 +123,10 @@ def test_cuda_environment_is_the_cpu_one_with_torchs_cuda_build() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("value", "ok"), [("cuda", True), ("cpu", True), ("gpu", False)])
-def test_conda_env_switch_is_validated(value: str, ok: bool) -> None:
+def test_conda_env_switch_is_validated(value: str, ok: bool, tmp_path: Path) -> None:
     snakemake = Path(sys.executable).with_name("snakemake")
-    args = ["-n", "--configfile", "tests/shared-data.yaml", "tests/ci-slurm.yaml"]
+    overlays = ["tests/shared-data.yaml", "tests/ci-slurm.yaml", str(memory_only(tmp_path))]
+    args = ["-n", "--configfile", *overlays]
     result = subprocess.run(
         [str(snakemake), *args, "--config", f"conda_env={value}"],
         cwd=ROOT,
