@@ -112,7 +112,8 @@ def test_unknown_format_names_the_key_and_the_allowed_formats() -> None:
     message = parse_error(mutated(lambda c: c["datasets"]["imdb"].update(format="parquet")))
     assert (
         "datasets.imdb.format: 'parquet' is not allowed; use one of "
-        "['aclimdb', 'sentiment_table', 'jsonl', 'gmb_csv', 'conll', 'lines', 'synthetic']" in message
+        "['aclimdb', 'sentiment_table', 'jsonl', 'gmb_csv', 'conll', 'lines', 'synthetic']"
+        in message
     )
 
 
