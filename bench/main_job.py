@@ -26,7 +26,6 @@ import datetime
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -34,13 +33,11 @@ from typing import Any
 import yaml
 from workflow_scale import (  # bench/, first on sys.path for a script
     REPO,
-    job_stats,
     log,
     machine_info,
-    run_snakemake,
+    run_to_completion,
     shared_data_overlay,
     snapshot_workflow,
-    steps_done,
     train_job_seconds,
 )
 
@@ -75,13 +72,7 @@ def bench_preset(name: str, cores: int, parent: Path | None, keep: bool) -> dict
             configs.append("shared-data.yaml")
         load = [round(x, 2) for x in os.getloadavg()]
         log(f"{name}: snakemake --cores {cores} in {workdir} (load {load})")
-        run = run_snakemake(
-            workdir, ["--cores", str(cores), *configs], label=name, progress_every=60
-        )
-        planned, done = job_stats(run.output), steps_done(run.output)
-        log(f"{name}: {run.seconds:.1f} s, {planned.get('total')} jobs")
-        if done is None or done[0] != done[1]:
-            sys.exit(f"the {name} run stopped at {done} steps")
+        run, planned, _ = run_to_completion(workdir, ["--cores", str(cores), *configs], name, 60)
         return {
             "preset": name,
             "cores": cores,

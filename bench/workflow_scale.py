@@ -175,6 +175,19 @@ def run_snakemake(
     return Run(seconds, proc.returncode, output)
 
 
+def run_to_completion(
+    workdir: Path, args: list[str], name: str, progress_every: float
+) -> tuple[Run, dict[str, int], tuple[int, int]]:
+    """A real run that must finish every planned job: ``(run, job stats, (done, total))``."""
+    label = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+    run = run_snakemake(workdir, args, label=label, progress_every=progress_every)
+    planned, done = job_stats(run.output), steps_done(run.output)
+    log(f"{name}: {run.seconds:.1f} s, {planned.get('total')} jobs")
+    if done is None or done[0] != done[1]:
+        sys.exit(f"the {name} run stopped at {done} steps")
+    return run, planned, done
+
+
 def job_stats(output: str) -> dict[str, int]:
     """Snakemake's first "Job stats" table as ``{rule: count, ..., "total": N}``."""
     lines = output.splitlines()
@@ -390,16 +403,9 @@ def bench_quick(threads: int, cores: int, parent: Path | None, keep: bool) -> di
         shutil.copytree(REPO / "data", workdir / "data")  # the main job's shipped samples
         configs = ["--configfile", "presets/quick.yaml", "--config", f"threads={threads}"]
         log(f"quick, threads={threads}: snakemake --cores {cores} in {workdir}")
-        run = run_snakemake(
-            workdir,
-            ["--cores", str(cores), *configs],
-            label=f"quick-t{threads}",
-            progress_every=30,
+        run, planned, done = run_to_completion(
+            workdir, ["--cores", str(cores), *configs], f"quick, threads={threads}", 30
         )
-        planned, done = job_stats(run.output), steps_done(run.output)
-        log(f"quick, threads={threads}: {run.seconds:.1f} s, {planned.get('total')} jobs")
-        if done is None or done[0] != done[1]:
-            sys.exit(f"the quick run stopped at {done} steps")
         return {
             "threads": threads,
             "cores": cores,
