@@ -24,9 +24,7 @@ scores, are then not like for like.
 from __future__ import annotations
 
 import dataclasses
-import html
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,19 +34,17 @@ import pandas as pd
 from rnnbench.analysis import stats
 from rnnbench.analysis.baselines import baseline_rows
 from rnnbench.analysis.collect import HP_PREFIX, LR_TUNED, AnalysisError
-from rnnbench.analysis.htmlpage import (
+from rnnbench.analysis.formats import (
     fmt_ci,
     fmt_float,
     fmt_int,
     fmt_value,
-    legend,
     missing,
-    page,
     setting_text,
-    styled_table,
     text,
 )
-from rnnbench.analysis.sanity import FLAG_HELP, union_flags
+from rnnbench.analysis.htmlpage import page, styled_table
+from rnnbench.analysis.sanity import union_flags
 from rnnbench.io import atomic_path, write_text_atomic
 from rnnbench.names import EXEC_NO_RECURRENCE
 
@@ -251,7 +247,7 @@ def comparison_table(
     labels = pd.Series("", index=sub.index, dtype=object)
     for i, (key, group) in enumerate(sub.groupby(keys, dropna=False, sort=False)):
         parts = key if isinstance(key, tuple) else (key,)
-        labels[group.index] = "/".join(_fmt(v) for v in parts)
+        labels[group.index] = "/".join(fmt_value(v) for v in parts)
         values = pd.to_numeric(group["test_headline"], errors="coerce").tolist()
         mean, sd, lo, hi = stats.mean_sd_ci(values, confidence)
         flags, n_flagged = union_flags(group["flags"].tolist())
@@ -338,87 +334,59 @@ def comparison_table(
 
 # --- output ----------------------------------------------------------------------------
 
-_MARK_HTML = {stats.MARK_BEST: "&#9733; best", stats.MARK_NOT_WORSE: "&#8776; not sig. worse"}
+_MARKS = {stats.MARK_BEST: "\u2605 best", stats.MARK_NOT_WORSE: "\u2248 not sig. worse"}
 _ROW_CLASS = {stats.MARK_BEST: "best", stats.MARK_NOT_WORSE: "tied"}
-_CSS = """
-td.best { background: #cdeccd; font-weight: bold; }
-td.tied { background: #ebf7eb; }
-td.flagged { background: #fbe3e3; color: #555; }
-td.flagged.flags { color: #a00000; font-weight: bold; }
-td.baseline { background: #f4f4f4; font-style: italic; }
-"""
-# Display columns moved into the caption's "setting" when every model row has one value.
+# Display columns moved into the caption when every model row has one value.
 _CONSTANT_TO_CAPTION = ("solved", "params", "s/epoch", "execution", "machine")
 _DROP_WHEN_EMPTY = ("SD", "p vs best", "mark", "flags")
 
 
-def _fmt(value: Any) -> str:
-    """A parameter value in a cell label (provenance notes): integers as integers."""
-    return fmt_value(value)
-
-
-def _param_label(column: str) -> str:
-    return column.removeprefix(HP_PREFIX)
-
-
-def _row_class(row: pd.Series) -> str:
-    if row["kind"] == KIND_BASELINE:
-        return KIND_BASELINE
-    if text(row["flags"]):
-        return "flagged"
-    return _ROW_CLASS.get(text(row["mark"]), "")
-
-
-def _p_value(value: Any) -> str:
-    if missing(value):
-        return ""
-    return "< 0.001" if float(value) < 0.001 else fmt_float(value)
+def _column(table: pd.DataFrame, name: str) -> pd.Series:
+    return table[name].map(text) if name in table else pd.Series("", index=table.index)
 
 
 def display_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """The comparison table as the report shows it: formatted text, one column per
     varying parameter and statistic; ``(frame, constants)`` where ``constants`` are
     the display columns every model row shares (they go into the caption)."""
-    attrs = table.attrs
-    headline = attrs.get("headline_metric", "headline")
-    confidence = float(attrs.get("confidence", 0.95))
-    params = [c for c in table.columns if c not in STAT_COLUMNS]
-    metric = f"test {headline} (± {confidence:.0%} CI)"
-    rows = []
-    for _, row in table.iterrows():
-        baseline = row["kind"] == KIND_BASELINE
-        flags = ""
-        if text(row["flags"]):
-            flags = (
-                f"&#9888; {html.escape(row['flags'].replace(';', ', '))} "
-                f"({fmt_int(row['flagged_runs'])} of {fmt_int(row['n_seeds'])} runs)"
-            )
-        rows.append(
-            {
-                **{_param_label(c): html.escape(fmt_value(row[c], c)) for c in params},
-                "seeds": ""
-                if baseline
-                else f"{fmt_int(row['n_scored'])}/{fmt_int(row['n_seeds'])}",
-                metric: fmt_ci(row["mean"], row["ci_low"], row["ci_high"]),
-                "solved": html.escape(text(row.get("solved"))),
-                "SD": fmt_float(row["sd"]),
-                "p vs best": _p_value(row["p_vs_best"]),
-                "mark": _MARK_HTML.get(text(row["mark"]), ""),
-                "flags": flags,
-                "params": fmt_int(row["params"]),
-                "s/epoch": fmt_float(row["seconds_per_epoch"], 2),
-                "execution": html.escape(text(row.get("exec_path"))),
-                "machine": html.escape(text(row.get("device_name"))),
-            }
-        )
-    frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
-    models = frame[(table["kind"] != KIND_BASELINE).to_numpy()] if len(frame) else frame
+    confidence = float(table.attrs.get("confidence", 0.95))
+    metric = f"test {table.attrs.get('headline_metric', 'headline')} (± {confidence:.0%} CI)"
+    baseline = table["kind"] == KIND_BASELINE
+    flags = _column(table, "flags").str.replace(";", ", ")
+    runs = [
+        f"{fmt_int(f)} of {fmt_int(n)} runs"
+        for f, n in zip(table["flagged_runs"], table["n_seeds"], strict=True)
+    ]
+    columns = {
+        **{
+            c.removeprefix(HP_PREFIX): table[c].map(lambda v, c=c: fmt_value(v, c))
+            for c in table.columns
+            if c not in STAT_COLUMNS
+        },
+        "seeds": table["n_scored"].map(fmt_int) + "/" + table["n_seeds"].map(fmt_int),
+        metric: [
+            fmt_ci(*ci) for ci in zip(table["mean"], table["ci_low"], table["ci_high"], strict=True)
+        ],
+        "solved": _column(table, "solved"),
+        "SD": table["sd"].map(fmt_float),
+        "p vs best": table["p_vs_best"].map(
+            lambda p: "< 0.001" if not missing(p) and p < 0.001 else fmt_float(p)
+        ),
+        "mark": _column(table, "mark").map(lambda m: _MARKS.get(m, "")),
+        "flags": ["" if not f else f"\u26a0 {f} ({r})" for f, r in zip(flags, runs, strict=True)],
+        "params": table["params"].map(fmt_int),
+        "s/epoch": table["seconds_per_epoch"].map(lambda s: fmt_float(s, 2)),
+        "execution": _column(table, "exec_path"),
+        "machine": _column(table, "device_name"),
+    }
+    frame = pd.DataFrame(columns, index=table.index).reset_index(drop=True)
+    frame.loc[baseline.to_numpy(), "seeds"] = ""
+    models = frame[~baseline.to_numpy()]
     constants: dict[str, str] = {}
-    for column in list(frame.columns):
+    for column in frame.columns:
         values = set(models[column]) - {""}
         if column in _CONSTANT_TO_CAPTION and len(values) <= 1:
-            if values:
-                constants[column] = values.pop()
+            constants.update({column: values.pop()} if values else {})
             frame = frame.drop(columns=column)
         elif column in _DROP_WHEN_EMPTY and not set(frame[column]) - {""}:
             frame = frame.drop(columns=column)
@@ -427,98 +395,34 @@ def display_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
 
 def render_html(table: pd.DataFrame, title: str) -> str:
     """A self-contained HTML page (inline CSS, no script) of a comparison table."""
-    attrs = table.attrs
-    headline = attrs.get("headline_metric", "headline")
-    confidence = float(attrs.get("confidence", 0.95))
-    alpha = float(attrs.get("alpha", stats.ALPHA))
-    alternative = attrs.get("alternative", stats.DEFAULT_ALTERNATIVE)
-    notes = list(attrs.get("notes") or [])
     frame, constants = display_frame(table)
-    row_classes = [_row_class(row) for _, row in table.iterrows()]
-    classes = pd.DataFrame({c: row_classes for c in frame.columns}, index=frame.index)
-    if "flags" in classes:
-        classes["flags"] = (classes["flags"] + " flags").str.strip()
-    setting = html.escape(setting_text(attrs.get("setting") or {}))
-    shared = " · ".join(f"{name}: {value}" for name, value in constants.items())
-    caption = " · ".join(part for part in (setting, shared) if part)
-    show_solved = any(text(v) for v in table.get("solved", []))
+    shared = [setting_text(table.attrs.get("setting") or {})]
+    caption = " · ".join([*filter(None, shared), *(f"{k}: {v}" for k, v in constants.items())])
+    rows = [
+        KIND_BASELINE if kind == KIND_BASELINE else "flagged" if text(f) else _ROW_CLASS.get(m, "")
+        for kind, f, m in zip(table["kind"], table["flags"], table["mark"].map(text), strict=True)
+    ]
+    evaluated = zip(table["arch"], _column(table, "evaluated_on"), strict=True)
+    attrs = table.attrs
     return page(
         title,
-        *(f'<p class="note">&#9888; {html.escape(note)}</p>' for note in notes),
         styled_table(
             frame,
-            classes=classes,
+            row_classes=rows,
+            column_classes={"flags": "flags"},
             caption=f"Same for every row: {caption}" if caption else "",
-            numeric=[
-                c for c in frame.columns if c in ("seeds", "SD", "p vs best", "params", "s/epoch")
-            ]
-            + [c for c in frame.columns if c.startswith("test ")],
-            nowrap=[c for c in frame.columns if c.startswith("test ")],
         ),
-        _legend(headline, confidence, alpha, alternative, show_solved, _baseline_notes(table)),
-        css=_CSS,
+        "comparison",
+        notes=attrs.get("notes") or [],
+        confidence=float(attrs.get("confidence", 0.95)),
+        alpha=f"{float(attrs.get('alpha', stats.ALPHA)):g}",
+        alternative=attrs.get("alternative", stats.DEFAULT_ALTERNATIVE),
+        least=stats.MIN_SEEDS_TO_MARK,
+        solved=any(_column(table, "solved")),
+        baselines=dict.fromkeys(
+            f"{a.removeprefix(BASELINE_PREFIX)}: {e}" for a, e in evaluated if e
+        ),
     )
-
-
-def _legend(
-    headline: str,
-    confidence: float,
-    alpha: float,
-    alternative: str,
-    solved: bool = False,
-    baseline_notes: Sequence[tuple[str, str]] = (),
-) -> str:
-    sided = "one-sided (is this cell worse?)" if alternative == "less" else alternative
-    items = [
-        f"Each model row is one grid cell over its seeds: <b>seeds</b> = scored/run, mean "
-        f"test {html.escape(headline)} &plusmn; the half-width of its {confidence:.0%} "
-        "t-distribution confidence interval (n&minus;1 degrees of freedom; none for one "
-        "seed), and the seeds' sample SD.",
-        "Only parameters that vary across this dataset's runs are shown as columns; the "
-        "rest, and columns every row shares, are listed above the table.",
-        f"&#9733; <b>best</b>: highest mean among cells with at least "
-        f"{stats.MIN_SEEDS_TO_MARK} scored seeds and no flagged run. "
-        f"&#8776; <b>not sig. worse</b>: Welch t-test against the best, {html.escape(sided)}, "
-        f"p &ge; {alpha:g}. Cells with fewer than {stats.MIN_SEEDS_TO_MARK} scored seeds "
-        "cannot be tested and get no mark, neither best nor not sig. worse, whatever "
-        "their mean (their rank still orders the means).",
-        "Flagged rows (red) are shown but never ranked: "
-        + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in FLAG_HELP.items())
-        + ".",
-        "Baseline rows (grey, italic) are fit on the training examples the models saw "
-        "and scored on the evaluation examples the models are scored on (the same "
-        "seeded subsamples; the mean over seeds when they differ), and are not ranked"
-        + _notes_text(baseline_notes)
-        + ".",
-        "<b>execution</b>: what ran the recurrent layers (compiled kernels, Python loops, "
-        "torch module (oneDNN), cuDNN); a note above the table says when rows differ in it "
-        "or ran on different machines.",
-    ]
-    if solved:
-        items.insert(
-            1,
-            f"<b>solved</b>: how many of the cell's runs reach test accuracy &ge; "
-            f"{stats.SOLVED_ACCURACY:g} (a diverged run does not).",
-        )
-    return legend(items)
-
-
-def _notes_text(notes: Sequence[tuple[str, str]]) -> str:
-    if not notes:
-        return ""
-    return ": " + "; ".join(f"<b>{html.escape(n)}</b>: {html.escape(on)}" for n, on in notes)
-
-
-def _baseline_notes(table: pd.DataFrame) -> list[tuple[str, str]]:
-    """``(baseline row name, examples it is computed on)`` for the legend."""
-    if "evaluated_on" not in table:
-        return []
-    notes = []
-    for _, row in table[table["kind"] == KIND_BASELINE].iterrows():
-        on = row["evaluated_on"]
-        if isinstance(on, str) and on:
-            notes.append((str(row["arch"]).removeprefix(BASELINE_PREFIX), on))
-    return list(dict.fromkeys(notes))
 
 
 def write_comparison(

@@ -38,16 +38,9 @@ import pandas as pd
 
 from rnnbench.analysis import stats
 from rnnbench.analysis.collect import AnalysisError
-from rnnbench.analysis.htmlpage import (
-    fmt_ci,
-    fmt_float,
-    fmt_value,
-    legend,
-    page,
-    styled_table,
-    text,
-)
-from rnnbench.analysis.sanity import FLAG_HELP, union_flags
+from rnnbench.analysis.formats import fmt_ci, fmt_float, fmt_value, text
+from rnnbench.analysis.htmlpage import page, styled_table
+from rnnbench.analysis.sanity import union_flags
 from rnnbench.io import atomic_path, write_text_atomic
 
 TOLERANCE = 0.02
@@ -308,158 +301,84 @@ def published_vs_measured(
 
 # --- output ----------------------------------------------------------------------------
 
-_CSS = """
-td.verdict.reproduced { background: #cdeccd; font-weight: bold; }
-td.verdict.not-reproduced { background: #fdf0c8; font-weight: bold; }
-td.not-credible { background: #fbe3e3; }
-td.verdict.not-credible { color: #a00000; font-weight: bold; }
-td.not-measured { background: #f4f4f4; color: #777; font-style: italic; }
-td.verdict.inconclusive { background: #e8e8f4; }
-td.verdict details { font-weight: normal; font-size: 0.92em; }
-td.verdict summary { font-weight: bold; }
-"""
-
-
-def _seeds(row: pd.Series) -> str:
-    """The cell's runs, and how many are scored where a run has no finite score."""
-    runs, scored = row["n_seeds"], row.get("n_scored", row["n_seeds"])
-    if pd.isna(scored) or scored == runs:
-        return str(runs)
-    return f"{runs} ({scored} scored)"
-
-
-def _row_class(verdict_text: str) -> str:
-    if verdict_text.startswith(NOT_CREDIBLE):
-        return "not-credible"
-    if verdict_text.startswith(INCONCLUSIVE):
-        return "inconclusive"
-    return {REPRODUCED: "reproduced", NOT_REPRODUCED: "not-reproduced"}.get(
-        verdict_text, "not-measured"
-    )
-
-
-SHORT_VERDICTS: dict[str, str] = {
-    "not-credible": "not credible",
-    "inconclusive": INCONCLUSIVE,
-    "reproduced": REPRODUCED,
-    "not-reproduced": NOT_REPRODUCED,
-    "not-measured": NOT_MEASURED,
-}
-
 
 def short_verdict(verdict_text: str) -> str:
-    """The verdict in a word or two ("not credible", "inconclusive", ...)."""
-    return SHORT_VERDICTS[_row_class(verdict_text)]
+    """The verdict in a word or two ("not credible", "inconclusive", ...); with spaces
+    as hyphens, also its row's CSS class."""
+    if verdict_text.startswith(NOT_CREDIBLE):
+        return "not credible"
+    if verdict_text.startswith(INCONCLUSIVE):
+        return INCONCLUSIVE
+    return verdict_text if verdict_text in (REPRODUCED, NOT_REPRODUCED) else NOT_MEASURED
 
 
 def _verdict_cell(row: pd.Series) -> str:
-    """The short verdict, with the full verdict, flags, other metrics and the note in an
-    expandable detail."""
-    full = str(row["verdict"])
-    details = [f"<b>verdict</b>: {html.escape(full)}"]
-    if text(row["flags"]):
-        flags = html.escape(str(row["flags"]).replace(";", ", "))
-        details.append(f"<b>flags</b>: &#9888; {flags}")
-    if text(row.get("also_measured")):
-        details.append(f"<b>also measured</b>: {html.escape(str(row['also_measured']))}")
-    if text(row.get("note")):
-        details.append(f"<b>note</b>: {html.escape(str(row['note']))}")
-    return (
-        f"<details><summary>{html.escape(short_verdict(full))}</summary>"
-        + "<br>".join(details)
-        + "</details>"
-    )
+    """The short verdict; the full verdict, flags, other metrics and note when opened."""
+    details = [
+        f"<b>{name}</b>: {html.escape(text(row.get(key)).replace(';', ', '))}"
+        for name, key in (
+            ("verdict", "verdict"),
+            ("flags", "flags"),
+            ("also measured", "also_measured"),
+            ("note", "note"),
+        )
+        if text(row.get(key))
+    ]
+    summary = html.escape(short_verdict(str(row["verdict"])))
+    return f"<details><summary>{summary}</summary>" + "<br>".join(details) + "</details>"
 
 
 def display_frame(table: pd.DataFrame) -> pd.DataFrame:
     """The table as the report shows it (formatted text, HTML in the verdict column)."""
+    if table.empty:
+        return pd.DataFrame(columns=["source", "cell", "metric (test)", "published", "verdict"])
     confidence = float(table.attrs.get("confidence", CONFIDENCE))
-    show_solved = any(text(v) for v in table.get("solved", []))
-    rows = []
-    for _, row in table.iterrows():
-        published = _RELATION_SIGN.get(row["relation"], "") + f"{float(row['published']):g}"
-        rows.append(
-            {
-                "source": html.escape(str(row["source"])),
-                "cell": html.escape(
-                    f"{row['dataset']} · {row['arch']} · {row['optimizer']} · "
-                    f"len {fmt_value(row['length'])}"
-                ),
-                "metric (test)": html.escape(str(row["metric"]).replace("_", " ")),
-                "published": html.escape(published),
-                f"measured (± {confidence:.0%} CI)": fmt_ci(
-                    row["measured"], row["ci_low"], row["ci_high"]
-                ),
-                **({"solved": html.escape(text(row.get("solved")))} if show_solved else {}),
-                "seeds": html.escape(_seeds(row)),
-                "difference": fmt_float(row["difference"], signed=True),
-                "verdict": _verdict_cell(row),
-            }
-        )
-    columns = None if rows else ["source", "cell", "metric (test)", "published", "verdict"]
-    return pd.DataFrame(rows, columns=columns)
+    scored = table.get("n_scored", table["n_seeds"]).fillna(table["n_seeds"])
+    columns = {
+        "source": table["source"].map(str),
+        "cell": table[["dataset", "arch", "optimizer"]].astype(str).agg(" · ".join, axis=1)
+        + " · len "
+        + table["length"].map(fmt_value),
+        "metric (test)": table["metric"].map(str).str.replace("_", " "),
+        "published": [
+            _RELATION_SIGN.get(r, "") + f"{float(v):g}"
+            for r, v in zip(table["relation"], table["published"], strict=True)
+        ],
+        f"measured (± {confidence:.0%} CI)": [
+            fmt_ci(*ci)
+            for ci in zip(table["measured"], table["ci_low"], table["ci_high"], strict=True)
+        ],
+        "solved": table["solved"].map(text) if "solved" in table else "",
+        "seeds": [
+            f"{n}" if s == n else f"{n} ({s} scored)"
+            for n, s in zip(table["n_seeds"], scored, strict=True)
+        ],
+        "difference": table["difference"].map(lambda d: fmt_float(d, signed=True)),
+        "verdict": [_verdict_cell(row) for _, row in table.iterrows()],
+    }
+    frame = pd.DataFrame(columns, index=table.index).reset_index(drop=True)
+    return frame if any(frame["solved"]) else frame.drop(columns="solved")
 
 
 def render_html(table: pd.DataFrame, title: str = "Published vs measured") -> str:
     """A self-contained HTML page (inline CSS, no script) of a published-vs-measured table."""
-    tolerance = float(table.attrs.get("tolerance", TOLERANCE))
-    confidence = float(table.attrs.get("confidence", CONFIDENCE))
-    show_solved = any(text(v) for v in table.get("solved", []))
     frame = display_frame(table)
-    kinds = [_row_class(str(v)) for v in table["verdict"]]
-    classes = pd.DataFrame({c: kinds for c in frame.columns}, index=frame.index)
-    if "verdict" in classes and len(classes):
-        classes["verdict"] = "verdict " + classes["verdict"]
-    parts = []
-    if table.empty:
-        parts.append(
-            "<p>No published numbers are configured (config key <code>published</code>).</p>"
-        )
-    parts.append(
+    empty = "<p>No published numbers are configured (config key <code>published</code>).</p>"
+    return page(
+        title,
         styled_table(
             frame,
-            classes=classes,
-            numeric=[c for c in frame.columns if c in ("published", "seeds", "difference")]
-            + [c for c in frame.columns if c.startswith("measured")],
-            nowrap=[c for c in frame.columns if c.startswith("measured")],
-        )
-    )
-    parts.append(_legend(tolerance, confidence, show_solved))
-    return page(title, *parts, css=_CSS)
-
-
-def _legend(tolerance: float, confidence: float, solved: bool = False) -> str:
-    items = [
-        "One row per published number. <b>measured</b>: the mean over the cell's seeds of "
-        "the test metric named in <b>metric</b> (a column of runs.csv) &plusmn; the "
-        f"half-width of its {confidence:.0%} t-distribution confidence interval (none for "
-        "one seed); <b>difference</b> = measured &minus; published. Open a verdict for "
-        "its reason, the runs' flags, other metrics measured and how the setup differs.",
-        f"<b>inconclusive (n seeds)</b>: fewer than {MIN_SEEDS} seeds have a score, or the "
-        "interval holds the published value and also reaches more than "
-        f"{tolerance:g} beyond it (in the direction that fails a bound): the seeds fit both "
-        "verdicts. More seeds decide.",
-        f"<b>reproduced</b>: otherwise, |difference| &le; {tolerance:g}; a published bound "
-        f"(&ge; or &le;) is reproduced when the measurement meets it within {tolerance:g}.",
-        "<b>not reproduced</b>: the measurement differs (higher or lower) beyond that; "
-        "the note says how our setup differs from the published one where it does.",
-        "<b>published value not credible</b>: the source's number cannot be what it "
-        "claims (the reason is given); the honest measurement stands beside it.",
-        "<b>not measured</b>: the cell is not in this run's grid, or none of its runs has "
-        "a finite score.",
-        *(
-            [
-                f"<b>solved</b> (memory task): how many of the cell's runs reach test "
-                f"accuracy &ge; {stats.SOLVED_ACCURACY:g} (a diverged run does not)."
-            ]
-            if solved
-            else []
+            row_classes=[short_verdict(str(v)).replace(" ", "-") for v in table["verdict"]],
+            column_classes={"verdict": "verdict"},
+            raw=["verdict"],
         ),
-        "<b>flags</b> are the cell's runs' sanity flags: "
-        + "; ".join(f"<b>{html.escape(k)}</b>: {html.escape(v)}" for k, v in FLAG_HELP.items())
-        + ".",
-    ]
-    return legend(items)
+        "published",
+        intro=empty if table.empty else "",
+        confidence=float(table.attrs.get("confidence", CONFIDENCE)),
+        tolerance=f"{float(table.attrs.get('tolerance', TOLERANCE)):g}",
+        least=MIN_SEEDS,
+        solved="solved" in frame,
+    )
 
 
 def write_published(

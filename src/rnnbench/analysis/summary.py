@@ -28,7 +28,7 @@ import pandas as pd
 from rnnbench.analysis import stats
 from rnnbench.analysis.collect import AnalysisError
 from rnnbench.analysis.compare import KIND_MODEL, comparison_table
-from rnnbench.analysis.htmlpage import fmt_ci, fmt_value, missing, setting_text
+from rnnbench.analysis.formats import fmt_ci, fmt_value, missing, setting_text
 from rnnbench.analysis.published import published_vs_measured, short_verdict
 from rnnbench.analysis.sanity import split_flags
 from rnnbench.io import write_text_atomic

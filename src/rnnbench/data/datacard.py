@@ -61,43 +61,37 @@ def memory_split_card(y: np.ndarray, length: int) -> dict:
 
 def datacard_html(card: dict) -> str:
     """The data card as a small self-contained HTML page (for the Snakemake report)."""
-    from html import escape
-
     import pandas as pd
 
-    from rnnbench.analysis.htmlpage import fmt_int, page, styled_table
+    from rnnbench.analysis.formats import fmt_int
+    from rnnbench.analysis.htmlpage import page, styled_table
 
-    labels_key = "tag_counts" if card["task"] == "ner" else "label_counts"
-    labels_name = "tags" if card["task"] == "ner" else "labels"
-    rows = []
-    for split, info in card["splits"].items():
-        lengths = info["token_length"]
-        counts = info.get(labels_key, {})
-        top = sorted(counts.items(), key=lambda kv: -kv[1])[:8]
-        shown = ", ".join(f"{k}: {v:,}" for k, v in top) + (" …" if len(counts) > len(top) else "")
-        rows.append(
-            {
-                "split": escape(split),
-                "examples": fmt_int(info["examples"]),
-                labels_name: escape(shown),
-                "length p50 / p90 / p99 / max": " / ".join(
-                    str(lengths[k]) for k in ("p50", "p90", "p99", "max")
-                ),
-                "tokens": fmt_int(info["tokens"]) if "tokens" in info else "–",
-                "OOV rate": f"{info['oov_rate']:.2%}" if "oov_rate" in info else "–",
-            }
-        )
-    source = escape(str(card.get("source") or card.get("synthetic") or ""))
-    duplicates = card.get("duplicates_across_splits") or {}
-    leaks = ", ".join(f"{pair.replace('_', ' / ')}: {n:,}" for pair, n in duplicates.items() if n)
-    leak_note = f"<br>Exact duplicate texts across splits: {escape(leaks)}" if leaks else ""
+    labels = "tags" if card["task"] == "ner" else "labels"
+
+    def row(split: str, info: dict) -> dict[str, str]:
+        counts = sorted(info.get(f"{labels[:-1]}_counts", {}).items(), key=lambda kv: -kv[1])
+        shown = ", ".join(f"{k}: {v:,}" for k, v in counts[:8])
+        return {
+            "split": split,
+            "examples": fmt_int(info["examples"]),
+            labels: shown + (" …" if len(counts) > 8 else ""),
+            "length p50 / p90 / p99 / max": " / ".join(
+                str(info["token_length"][k]) for k in ("p50", "p90", "p99", "max")
+            ),
+            "tokens": fmt_int(info.get("tokens")) or "–",
+            "OOV rate": f"{info['oov_rate']:.2%}" if "oov_rate" in info else "–",
+        }
+
+    leaks = [
+        f"{p.replace('_', ' / ')}: {n:,}"
+        for p, n in card.get("duplicates_across_splits", {}).items()
+        if n
+    ]
     intro = (
-        f"<p>Source: <code>{source}</code><br>Vocabulary: {card['vocab_size']:,} ids; "
-        f"{card['num_labels']} labels: {escape(', '.join(card['labels']))}{leak_note}</p>"
+        f"Source: {card.get('source') or card.get('synthetic') or ''} · vocabulary "
+        f"{card['vocab_size']:,} ids · {card['num_labels']} labels: {', '.join(card['labels'])}"
+        + (f" · exact duplicate texts across splits: {', '.join(leaks)}" if leaks else "")
     )
-    table = styled_table(
-        pd.DataFrame(rows),
-        numeric=["examples", "length p50 / p90 / p99 / max", "tokens", "OOV rate"],
-    )
+    frame = pd.DataFrame([row(split, info) for split, info in card["splits"].items()])
     title = f"Data card: {card['dataset']} ({card['task']}, format {card['format']})"
-    return page(title, intro, table)
+    return page(title, styled_table(frame, caption=intro))
