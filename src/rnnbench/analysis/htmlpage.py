@@ -20,9 +20,7 @@ from pandas.io.formats.style import Styler
 from rnnbench.analysis import stats
 from rnnbench.analysis.sanity import FLAG_HELP
 
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("rnnbench.analysis"), autoescape=True, trim_blocks=True
-)
+_TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("rnnbench.analysis"), autoescape=True)
 # A formatted number, alone or with an interval, bound, count of seeds or percentage.
 _NUMERIC = re.compile(r"[<>≥≤]? ?[-+]?[\d,.]+(e-?\d+)?(%| ± [\d.]+|/\d+| \(\d+ scored\))?")
 

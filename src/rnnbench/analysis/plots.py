@@ -54,6 +54,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from rnnbench.analysis import stats
+from rnnbench.analysis.formats import missing
 from rnnbench.io import atomic_path
 from rnnbench.names import ARCHITECTURES, OPTIMIZERS
 from rnnbench.train.metrics import examples_note
@@ -117,13 +118,9 @@ class NoData(Exception):
 
 
 def _ordered(values: Iterable[Any], preferred: Sequence[str] = ()) -> list[Any]:
-    present = list(dict.fromkeys(v for v in values if not _missing(v)))
+    present = list(dict.fromkeys(v for v in values if not missing(v)))
     known = [v for v in preferred if v in present]
     return known + sorted((v for v in present if v not in known), key=str)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -176,21 +173,18 @@ def _palette(archs: Sequence[str]) -> dict[str, Any]:
 
 
 def _run_name(row: Any) -> str:
-    seed = "" if _missing(row.seed) else f"/seed{int(row.seed)}"
+    seed = "" if missing(row.seed) else f"/seed{int(row.seed)}"
     fold = getattr(row, "fold", None)
-    seed = seed if fold is None or _missing(fold) else f"/fold{int(fold)}{seed}"
+    seed = seed if fold is None or missing(fold) else f"/fold{int(fold)}{seed}"
     note = row.flags or (row.status if row.status not in ("", "ok") else "")
-    flags = f" [{note}]" if note else ""
-    return f"{row.arch}/{row.optimizer}/len{row.length}{seed}{flags}"
+    return f"{row.arch}/{row.optimizer}/len{row.length}{seed}" + (f" [{note}]" if note else "")
 
 
-def _runs_note(runs: pd.DataFrame, lead: str, limit: int = 6) -> list[str]:
-    """``lead: run, run, ...`` (at most ``limit`` names) as items for :func:`_footnote`."""
+def _runs_note(runs: pd.DataFrame, lead: str, limit: int = 6) -> str:
+    """``lead: run, run, ...`` (at most ``limit`` names); "" without runs."""
     names = [_run_name(row) for row in runs.itertuples()]
-    if not names:
-        return []
     more = [f"... ({len(names) - limit} more)"] if len(names) > limit else []
-    return [f"{lead}: {names[0]}", *names[1:limit], *more]
+    return f"{lead}: {', '.join(names[:limit] + more)}" if names else ""
 
 
 # What makes two runs' majority figures differ: the rows they were computed on.
@@ -327,39 +321,23 @@ def _legends(fig: Figure, groups: Sequence[tuple[str, Sequence[Any]]]) -> float:
 
 
 def _wrap(text: str, fig: Figure, size: float = 8.5) -> str:
-    """``text`` wrapped to the figure's width (6.5 inches at least) at ``size`` points."""
+    """``text`` wrapped to the figure's width (6.5 inches at least) at ``size`` points,
+    at spaces only (a run's name stays whole)."""
     width = int(max(6.5, fig.get_size_inches()[0]) * 72 / (0.5 * size))
-    return "\n".join(
-        textwrap.fill(line, width, break_on_hyphens=False) for line in text.split("\n")
-    )
+    fill = {"break_on_hyphens": False, "break_long_words": False}
+    return "\n".join(textwrap.fill(line, width, **fill) for line in text.split("\n"))
 
 
 def _finish(
-    fig: Figure, title: str, groups: Sequence[tuple[str, Sequence[Any]]], notes: Sequence[Any]
+    fig: Figure, title: str, groups: Sequence[tuple[str, Sequence[Any]]], notes: Sequence[str]
 ) -> Figure:
     """Lay out the panels, then add the title above them, the legend below them and the
-    notes below the legend (the tight bounding box at save time takes them all in). A
-    note is a sentence, or items (:func:`_runs_note`) wrapped between items only, so a
-    run's name is never split."""
+    notes below the legend (the tight bounding box at save time takes them all in)."""
     fig.tight_layout()
     fig.suptitle(_wrap(title, fig, 12), y=1.0, va="bottom")
     top = _legends(fig, groups)
-    width, lines = int(max(6.5, fig.get_size_inches()[0]) * 72 / (0.5 * 8.5)), []
-    for note in notes:
-        if isinstance(note, str):
-            lines += [_wrap(note, fig)] if note else []
-            continue
-        line = ""
-        for item in note:
-            if line and len(line) + 2 + len(item) > width:
-                lines, line = [*lines, line + ","], "    " + item
-            else:
-                line = f"{line}, {item}" if line else item
-        lines += [line] if line else []
-    if lines:
-        fig.text(
-            0.01, top - 0.01, "\n".join(lines), ha="left", va="top", fontsize=8.5, color="0.25"
-        )
+    if text := "\n".join(_wrap(note, fig) for note in notes if note):
+        fig.text(0.01, top - 0.01, text, ha="left", va="top", fontsize=8.5, color="0.25")
     return fig
 
 
@@ -494,15 +472,8 @@ def _heatmap(df: pd.DataFrame) -> Figure:
             "– = no finite test value (every seed diverged or missing)" if empty else "",
         ],
     )
-    top, bottom = (
-        max(ax.get_position().y1 for ax in grid.axes.flat),
-        grid.axes.flat[-1].get_position().y0,
-    )
-    colorbar = fig.colorbar(
-        plt.cm.ScalarMappable(norm=norm, cmap=cmap),
-        cax=fig.add_axes((1.01, bottom, 0.018 * 10 / fig.get_size_inches()[0], top - bottom)),
-    )
-    colorbar.set_label(_metric_label(headline))
+    colours = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(colours, ax=list(grid.axes.flat), label=_metric_label(headline), aspect=12)
     return fig
 
 
@@ -533,20 +504,9 @@ def _histories(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         if history is None:
             skipped += 1
             continue
-        frames.append(
-            pd.DataFrame(
-                {
-                    "epoch": _numeric(history, "epoch"),
-                    "val_loss": _numeric(history, "val_loss"),
-                    "val_metric": _numeric(history, metric_col),
-                    "arch": row.arch,
-                    "optimizer": row.optimizer,
-                    "length": row.length,
-                    "seed": row.seed,
-                    "flagged": row.flagged,
-                }
-            )
-        )
+        keys = {k: getattr(row, k) for k in ("arch", "optimizer", "length", "seed", "flagged")}
+        values = {k: _numeric(history, k) for k in ("epoch", "val_loss")}
+        frames.append(pd.DataFrame({**values, "val_metric": _numeric(history, metric_col), **keys}))
     if not frames:
         return pd.DataFrame(), skipped
     long = pd.concat(frames, ignore_index=True)
@@ -848,7 +808,7 @@ def _entity_f1_per_type(df: pd.DataFrame) -> Figure:
     multi = multi_opt or multi_length
     best = f"; each architecture at its best setting by {by} {METRIC_NAMES.get(headline, headline)}"
     bars = [_handle(label, marker="s", color=palette[label], markersize=9) for label in hue_order]
-    chosen = long[long["flagged"]].drop_duplicates("run")["run"].tolist()
+    chosen = long[long["flagged"]].drop_duplicates("run")["run"].tolist()[:6]
     return _finish(
         grid.figure,
         f"{dataset}: test entity F1 per entity type and architecture\n"
@@ -858,7 +818,7 @@ def _entity_f1_per_type(df: pd.DataFrame) -> Figure:
             ("", _flag_handles(len(flagged) > 0)),
         ],
         [
-            [f"flagged runs in these bars: {chosen[0]}", *chosen[1:]] if chosen else "",
+            f"flagged runs in these bars: {', '.join(chosen)}" if chosen else "",
             "an empty bar: F1 undefined (type absent from test set, or run diverged)",
             CUT_NOTE if cut else "",
         ],
@@ -900,16 +860,13 @@ def figure(kind: str, runs: pd.DataFrame, dataset: str) -> Figure:
             if df.empty:
                 raise NoData(f"no runs of dataset {dataset!r} in the runs table")
             return BUILDERS[kind](df)
-        except NoData as err:
+        except BaseException as err:  # a half-drawn figure must not stay open
             for num in set(plt.get_fignums()) - before:
                 plt.close(num)
+            if not isinstance(err, NoData):
+                raise
             log.warning("%s %s: no data (%s)", dataset, kind, err)
-            title = TITLES[kind].format(metric=metric)
-            return _no_data_figure(f"{dataset}: {title}", str(err))
-        except BaseException:
-            for num in set(plt.get_fignums()) - before:
-                plt.close(num)
-            raise
+            return _no_data_figure(f"{dataset}: {TITLES[kind].format(metric=metric)}", str(err))
 
 
 def plot(kind: str, runs: pd.DataFrame, dataset: str, out_svg: str | Path) -> None:
