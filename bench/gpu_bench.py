@@ -19,6 +19,7 @@ too (for a smoke test), where the numbers mean nothing for a GPU.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing as mp
 import statistics
@@ -34,6 +35,7 @@ from shapes import SHAPES
 
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models import bodies, build_model
+from rnnbench.names import UNPACKED
 
 SHAPE = SHAPES["seed-a"]
 
@@ -56,10 +58,11 @@ def _setup(arch: str, impl: str, batch: int, device: torch.device):
         "head_hidden": SHAPE.head_hidden,
     }
     torch.manual_seed(0)
-    model = build_model(arch, meta, hparams).to(device)
-    bodies.settle_paths(model, device)
-    if impl != "auto":
-        model.body.recurrence.impl = impl
+    model = build_model(arch, meta, hparams, device).to(device)
+    recurrence = model.body.recurrence
+    if impl == "torch":  # torch's module on packed sequences, as the CPU plan runs it
+        label = recurrence.plan.label.removesuffix(UNPACKED)
+        recurrence.plan = dataclasses.replace(recurrence.plan, unpacked=False, label=label)
     gen = torch.Generator().manual_seed(1)
     lengths = torch.randint(1, SHAPE.length + 1, (batch,), generator=gen)
     x = torch.randint(2, SHAPE.vocab, (batch, SHAPE.length), generator=gen)
@@ -95,8 +98,8 @@ def time_cell(arch: str, impl: str, amp: str | None, batch: int, args) -> dict:
         rates.append(batch * args.steps / (time.perf_counter() - tick))
     return {
         "arch": arch,
-        "impl": model.body.recurrence.impl,
-        "exec_path": bodies.execution_path(model, device),
+        "impl": impl,
+        "exec_path": bodies.execution_path(model),
         "amp": amp,
         "batch": batch,
         "samples_per_s": statistics.median(rates),

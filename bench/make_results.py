@@ -191,9 +191,9 @@ def throughput_section(result: Result | None) -> list[str]:
         "compiled kernels: whole compiled layers for bidirectional layers and the seed-C "
         "stacks, whose first layer looks its projection up per token; projection + scan "
         "for the unidirectional seed-A RNN/GRU; torch's oneDNN kernel for the 1-layer "
-        'unidirectional LSTM, as `impl="auto"` picks); **torch module**, the same model '
-        "computed by torch's `nn.RNN`/`nn.LSTM`/`nn.GRU` on packed sequences; **naive "
-        "loop**, a per-step Python loop over the cell (bench/naive_loop.py); **Keras 3** on "
+        "unidirectional LSTM, as the model's plan picks: models/plan.py); **torch "
+        "module**, the same model computed by torch's `nn.RNN`/`nn.LSTM`/`nn.GRU` on "
+        "packed sequences; **naive loop**, a per-step Python loop over the cell (bench/naive_loop.py); **Keras 3** on "
         "TensorFlow CPU, the same model in a subprocess from its own venv "
         "(bench/keras_env.py installs it). Every batch is full length, random ids and labels. "
         "Model GFLOP/s counts the matrix products of forward + backward (3x forward) "

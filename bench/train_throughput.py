@@ -9,7 +9,7 @@ Two shapes, from the seed experiments:
   1000, a linear head; rnn, lstm, gru.
 
 For each recurrent model it times, in this one process and at the same thread count:
-rnnbench's model (its compiled layers and scan kernels, as impl="auto" picks), the same model
+rnnbench's model (on the path its plan picks: models/plan.py), the same model
 computed by torch's own ``nn.RNN``/``nn.LSTM``/``nn.GRU`` on packed sequences, and the
 naive per-step loop (bench/naive_loop.py). Keras 3 on TensorFlow CPU runs the same
 model in a subprocess from its own virtual environment (bench/keras_env.py installs it;
@@ -41,7 +41,9 @@ from torch import nn
 
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models import ARCHITECTURES, RECURRENT, build_model, native
+from rnnbench.models.bodies import plan_model
 from rnnbench.models.build import FUSED
+from rnnbench.models.plan import Path as ExecPath
 from rnnbench.train.cpu import configure_cpu
 from rnnbench.train.optimizers import build_optimizer
 
@@ -160,7 +162,7 @@ def bench_arch(arch: str, shape: Shape, threads: int, python: Path | None, naive
     variants: dict[str, nn.Module] = {"rnnbench": model}
     if arch in FUSED:
         reference = copy.deepcopy(model)
-        reference.body.recurrence.impl = "torch"
+        plan_model(reference, torch.device("cpu"), ExecPath.LIBRARY)
         variants["torch_module"] = reference
         if naive:
             loop = NaiveLoop(copy.deepcopy(model))

@@ -481,40 +481,38 @@ def test_torch_init_keeps_pytorch_defaults_and_unknown_init_is_rejected() -> Non
         build_model("flatten", meta, {"init": "glorot"})
 
 
-def test_execution_paths_follow_the_forward_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """layer_paths says what each recurrent layer runs on, as the forward pass decides it
-    (metrics.json's hardware.exec_path / exec_layers)."""
+def test_execution_paths_record_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """layer_paths says what each recurrent layer runs on, as build_model planned it for
+    the device (metrics.json's hardware.exec_path / exec_layers / exec_plan)."""
     from rnnbench.models import bodies, native
 
-    cpu, cuda = torch.device("cpu"), torch.device("cuda")
     meta = make_meta()
 
-    def paths(arch: str, device: torch.device, **hp: object) -> list[str]:
-        return bodies.layer_paths(build_model(arch, meta, {**SMALL, **hp}), device)
+    def paths(arch: str, device: str = "cpu", **hp: object) -> list[str]:
+        return bodies.layer_paths(build_model(arch, meta, {**SMALL, **hp}, device))
 
-    for compiled, scan in ((True, "compiled kernels"), (False, "Python loops")):
-        monkeypatch.setattr(native, "available", lambda compiled=compiled: compiled)
-        assert paths("gru", cpu, layers=2) == [scan, scan]
-        assert paths("lstm_peephole", cpu) == [scan]  # the LSTM scan kernel
-        assert paths("rnn_cell", cpu) == ["Python loops"]  # textbook cells stay loops
-        assert paths("lstm", cpu, layers=3) == [scan] * 3  # deep stacks: scan kernels
-    monkeypatch.setattr(native, "available", lambda: True)
-    assert paths("bilstm", cpu) == ["compiled kernels"]
-    monkeypatch.setattr(native, "available", lambda: False)
     onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
     torch_lstm = "torch module (oneDNN)" if onednn else "torch module"
-    assert paths("bilstm", cpu) == [torch_lstm]  # no compiled kernels: torch's is faster
-    assert paths("lstm", cpu) == [torch_lstm]
-    assert bodies.execution_path(build_model("lstm", meta, SMALL), cpu) == torch_lstm
-    assert bodies.layer_paths(build_model("cnn", meta, SMALL), cpu) == []
-    assert bodies.execution_path(build_model("cnn", meta, SMALL), cpu) == "no recurrent layer"
+    monkeypatch.setattr(native, "available", lambda: True)
+    assert paths("gru", layers=2) == ["compiled kernels"] * 2
+    assert paths("lstm_peephole") == ["compiled kernels"]  # the LSTM kernel
+    assert paths("rnn_cell") == ["Python loops"]  # textbook cells stay loops
+    assert paths("lstm", layers=3) == ["compiled kernels"] * 3  # deep stacks
+    assert paths("bilstm") == ["compiled kernels"]
+    assert paths("lstm") == [torch_lstm]  # one unidirectional layer: oneDNN's LSTM
+    model = build_model("gru", meta, {**SMALL, "layers": 2})
+    assert [plan.path for plan in bodies.layer_plans(model)] == ["compiled", "compiled"]
+    monkeypatch.setattr(native, "available", lambda: False)
+    assert paths("gru", layers=2) == ["Python loops"] * 2  # the reference loop
+    assert paths("lstm_peephole") == ["Python loops"]
+    assert paths("bilstm") == [torch_lstm]  # no compiled kernels: torch's LSTM
+    assert bodies.execution_path(build_model("lstm", meta, SMALL)) == torch_lstm
+    assert bodies.layer_paths(build_model("cnn", meta, SMALL)) == []
+    assert bodies.execution_path(build_model("cnn", meta, SMALL)) == "no recurrent layer"
     # On a GPU the fused modules are torch's (cuDNN where available) over the padded batch
-    # (models/padded.py), the cells loops.
+    # (models/padded.py), the cells the reference loop.
     monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: True)
-    assert paths("gru", cuda) == ["cuDNN, unpacked"]
-    assert paths("lstm_peephole", cuda) == ["Python loops"]
-    model = build_model("bigru", meta, {**SMALL, "layers": 2})
-    model.body.recurrence.impl = "scan"  # forced: the scan kernels' Python loops
-    assert bodies.layer_paths(model, cuda) == ["Python loops", "Python loops"]
+    assert paths("gru", "cuda") == ["cuDNN, unpacked"]
+    assert paths("lstm_peephole", "cuda") == ["Python loops"]
     monkeypatch.setattr(torch.backends.cudnn, "enabled", False)
-    assert paths("gru", cuda) == ["torch module, unpacked"]
+    assert paths("gru", "cuda") == ["torch module, unpacked"]

@@ -2,9 +2,10 @@
 
 On CPU, bf16 autocast (``torch.autocast("cpu", dtype=torch.bfloat16)``) exercises the same
 dtype handling as CUDA autocast: the input projections come out in bf16 while the
-parameters stay float32. Each architecture runs forward and backward with the Python scan
-loops forced (``RNNBENCH_NATIVE=0``: what runs on a GPU for peephole/CIFG) and with
-rnnbench's scan kernels chosen explicitly where the model has them.
+parameters stay float32. Each architecture runs forward and backward as planned without
+compiled kernels (the reference loop or torch's modules: what a GPU or a machine without
+a C++ compiler runs) and with rnnbench's compiled kernels chosen explicitly where the
+model has them.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import pytest
 import torch
 
 from rnnbench import registry
-from rnnbench.models import bodies, build_model, native
+from rnnbench.models import build_model, native
 from rnnbench.models.bodies import FusedRecurrence
+from rnnbench.models.plan import Path
 from test_models import SMALL, make_meta
 
 ARCHS = registry.names()
@@ -22,18 +24,19 @@ LENGTHS = torch.tensor([7, 2, 5, 1, 6])
 
 
 @pytest.fixture
-def python_loops(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The scan kernels as Python loops, as on a GPU (native.usable is False there)."""
-    monkeypatch.setattr(native, "usable", lambda x: False)
+def no_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Models planned as where no compiled kernels are built (as on a GPU for the cells)."""
     monkeypatch.setattr(native, "available", lambda: False)
 
 
-def _force_scan(model: torch.nn.Module) -> None:
-    """rnnbench's scan kernels for the fused architectures (auto picks torch's oneDNN LSTM
-    for some); the cell architectures keep their own choice (peephole and CIFG: scan)."""
+def _force_compiled(model: torch.nn.Module) -> None:
+    """rnnbench's compiled kernels for the fused architectures where they are built (the
+    plan picks torch's oneDNN LSTM for some); the cell architectures keep their plan."""
+    if not native.available():
+        return
     for module in model.modules():
         if isinstance(module, FusedRecurrence):
-            module.impl = "scan"
+            module.plan_for(torch.device("cpu"), Path.COMPILED)
 
 
 def _ids(meta, lengths: torch.Tensor, seed: int = 0) -> torch.Tensor:
@@ -49,7 +52,7 @@ def _run_amp(arch: str, task: str, padding: str, dtype: torch.dtype) -> None:
     meta = make_meta(task=task, length=7, padding=padding, num_classes=3 if task == "ner" else 2)
     torch.manual_seed(0)
     model = build_model(arch, meta, SMALL | {"head_hidden": 0})  # a linear head: no dead ReLU
-    _force_scan(model)
+    _force_compiled(model)
     x = _ids(meta, LENGTHS)
     with torch.no_grad():
         reference = model(x, LENGTHS)
@@ -74,12 +77,14 @@ def _run_amp(arch: str, task: str, padding: str, dtype: torch.dtype) -> None:
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
 @pytest.mark.parametrize("arch", ARCHS)
-def test_autocast_python_loops(arch: str, dtype: torch.dtype, python_loops: None) -> None:
+def test_autocast_without_compiled_kernels(
+    arch: str, dtype: torch.dtype, no_compiler: None
+) -> None:
     _run_amp(arch, "sentiment", "post", dtype)
 
 
 @pytest.mark.parametrize("arch", [a for a in ARCHS if a != "flatten"])  # flatten tags nothing
-def test_bf16_autocast_per_token_pre_padded(arch: str, python_loops: None) -> None:
+def test_bf16_autocast_per_token_pre_padded(arch: str, no_compiler: None) -> None:
     _run_amp(arch, "ner", "pre", torch.bfloat16)
 
 
@@ -93,12 +98,11 @@ def test_bf16_autocast_default_paths(arch: str) -> None:
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
 @pytest.mark.parametrize("arch", ARCHS)
 def test_gpu_autocast(arch: str, dtype: torch.dtype) -> None:
-    """CUDA autocast on the paths a GPU takes (padded cuDNN, Python scan loops for the
-    peephole and CIFG cells): finite, float32 gradients (issue 18's crash)."""
+    """CUDA autocast on the paths a GPU takes (padded cuDNN, the reference loop for the
+    cells): finite, float32 gradients (issue 18's crash)."""
     meta = make_meta(task="sentiment", length=7, num_classes=2)
     torch.manual_seed(0)
-    model = build_model(arch, meta, SMALL | {"head_hidden": 0}).cuda()
-    bodies.settle_paths(model, torch.device("cuda"))
+    model = build_model(arch, meta, SMALL | {"head_hidden": 0}, device="cuda").cuda()
     x, lengths = _ids(meta, LENGTHS).cuda(), LENGTHS.cuda()
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     with torch.autocast("cuda", dtype=dtype):

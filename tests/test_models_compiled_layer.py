@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from rnnbench.models import native, recurrent
 from rnnbench.models.compiled_layer import compiled_layer
+from rnnbench.models.plan import Path
 from rnnbench.models.recurrent import (
     project,
     project_rows,
@@ -17,14 +18,14 @@ from rnnbench.models.recurrent import (
     table_pays,
 )
 from test_models import make_meta
-from test_models_scan import scan_and_torch
+from test_models_scan import FAST_PATHS, scan_and_torch
 
 EXACT = {"atol": 1e-10, "rtol": 1e-10}
 BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
 LENGTHS = torch.tensor([7, 2, 5, 1, 7, 3])
 
 needs_native = pytest.mark.skipif(
-    not native.usable(torch.zeros(1)), reason=f"no compiled kernels: {native.describe()}"
+    not native.available(), reason=f"no compiled kernels: {native.describe()}"
 )
 
 
@@ -74,21 +75,11 @@ def _projected_scan(kind: str, x: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tens
         (4, 2, 17, 9, 19),  # inputs wider than the gates' blocks of 8 and 4
     ],
 )
-@pytest.mark.parametrize("compiled_scan", [True, False])
 def test_compiled_layer_equals_projection_and_scan(
-    kind: str,
-    steps: int,
-    dirs: int,
-    features: int,
-    hidden: int,
-    batch: int,
-    compiled_scan: bool,
-    monkeypatch: pytest.MonkeyPatch,
+    kind: str, steps: int, dirs: int, features: int, hidden: int, batch: int
 ) -> None:
     inputs = _layer_inputs(kind, steps, dirs, features, hidden, batch, torch.float64)
     fused = _outputs_and_grads(compiled_layer, kind, inputs)
-    if not compiled_scan:  # the reference on the Python loops
-        monkeypatch.setattr(native, "usable", lambda x: False)
     reference = _outputs_and_grads(_projected_scan, kind, inputs)
     for got, want in zip(fused, reference, strict=True):
         torch.testing.assert_close(got, want, **EXACT)
@@ -181,8 +172,7 @@ def test_table_projection_names_an_id_outside_the_vocabulary(bad: int) -> None:
         project_table(ids, embedding, w_ih, bias, LENGTHS)
 
 
-def test_the_table_is_used_only_where_it_pays(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(native, "usable", lambda x: True)
+def test_the_table_is_used_only_where_it_pays() -> None:
     ids = torch.zeros(4, 5, dtype=torch.long)  # 20 tokens
     wide = nn.Embedding(20, 16, padding_idx=0)
     assert table_pays(wide, ids, 8, 1)
@@ -194,8 +184,6 @@ def test_the_table_is_used_only_where_it_pays(monkeypatch: pytest.MonkeyPatch) -
     assert not table_pays(nn.Embedding(20, 16, max_norm=1.0), ids, 8, 1)
     assert not table_pays(nn.Linear(1, 16), ids, 8, 1)  # the memory task's encoder
     assert not table_pays(wide, ids.float(), 8, 1)
-    monkeypatch.setattr(native, "usable", lambda x: False)
-    assert not table_pays(wide, ids, 8, 1)  # the lookup is compiled
 
 
 def _assert_same_training_step(
@@ -233,28 +221,26 @@ def _token_ids(meta, lengths: Tensor) -> Tensor:
 @pytest.mark.parametrize("arch", ["rnn", "lstm", "gru", "birnn", "bilstm", "bigru"])
 @pytest.mark.parametrize("padding", ["post", "pre"])
 @pytest.mark.parametrize("task", ["sentiment", "ner"])
-@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("path", FAST_PATHS)
 def test_models_on_token_ids_equal_torch_modules_on_embedded_inputs(
-    arch: str, padding: str, task: str, compiled: bool, monkeypatch: pytest.MonkeyPatch
+    arch: str, padding: str, task: str, path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # vocab 12 <= 6 rows x 7 steps and embedding 12 > the gates: the first layer looks its
-    # projection up in the table; the reference embeds first and runs torch's module.
-    if compiled and not native.available():
-        pytest.skip(f"no compiled kernels: {native.describe()}")
-    if not compiled:
-        monkeypatch.setattr(native, "usable", lambda x: False)
+    # vocab 12 <= 6 rows x 7 steps and embedding 12 > the gates: the compiled path's first
+    # layer looks its projection up in the table; the reference embeds first and runs
+    # torch's module.
     tables = []
     monkeypatch.setattr(
         recurrent, "project_table", lambda *a: tables.append(a) or project_table(*a)
     )
     meta = make_meta(task=task, length=7, padding=padding, vocab=12, num_classes=3)
-    model, reference = scan_and_torch(arch, meta, {"embedding_dim": 12, "hidden": 2, "layers": 2})
+    hparams = {"embedding_dim": 12, "hidden": 2, "layers": 2}
+    model, reference = scan_and_torch(arch, meta, hparams, path)
     with torch.no_grad():  # a padding row that is not zero: its gradient must stay zero
         model.encoder.weight[0] = 0.5
         reference.encoder.weight[0] = 0.5
     params = _assert_same_training_step(model, reference, _token_ids(meta, LENGTHS), LENGTHS)
     assert params["encoder.weight"].grad[0].abs().sum() == 0
-    assert len(tables) == (1 if compiled else 0)
+    assert len(tables) == (1 if path is Path.COMPILED else 0)
 
 
 @needs_native

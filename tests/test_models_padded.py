@@ -4,12 +4,14 @@ gradient, float64 on the CPU for random lengths; float32 on a GPU where one is p
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 import torch
 
 from rnnbench.models import bodies, build_model
 from rnnbench.models.padded import reversed_index
+from rnnbench.models.plan import Path
 from test_models import SMALL, make_meta, run_body_and_head
 
 FUSED = ["rnn", "lstm", "gru", "birnn", "bilstm", "bigru"]
@@ -20,10 +22,16 @@ def padded_and_packed(arch: str, meta, hparams: dict, dtype: torch.dtype, device
     """The same model twice (same weights): the padded path and the packed reference."""
     torch.manual_seed(0)
     padded = build_model(arch, meta, SMALL | hparams).to(device, dtype)
+    bodies.plan_model(padded, torch.device("cpu"), Path.LIBRARY)
     reference = copy.deepcopy(padded)
-    padded.body.recurrence.impl = "padded"
-    reference.body.recurrence.impl = "torch"
+    unpack(padded)
     return padded, reference
+
+
+def unpack(model: torch.nn.Module) -> None:
+    """torch's modules over the padded batch (the GPU's plan), on whatever device."""
+    recurrence = model.body.recurrence
+    recurrence.plan = dataclasses.replace(recurrence.plan, unpacked=True)
 
 
 def random_lengths(batch: int, length: int, seed: int) -> torch.Tensor:
@@ -88,25 +96,26 @@ def test_reversed_index_is_its_own_inverse() -> None:
 
 
 def test_gpu_models_take_the_padded_path_chosen_once() -> None:
-    # settle_paths fixes "auto" once for a CUDA device (a torch.device, no GPU needed);
-    # CPU models keep "auto" and the CPU decisions of fastest_impl.
+    # Planned for a CUDA device (a torch.device, no GPU needed): torch's modules over the
+    # padded batch; for the CPU the packed module or the compiled kernels.
     meta = make_meta()
     model = build_model("bilstm", meta, SMALL)
-    bodies.settle_paths(model, torch.device("cpu"))
-    assert model.body.recurrence.impl == "auto"
-    assert bodies.layer_paths(model, torch.device("cpu"))[0] != "cuDNN, unpacked"
-    bodies.settle_paths(model, torch.device("cuda"))
-    assert model.body.recurrence.impl == "padded"
-    assert bodies.fastest_impl("lstm", 1, 2, torch.device("cuda")) == "padded"
+    assert not model.body.recurrence.plan.unpacked
+    assert bodies.layer_paths(model)[0] != "cuDNN, unpacked"
     with torch.backends.cudnn.flags(enabled=True):
-        paths = bodies.layer_paths(model, torch.device("cuda"))
-    assert paths[0].endswith(", unpacked")
+        bodies.plan_model(model, torch.device("cuda"))
+    plan = model.body.recurrence.plan
+    assert plan.path is Path.LIBRARY and plan.unpacked
+    if torch.backends.cudnn.is_available():
+        assert bodies.layer_paths(model) == ["cuDNN, unpacked"]
+    assert bodies.layer_paths(model)[0].endswith(", unpacked")
 
 
 def test_padded_path_rejects_bad_lengths() -> None:
     meta = make_meta(length=5)
     model = build_model("gru", meta, SMALL)
-    model.body.recurrence.impl = "padded"
+    bodies.plan_model(model, torch.device("cpu"), Path.LIBRARY)
+    unpack(model)
     x = torch.randint(2, 50, (2, 5))
     with pytest.raises(RuntimeError, match="length in"):
         model(x, torch.tensor([3, 0]))

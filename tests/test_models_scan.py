@@ -1,4 +1,5 @@
-"""The fast recurrence kernels equal torch's modules: outputs and every gradient, float64."""
+"""Every path of every recurrence (models/plan.py) gives the same outputs and gradients,
+float64: the compiled kernels, torch's modules and the reference loop over the cell."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import torch
 from torch import Tensor, nn
 
 from rnnbench.models import build_model, native
+from rnnbench.models.bodies import plan_model
+from rnnbench.models.plan import Path
 from rnnbench.models.recurrent import reverse_rows
 from rnnbench.models.scan import ElmanScan, GRUScan, LSTMScan
 from test_models import SMALL, encoded_input, make_meta, run_body_and_head
@@ -18,13 +21,31 @@ LENGTHS = torch.tensor([7, 2, 5, 1, 7, 3])
 EXACT = {"atol": 1e-10, "rtol": 1e-10}
 
 
-def scan_and_torch(arch: str, meta, hparams: dict) -> tuple[nn.Module, nn.Module]:
-    """The same model twice (same weights): computed by the kernels, and by torch."""
-    scan = build_model(arch, meta, SMALL | hparams).double()
-    reference = copy.deepcopy(scan)
-    scan.body.recurrence.impl = "scan"
-    reference.body.recurrence.impl = "torch"
-    return scan, reference
+CPU = torch.device("cpu")
+needs_native = pytest.mark.skipif(
+    not native.available(), reason=f"no compiled kernels: {native.describe()}"
+)
+# The paths to compare with torch's modules: the reference loop always, the compiled
+# kernels where they are built.
+FAST_PATHS = [
+    pytest.param(Path.COMPILED, marks=needs_native),
+    Path.REFERENCE,
+]
+
+
+def on_path(model: nn.Module, path: Path) -> nn.Module:
+    """A copy of ``model`` (same weights) planned onto ``path``."""
+    other = copy.deepcopy(model)
+    plan_model(other, CPU, path)
+    return other
+
+
+def scan_and_torch(
+    arch: str, meta, hparams: dict, path: Path = Path.COMPILED
+) -> tuple[nn.Module, nn.Module]:
+    """The same model twice (same weights): computed on ``path``, and by torch's module."""
+    model = build_model(arch, meta, SMALL | hparams).double()
+    return on_path(model, path), on_path(model, Path.LIBRARY)
 
 
 def assert_same_outputs_and_gradients(
@@ -45,36 +66,43 @@ def assert_same_outputs_and_gradients(
         torch.testing.assert_close(scan.head.get_parameter(name).grad, param.grad, **EXACT)
 
 
+@pytest.mark.parametrize("path", FAST_PATHS)
 @pytest.mark.parametrize("arch", FUSED)
 @pytest.mark.parametrize("layers", [1, 3])
 @pytest.mark.parametrize("padding", ["post", "pre"])
 @pytest.mark.parametrize("task", ["sentiment", "ner"])
-def test_scan_equals_torch_module(arch: str, layers: int, padding: str, task: str) -> None:
+def test_every_path_equals_torch_module(
+    arch: str, layers: int, padding: str, task: str, path: Path
+) -> None:
     meta = make_meta(task=task, length=7, padding=padding, num_classes=3 if task == "ner" else 2)
-    scan, reference = scan_and_torch(arch, meta, {"layers": layers})
+    scan, reference = scan_and_torch(arch, meta, {"layers": layers}, path)
     assert_same_outputs_and_gradients(scan, reference, meta, LENGTHS)
 
 
+@pytest.mark.parametrize("path", FAST_PATHS)
 @pytest.mark.parametrize("arch", ["bilstm", "gru"])
-def test_scan_equals_torch_when_no_row_is_full_length(arch: str) -> None:
+def test_paths_equal_torch_when_no_row_is_full_length(arch: str, path: Path) -> None:
     # max(lengths) < L: the kernels stop early and pad the per-token output back to L.
     meta = make_meta(task="ner", length=9, num_classes=4)
-    scan, reference = scan_and_torch(arch, meta, {"layers": 2})
+    scan, reference = scan_and_torch(arch, meta, {"layers": 2}, path)
     assert_same_outputs_and_gradients(scan, reference, meta, torch.tensor([4, 6, 1]))
 
 
+@pytest.mark.parametrize("path", FAST_PATHS)
 @pytest.mark.parametrize("arch", ["birnn", "lstm"])
-def test_scan_equals_torch_in_eval_mode_with_dropout(arch: str) -> None:
+def test_paths_equal_torch_in_eval_mode_with_dropout(arch: str, path: Path) -> None:
     meta = make_meta(length=7)
-    scan, reference = scan_and_torch(arch, meta, {"layers": 2, "dropout": 0.4})
+    scan, reference = scan_and_torch(arch, meta, {"layers": 2, "dropout": 0.4}, path)
     scan.eval()
     reference.eval()
     assert_same_outputs_and_gradients(scan, reference, meta, LENGTHS)
 
 
-def test_scan_dropout_acts_between_layers_in_training() -> None:
+@pytest.mark.parametrize("path", FAST_PATHS)
+def test_dropout_acts_between_layers_in_training(path: Path) -> None:
     meta = make_meta(length=7)
     model = build_model("lstm", meta, SMALL | {"layers": 2, "dropout": 0.5}).double()
+    plan_model(model, CPU, path)
     h, _ = encoded_input(meta, LENGTHS)
     torch.manual_seed(0)
     first = model.body(h, LENGTHS)
@@ -84,12 +112,11 @@ def test_scan_dropout_acts_between_layers_in_training() -> None:
     torch.testing.assert_close(model.body(h, LENGTHS), model.body(h, LENGTHS))
 
 
-def test_scan_float32_is_close_to_torch() -> None:
+@pytest.mark.parametrize("path", FAST_PATHS)
+def test_float32_is_close_to_torch(path: Path) -> None:
     meta = make_meta(length=7)
-    scan = build_model("bigru", meta, SMALL)
-    scan.body.recurrence.impl = "scan"
-    reference = copy.deepcopy(scan)
-    reference.body.recurrence.impl = "torch"
+    model = build_model("bigru", meta, SMALL)
+    scan, reference = on_path(model, path), on_path(model, Path.LIBRARY)
     h = torch.randn(len(LENGTHS), 7, SMALL["embedding_dim"])
     torch.testing.assert_close(scan.body(h, LENGTHS), reference.body(h, LENGTHS))
 
@@ -113,83 +140,101 @@ def test_scan_rejects_a_length_outside_the_row(bad: int) -> None:
         model.body(h, torch.tensor([3, bad]))
 
 
-def test_unknown_impl_is_named() -> None:
+def test_a_path_that_does_not_exist_is_refused() -> None:
     from rnnbench.models.bodies import FusedRecurrence
 
-    with pytest.raises(ValueError, match="unknown recurrence impl 'fast'; allowed: auto, scan"):
-        FusedRecurrence("lstm", 3, 4, 1, False, 0.0, impl="fast")
+    with pytest.raises(ValueError, match="'fast' is not a valid Path"):
+        FusedRecurrence("lstm", 3, 4, 1, False, 0.0).plan_for(CPU, "fast")
+    model = build_model("lstm_cifg", make_meta(length=7), SMALL)
+    with pytest.raises(ValueError, match="torch has no module for lstm_cifg"):
+        plan_model(model, CPU, Path.LIBRARY)
+    with pytest.raises(ValueError, match="no compiled kernels on cuda"):
+        plan_model(model, torch.device("cuda"), Path.COMPILED)
+    with pytest.raises(ValueError, match="rnn_cell has no compiled kernel"):
+        plan_model(build_model("rnn_cell", make_meta(length=7), SMALL), CPU, Path.COMPILED)
 
 
+@pytest.mark.parametrize("path", FAST_PATHS)
 @pytest.mark.parametrize("arch", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("task", ["sentiment", "ner"])
-@pytest.mark.parametrize("compiled", [True, False])
-def test_deep_stack_equals_torch(
-    arch: str, task: str, compiled: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # 9 layers over at most 7 steps: the wavefront's warm-up and drain overlap, and rows
-    # end at different steps. Without the compiled loops deep stacks take the wavefront.
-    if not compiled:
-        monkeypatch.setattr(native, "usable", lambda x: False)
+def test_deep_stack_equals_torch(arch: str, task: str, path: Path) -> None:
+    # 9 layers over at most 7 steps, rows ending at different steps.
     meta = make_meta(task=task, length=7, num_classes=3 if task == "ner" else 2)
-    scan, reference = scan_and_torch(arch, meta, {"layers": 9})
+    scan, reference = scan_and_torch(arch, meta, {"layers": 9}, path)
     assert_same_outputs_and_gradients(scan, reference, meta, LENGTHS)
 
 
-def test_wavefront_runs_deep_unidirectional_stacks_on_python_loops(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import rnnbench.models.recurrent as recurrent
-
-    monkeypatch.setattr(native, "usable", lambda x: False)
-    calls = []
-    monkeypatch.setattr(recurrent, "wavefront_stack", lambda *a: calls.append(a) or 1 / 0)
-    meta = make_meta(length=7)
-    with pytest.raises(ZeroDivisionError):
-        build_model("gru", meta, SMALL | {"layers": 2}).body(torch.randn(6, 7, 3), LENGTHS)
-    assert len(calls) == 1
-    build_model("bigru", meta, SMALL | {"layers": 2}).body(torch.randn(6, 7, 3), LENGTHS)
-    assert len(calls) == 1  # bidirectional stacks go layer by layer
-
-
 @pytest.mark.parametrize(
-    ("kind", "layers", "directions", "device", "compiled", "impl"),
+    ("kind", "layers", "directions", "device", "compiled", "path"),
     [
-        ("rnn", 1, 1, "cpu", True, "scan"),
-        ("gru", 1, 2, "cpu", True, "scan"),
-        ("lstm", 1, 1, "cpu", True, "torch"),  # torch's oneDNN LSTM is faster on CPU
-        ("lstm", 1, 2, "cpu", True, "scan"),  # but not than two compiled directions
-        ("lstm", 1, 2, "cpu", False, "torch"),  # or the Python loops
-        ("lstm", 25, 1, "cpu", True, "scan"),  # deep stacks: compiled layers
-        ("lstm", 25, 1, "cpu", False, "scan"),  # or the wavefront
-        ("gru", 1, 1, "cuda", True, "padded"),  # cuDNN over the padded batch
+        ("rnn", 1, 1, "cpu", True, "compiled"),
+        ("gru", 1, 2, "cpu", True, "compiled"),
+        ("lstm", 1, 1, "cpu", True, "library"),  # torch's oneDNN LSTM is as fast on CPU
+        ("lstm", 1, 2, "cpu", True, "compiled"),  # but not as two compiled directions
+        ("lstm", 25, 1, "cpu", True, "compiled"),  # deep stacks: compiled layers
+        ("lstm", 1, 2, "cpu", False, "library"),  # no compiler: oneDNN's LSTM
+        ("lstm", 25, 1, "cpu", False, "library"),
+        ("gru", 25, 1, "cpu", False, "reference"),  # the loop beats torch's GRU and RNN
+        ("rnn", 1, 2, "cpu", False, "reference"),
+        ("gru", 1, 1, "cuda", True, "library"),  # cuDNN over the padded batch
+        ("lstm_peephole", 1, 1, "cpu", True, "compiled"),  # the LSTM kernel
+        ("lstm_cifg", 1, 1, "cpu", False, "reference"),
+        ("lstm_cifg", 1, 1, "cuda", True, "reference"),
+        ("gru_cell", 2, 1, "cpu", True, "reference"),  # textbook cells: always the loop
     ],
 )
-def test_auto_impl_picks_the_measured_faster_path(
+def test_the_plan_picks_the_measured_faster_path(
     kind: str,
     layers: int,
     directions: int,
     device: str,
     compiled: bool,
-    impl: str,
+    path: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from rnnbench.models.bodies import fastest_impl
+    from rnnbench.models.plan import choose_plan
 
     monkeypatch.setattr(native, "available", lambda: compiled)
-    assert fastest_impl(kind, layers, directions, torch.device(device)) == impl
+    assert choose_plan(kind, layers, directions, torch.device(device)).path == path
 
 
-def test_auto_is_the_default_and_matches_both_paths() -> None:
+def test_the_plan_is_made_at_build_and_only_dispatched_on_in_forward(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import rnnbench.models.bodies as bodies
+
     meta = make_meta(length=7)
-    auto = build_model("gru", meta, SMALL).double()
-    assert auto.body.recurrence.impl == "auto"
-    scan, reference = copy.deepcopy(auto), copy.deepcopy(auto)
-    scan.body.recurrence.impl, reference.body.recurrence.impl = "scan", "torch"
-    h = torch.randn(len(LENGTHS), 7, SMALL["embedding_dim"], dtype=torch.float64)
-    torch.testing.assert_close(auto.body(h, LENGTHS), scan.body(h, LENGTHS), **EXACT)
-    torch.testing.assert_close(auto.body(h, LENGTHS), reference.body(h, LENGTHS), **EXACT)
+    models = [build_model(arch, meta, SMALL) for arch in ["gru", "lstm", "bilstm", "lstm_cifg"]]
+    models += [build_model("rnn_cell", meta, SMALL | {"layers": 2})]
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the plan was re-decided in a forward pass")
+
+    monkeypatch.setattr(bodies, "choose_plan", refuse)
+    monkeypatch.setattr(native, "available", refuse)
+    for model in models:
+        model(torch.randint(2, 50, (len(LENGTHS), 7)), LENGTHS).sum().backward()
 
 
+def test_build_model_plans_for_the_device_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: True)
+    meta = make_meta(length=7)
+    model = build_model("gru", meta, SMALL, device="cuda")  # planned only: no GPU needed
+    assert model.body.recurrence.plan.path is Path.LIBRARY
+    assert model.body.recurrence.plan.unpacked
+    cell = build_model("lstm_peephole", meta, SMALL, device=torch.device("cuda"))
+    assert cell.body.recurrence.plan.path is Path.REFERENCE
+
+
+@needs_native
+def test_the_compiled_kernels_refuse_tensors_off_the_cpu() -> None:
+    # A model planned for the CPU and moved elsewhere fails loudly, not with wrong results.
+    x, w = (torch.empty(6, 1, 5, 3, device="meta"), torch.empty(1, 5, 5, device="meta"))
+    with pytest.raises(ValueError, match="run on CPU tensors"):
+        native.run("elman_forward", (6, 1, 5, 3), x, w, torch.empty_like(x))
+
+
+@needs_native
 @pytest.mark.parametrize("arch", ["lstm_peephole", "lstm_cifg"])
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("padding", ["post", "pre"])
@@ -198,28 +243,22 @@ def test_lstm_variant_kernel_equals_the_explicit_loop(
     arch: str, layers: int, padding: str, task: str
 ) -> None:
     meta = make_meta(task=task, length=7, padding=padding, num_classes=3 if task == "ner" else 2)
-    scan = build_model(arch, meta, SMALL | {"layers": layers}).double()
-    assert scan.body.recurrence.impl == "scan"  # the default for these two cells
+    model = build_model(arch, meta, SMALL | {"layers": layers}).double()
     with torch.no_grad():  # non-zero peepholes (Keras-style init starts them at zero)
-        for name, param in scan.body.named_parameters():
+        for name, param in model.body.named_parameters():
             if "peephole" in name:
                 param.uniform_(-0.5, 0.5)
-    loop = copy.deepcopy(scan)
-    loop.body.recurrence.impl = "loop"
-    assert_same_outputs_and_gradients(scan, loop, meta, LENGTHS)
+    compiled, loop = on_path(model, Path.COMPILED), on_path(model, Path.REFERENCE)
+    assert_same_outputs_and_gradients(compiled, loop, meta, LENGTHS)
 
 
 def test_textbook_cells_stay_explicit_loops() -> None:
     meta = make_meta(length=7)
     for arch in ["rnn_cell", "lstm_cell", "gru_cell"]:
-        assert build_model(arch, meta, SMALL).body.recurrence.impl == "loop"
+        assert build_model(arch, meta, SMALL).body.recurrence.plan.path is Path.REFERENCE
 
 
 # --- the compiled loops (models/native) --------------------------------------------------
-
-needs_native = pytest.mark.skipif(
-    not native.usable(torch.zeros(1)), reason=f"no compiled kernels: {native.describe()}"
-)
 
 
 def _kernel_inputs(kind: str, dirs: int, batch: int, dtype: torch.dtype) -> list:
@@ -244,8 +283,44 @@ def _apply(kind: str, inputs: list) -> Tensor:
     return kernel.apply(*inputs)
 
 
-def _outputs_and_grads(kind: str, inputs: list) -> list[Tensor]:
-    out = _apply(kind, inputs)
+def _reference_loop(kind: str, inputs: list) -> Tensor:
+    """The kernels' maths in their layout and gate order, one autograd step at a time."""
+    x_proj, w_hh = inputs[:2]
+    steps, dirs, _, batch = x_proj.shape
+    hidden = w_hh.shape[2]
+    h = c = x_proj.new_zeros(dirs, hidden, batch)
+    outputs = []
+    for t in range(steps):
+        pre = x_proj[t] + w_hh @ h  # [D, G, B]
+        if kind == "rnn":
+            h = torch.tanh(pre)
+        elif kind == "gru":  # x_proj holds b_ih and b_hr, b_hz; b_hn is inside r's product
+            mixed = w_hh @ h
+            r, z = torch.sigmoid(pre[:, : 2 * hidden]).split(hidden, 1)
+            n = torch.tanh(
+                x_proj[t, :, 2 * hidden :] + r * (mixed[:, 2 * hidden :] + inputs[2][..., None])
+            )
+            h = (1 - z) * n + z * h
+        elif kind == "cifg":
+            o, f, g = pre.split(hidden, 1)
+            f = torch.sigmoid(f)
+            c = f * c + (1 - f) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+        else:
+            o, i, f, g = pre.split(hidden, 1)
+            if kind == "peephole":
+                peep = inputs[2][..., None]  # [D, 3, H, 1]: i, f, o
+                i, f = i + peep[:, 0] * c, f + peep[:, 1] * c
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            if kind == "peephole":
+                o = o + peep[:, 2] * c
+            h = torch.sigmoid(o) * torch.tanh(c)
+        outputs.append(h)
+    return torch.stack(outputs)
+
+
+def _outputs_and_grads(kind: str, inputs: list, run=_apply) -> list[Tensor]:
+    out = run(kind, inputs)
     weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
     tensors = [t for t in inputs if isinstance(t, Tensor)]
     return [out, *torch.autograd.grad((out * weights).sum(), tensors)]
@@ -254,28 +329,23 @@ def _outputs_and_grads(kind: str, inputs: list) -> list[Tensor]:
 @needs_native
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "cifg", "peephole", "gru"])
 @pytest.mark.parametrize(("dirs", "batch"), [(1, 3), (2, 3), (1, 300)])
-def test_compiled_loops_equal_the_python_loops(
-    kind: str, dirs: int, batch: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_compiled_loops_equal_the_reference_loop(kind: str, dirs: int, batch: int) -> None:
     # batch 300: two column groups, run as two pieces (on two threads where there are two).
     inputs = _kernel_inputs(kind, dirs, batch, torch.float64)
     compiled = _outputs_and_grads(kind, inputs)
-    monkeypatch.setattr(native, "usable", lambda x: False)
-    python = _outputs_and_grads(kind, inputs)
-    for got, want in zip(compiled, python, strict=True):
+    reference = _outputs_and_grads(kind, inputs, _reference_loop)
+    for got, want in zip(compiled, reference, strict=True):
         torch.testing.assert_close(got, want, **EXACT)
 
 
 @needs_native
 @pytest.mark.parametrize("kind", ["lstm", "gru"])
-def test_compiled_float32_is_close_to_the_python_loops(
-    kind: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_compiled_float32_is_close_to_the_reference_loop(kind: str) -> None:
     # float32 uses the kernels' own exp/tanh approximations (within 3 ulp).
     inputs = _kernel_inputs(kind, 2, 40, torch.float32)
     compiled = _outputs_and_grads(kind, inputs)
-    monkeypatch.setattr(native, "usable", lambda x: False)
-    for got, want in zip(compiled, _outputs_and_grads(kind, inputs), strict=True):
+    reference = _outputs_and_grads(kind, inputs, _reference_loop)
+    for got, want in zip(compiled, reference, strict=True):
         torch.testing.assert_close(got, want, atol=2e-5, rtol=2e-5)
 
 
@@ -305,7 +375,7 @@ def test_compiled_loops_keep_nan_and_saturate_like_torch() -> None:
     assert out[:, 0, :, 1:].isfinite().all()
 
 
-def test_without_a_compiler_the_python_loops_run_and_say_why(
+def test_without_a_compiler_the_plan_avoids_the_kernels_and_says_why(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RNNBENCH_KERNEL_CACHE", str(tmp_path))
@@ -313,10 +383,13 @@ def test_without_a_compiler_the_python_loops_run_and_say_why(
     monkeypatch.setattr(native, "_compiler", lambda: "false")
     native._library.cache_clear()
     try:
-        assert "Python loops" in native.describe()
-        assert not native.usable(torch.zeros(1))
-        scan, reference = scan_and_torch("bigru", make_meta(length=7), {})
-        assert_same_outputs_and_gradients(scan, reference, make_meta(length=7), LENGTHS)
+        assert "compiling kernels.cpp failed" in native.describe()
+        assert not native.available()
+        meta = make_meta(length=7)
+        model = build_model("bigru", meta, SMALL).double()
+        assert model.body.recurrence.plan.path is Path.REFERENCE
+        reference = on_path(model, Path.LIBRARY)
+        assert_same_outputs_and_gradients(model, reference, meta, LENGTHS)
     finally:
         native._library.cache_clear()
     assert list(tmp_path.iterdir()) == []  # nothing half-built left behind
@@ -326,8 +399,8 @@ def test_native_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RNNBENCH_NATIVE", "0")
     native._library.cache_clear()
     try:
-        assert native.describe() == "Python loops (RNNBENCH_NATIVE=0)"
-        assert not native.usable(torch.zeros(1))
+        assert native.describe() == "not built (RNNBENCH_NATIVE=0)"
+        assert not native.available()
     finally:
         native._library.cache_clear()
 

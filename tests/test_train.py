@@ -229,11 +229,20 @@ def test_memory_run_with_explicit_cell(data: dict[str, Path], tmp_path: Path) ->
     assert metrics["hparams"]["clip_norm"] == 1.0
 
 
+_PLANS = {
+    "compiled kernels": "compiled",
+    "torch module (oneDNN)": "library",
+    "torch module": "library",
+    "Python loops": "reference",
+}
+
+
 def test_provenance_reaches_metrics_runs_csv_and_the_comparison(
-    data: dict[str, Path], tmp_path: Path
+    data: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """metrics.json records what ran the recurrent layers and on which CPU; runs.csv
     carries both; a comparison of cells on different paths says so."""
+    # Without compiled kernels the GRU runs the reference loop (faster than torch's GRU).
     scan = "compiled kernels" if native.available() else "Python loops"
     onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
     expected = {
@@ -249,13 +258,17 @@ def test_provenance_reaches_metrics_runs_csv_and_the_comparison(
         hardware = on_disk["hardware"]
         assert hardware["exec_path"] == path, arch
         assert hardware["exec_layers"] == [path]
+        assert hardware["exec_plan"] == [_PLANS[path]]
         assert hardware["cpu_model"] == report.cpu_model() and hardware["cpu_model"]
         assert hardware["device_name"] == hardware["cpu_model"] and hardware["gpu"] is None
         assert hardware["tf32"] is None and hardware["amp_dtype"] is None  # CPU
         paths.append(out / "metrics.json")
     two_layers = _spec("sentiment", "rnn_cell", epochs=1, layers=2)
-    deep = run_training(data["sentiment"], tmp_path / "deep", two_layers)
+    with caplog.at_level(logging.INFO, logger="rnnbench.train"):
+        deep = run_training(data["sentiment"], tmp_path / "deep", two_layers)
+    assert "execution plan, bottom layer first: reference, reference (Python loops)" in caplog.text
     assert deep["hardware"]["exec_layers"] == ["Python loops", "Python loops"]
+    assert deep["hardware"]["exec_plan"] == ["reference", "reference"]
 
     runs = collect_runs(paths)
     assert dict(zip(runs["arch"], runs["exec_path"], strict=True)) == expected

@@ -15,7 +15,7 @@ OPTIMIZERS: tuple[str, ...] = ("sgd", "nag", "adadelta", "adam", "adamw", "rmspr
 
 # What computed a model's recurrent layers, as metrics.json's hardware.exec_path records it.
 EXEC_COMPILED = "compiled kernels"  # rnnbench's C++ time loops (native/kernels.cpp)
-EXEC_PYTHON = "Python loops"  # rnnbench's scan kernels or explicit cells, loops in Python
+EXEC_PYTHON = "Python loops"  # the reference path: autograd over the textbook cell, per step
 EXEC_ONEDNN = "torch module (oneDNN)"  # torch's fused CPU LSTM kernel
 EXEC_TORCH = "torch module"  # torch's own CPU (or non-cuDNN GPU) recurrence
 EXEC_CUDNN = "cuDNN"

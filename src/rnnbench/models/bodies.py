@@ -7,11 +7,11 @@ Every body is built for one of two output modes:
 
 ``out_features`` (F) tells the head how wide its input is.
 
-Recurrent bodies read exactly the real positions of each row and never padding: the
-fused modules through ``pack_padded_sequence`` (on a GPU over the padded batch, exactly as
-read: padded.py), the explicit cells by freezing the state
-once a row's length is reached. Flatten and CNN see the whole padded row, as their Keras
-originals in seed A do (which is part of what that experiment measures).
+Recurrent bodies read exactly the real positions of each row and never padding (their
+results do not depend on it; see recurrent.py). Each recurrence runs on the path its
+plan names (models/plan.py), chosen when the model is built for its device:
+:func:`plan_model`. Flatten and CNN see the whole padded row, as their Keras originals in
+seed A do (which is part of what that experiment measures).
 """
 
 from __future__ import annotations
@@ -21,25 +21,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnbench.models import native
 from rnnbench.models.alignment import post_to_pre, pre_to_post
-from rnnbench.models.cells import Cell, CIFGLSTMCell, PeepholeLSTMCell
+from rnnbench.models.cells import CELLS, Cell, run_cell
 from rnnbench.models.padded import run_padded
+from rnnbench.models.plan import Path, Plan, choose_plan
 from rnnbench.models.recurrent import (
     check_lengths,
     per_token_outputs,
+    reference_stack,
     run_stack,
     scan_lstm_variant,
 )
-from rnnbench.names import (
-    EXEC_COMPILED,
-    EXEC_CUDNN,
-    EXEC_NO_RECURRENCE,
-    EXEC_ONEDNN,
-    EXEC_PYTHON,
-    EXEC_TORCH,
-    UNPACKED,
-)
+from rnnbench.names import EXEC_NO_RECURRENCE
 
 
 class FlattenBody(nn.Module):
@@ -79,97 +72,17 @@ class ConvBody(nn.Module):
 
 
 _FUSED_MODULES: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-IMPLS = ("auto", "scan", "torch", "padded")
-
-
-def fastest_impl(kind: str, layers: int, directions: int, device: torch.device) -> str:
-    """The faster exact path for this layer, as measured in bench/RESULTS.md.
-
-    On GPUs torch's cuDNN kernels over the padded batch (``"padded"``, models/padded.py:
-    no packing, no host sync). On CPUs torch's LSTM has a fused oneDNN kernel that
-    beats the scan kernel for a single unidirectional layer (1.4x at seed A); with the
-    compiled kernels (native.available) rnnbench wins for bidirectional LSTMs (1.1x at
-    seed A) and deep stacks (seed C), without them only for deep unidirectional stacks.
-    torch's RNN and GRU run one autograd node per step and gate, and the scan kernels
-    are 3-12x faster.
-    """
-    if device.type != "cpu":
-        return "padded"
-    if kind == "lstm" and layers == 1 and (directions == 1 or not native.available()):
-        return "torch"
-    return "scan"
-
-
-def _scan_path(device: torch.device) -> str:
-    """Whether rnnbench's scan kernels run compiled or as Python loops on ``device``
-    (the models compute in float32, which native.usable accepts)."""
-    return EXEC_COMPILED if device.type == "cpu" and native.available() else EXEC_PYTHON
-
-
-def _torch_path(kind: str, device: torch.device) -> str:
-    """What a torch nn.RNN/LSTM/GRU module runs on: cuDNN on GPUs (when enabled), and on
-    CPUs oneDNN's fused kernel for LSTMs (torch has none for RNN and GRU)."""
-    if device.type == "cuda":
-        cudnn = torch.backends.cudnn
-        return EXEC_CUDNN if cudnn.enabled and cudnn.is_available() else EXEC_TORCH
-    mkldnn = torch.backends.mkldnn
-    onednn = kind == "lstm" and device.type == "cpu" and mkldnn.is_available() and mkldnn.enabled
-    return EXEC_ONEDNN if onednn else EXEC_TORCH
-
-
-def layer_paths(model: nn.Module, device: torch.device) -> list[str]:
-    """The execution path of each recurrent layer of ``model`` on ``device``, bottom up
-    (one entry per layer; a bidirectional layer's directions share theirs); empty for a
-    model with no recurrent layer.
-
-    The same decisions the forward passes take (FusedRecurrence's impl and
-    :func:`fastest_impl`, CellRecurrence's impl, native.usable), so the record says what
-    ran, not what was asked for: ``impl="auto"`` is resolved.
-    """
-    paths: list[str] = []
-    for module in model.modules():
-        if isinstance(module, FusedRecurrence):
-            layers = module.rnn.num_layers
-            impl = module.impl
-            if impl == "auto":
-                impl = fastest_impl(module.kind, layers, module.num_directions, device)
-            path = _scan_path(device) if impl == "scan" else _torch_path(module.kind, device)
-            if impl == "padded":
-                path += UNPACKED
-            paths += [path] * layers
-        elif isinstance(module, CellRecurrence):
-            path = _scan_path(device) if module.impl == "scan" else EXEC_PYTHON
-            paths += [path] * len(module.cells)
-    return paths
-
-
-def settle_paths(model: nn.Module, device: torch.device) -> None:
-    """Fix every fused recurrence's ``impl="auto"`` to the path it takes on ``device``,
-    once, when the model is built for it (train/loop.py). On a GPU that is the padded
-    cuDNN path ("padded"); CPU models are left as built (their forward resolves "auto"
-    by the same :func:`fastest_impl`, so nothing changes there)."""
-    if device.type == "cpu":
-        return
-    for module in model.modules():
-        if isinstance(module, FusedRecurrence) and module.impl == "auto":
-            module.impl = fastest_impl(module.kind, module.rnn.num_layers, 1, device)
-
-
-def execution_path(model: nn.Module, device: torch.device) -> str:
-    """One line for the whole model: its layers' distinct paths (:func:`layer_paths`)
-    joined by " + " in layer order, e.g. "compiled kernels", or EXEC_NO_RECURRENCE."""
-    paths = layer_paths(model, device)
-    return " + ".join(dict.fromkeys(paths)) if paths else EXEC_NO_RECURRENCE
+CPU = torch.device("cpu")
 
 
 class FusedRecurrence(nn.Module):
     """nn.RNN / nn.LSTM / nn.GRU parameters over left-aligned rows, padding never read.
 
-    ``impl="scan"`` computes with rnnbench's whole-sequence kernels (recurrent.py);
-    ``impl="torch"`` calls the torch module on a packed sequence, the reference the
-    kernels are tested against; ``impl="padded"`` calls torch's kernels on the padded
-    batch without packing (models/padded.py: the GPU path, exact too). Both read the same parameters and give the same results.
-    ``impl="auto"`` (the default) picks the faster one, see :func:`fastest_impl`.
+    The parameters are the torch module's (``self.rnn``); its plan (models/plan.py) says
+    which path computes with them: rnnbench's compiled kernels (recurrent.run_stack),
+    torch's module itself (on packed sequences on a CPU, over the padded batch elsewhere:
+    padded.py) or the loop over the textbook cell (recurrent.reference_stack). All give
+    the same results.
     """
 
     def __init__(
@@ -180,13 +93,11 @@ class FusedRecurrence(nn.Module):
         layers: int,
         bidirectional: bool,
         dropout: float,
-        impl: str = "auto",
+        device: torch.device = CPU,
     ) -> None:
         super().__init__()
-        if impl not in IMPLS:
-            raise ValueError(f"unknown recurrence impl {impl!r}; allowed: {', '.join(IMPLS)}")
         self.kind = kind
-        self.impl = impl
+        self.num_layers = layers
         self.num_directions = 2 if bidirectional else 1
         self.out_features = hidden * self.num_directions
         self.rnn = _FUSED_MODULES[kind](
@@ -198,26 +109,28 @@ class FusedRecurrence(nn.Module):
             # torch only applies dropout between layers and warns if there is none.
             dropout=dropout if layers > 1 else 0.0,
         )
+        self.plan_for(device)
+
+    def plan_for(self, device: torch.device, path: Path | None = None) -> None:
+        """Choose the path for ``device`` (or force ``path``); the forward keeps to it."""
+        self.plan: Plan = choose_plan(self.kind, self.num_layers, self.num_directions, device, path)
 
     def forward(
         self, h: Tensor, lengths: Tensor, per_token: bool, embedding: nn.Module | None = None
     ) -> Tensor:
         """h: encoded inputs [B, L, D], or token ids [B, L] if ``embedding`` is given
-        (the scan kernels may then project them through the embedding table)."""
-        impl = self.impl
-        if impl == "auto":
-            impl = fastest_impl(self.kind, self.rnn.num_layers, self.num_directions, h.device)
-        if impl == "padded":  # checks the lengths on the device: no host sync
-            if embedding is not None:
-                h = embedding(h)
-            return run_padded(self.kind, self.rnn, h, lengths, per_token)
-        check_lengths(lengths, h.shape[1])
-        if impl == "scan":
-            return run_stack(
-                self.kind, self.rnn, h, lengths, per_token, self.rnn.dropout, embedding
-            )
+        (the compiled path may then project them through the embedding table)."""
+        if self.plan.path is Path.COMPILED:
+            check_lengths(lengths, h.shape[1])
+            return run_stack(self.kind, self.rnn, h, lengths, per_token, embedding)
         if embedding is not None:
             h = embedding(h)
+        if self.plan.path is Path.REFERENCE:
+            check_lengths(lengths, h.shape[1])
+            return reference_stack(self.kind, self.rnn, h, lengths, per_token)
+        if self.plan.unpacked:  # checks the lengths on the device: no host sync
+            return run_padded(self.kind, self.rnn, h, lengths, per_token)
+        check_lengths(lengths, h.shape[1])
         # Packing runs each row for exactly lengths[b] steps; the backward direction starts
         # at the last real token. Packing needs the lengths on the CPU.
         packed = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
@@ -233,27 +146,41 @@ class FusedRecurrence(nn.Module):
 
 
 class CellRecurrence(nn.Module):
-    """Stacked explicit cells, a Python loop over time: the readable twin of FusedRecurrence.
+    """Stacked explicit cells: the readable twin of FusedRecurrence.
 
     Layers run one after another over the whole sequence (as torch stacks them), with
     dropout on the sequence passed between layers. Every row runs max(lengths) steps and
     its final state is read at its own last real step; as in recurrent.py, the steps
     after it reach nothing that is read and get zero gradient. Per-step outputs at
     padding are zero, as pad_packed_sequence leaves them.
+
+    The textbook cells always run their reference loop (cells.run_cell), which is what
+    they are for. Peephole and CIFG LSTMs have no library kernel; where the compiled
+    kernels are built they run the LSTM kernel (recurrent.scan_lstm_variant, tested
+    equal to the loop).
     """
 
     def __init__(
-        self, cell: type[Cell], dim: int, hidden: int, layers: int, dropout: float
+        self,
+        cell: type[Cell],
+        dim: int,
+        hidden: int,
+        layers: int,
+        dropout: float,
+        device: torch.device = CPU,
     ) -> None:
         super().__init__()
+        self.kind = next(name for name, known in CELLS.items() if known is cell)
+        self.num_layers = layers
         self.out_features = hidden
         sizes = [dim] + [hidden] * (layers - 1)
         self.cells = nn.ModuleList(cell(size, hidden) for size in sizes)
         self.dropout = nn.Dropout(dropout)
-        # Peephole and CIFG LSTMs have no library kernel, so by default they run the LSTM
-        # scan kernel (recurrent.scan_lstm_variant, tested equal to this loop); the
-        # textbook cells stay explicit loops, which is what they are for.
-        self.impl = "scan" if cell in (PeepholeLSTMCell, CIFGLSTMCell) else "loop"
+        self.plan_for(device)
+
+    def plan_for(self, device: torch.device, path: Path | None = None) -> None:
+        """Choose the path for ``device`` (or force ``path``); the forward keeps to it."""
+        self.plan: Plan = choose_plan(self.kind, self.num_layers, 1, device, path)
 
     def forward(self, h: Tensor, lengths: Tensor, per_token: bool) -> Tensor:
         batch, length, _ = h.shape
@@ -261,24 +188,15 @@ class CellRecurrence(nn.Module):
         lengths = lengths.to(h.device)
         steps = int(lengths.max())  # no row needs more steps than its length
         seq = h[:, :steps].transpose(0, 1)  # time-major [T, B, I]
+        compiled = self.plan.path is Path.COMPILED
         for index, cell in enumerate(self.cells):
             if index > 0:
                 seq = self.dropout(seq)
-            if self.impl == "scan":
+            if compiled:
                 seq = scan_lstm_variant(cell, seq)
-                continue
-            # Feature-major products ([G*H, B] in memory) handed to the gate maths as
-            # [B, G*H] views: each gate block is then contiguous, which makes sigmoid/tanh
-            # several times faster than on a strided slice. Same values either way.
-            x_proj = torch.matmul(cell.weight_ih, seq.transpose(1, 2)) + cell.bias_ih[:, None]
-            state = cell.initial_state(batch, h)
-            outputs = []
-            # unbind: one backward node for all steps, where x_proj[t] would add one each.
-            for x_t in x_proj.unbind(0):
-                h_proj = torch.addmm(cell.bias_hh[:, None], cell.weight_hh, state[0].t())
-                state = cell.update(x_t.t(), h_proj.t(), state)
-                outputs.append(state[0])
-            seq = torch.stack(outputs)
+            else:
+                weights = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+                seq = run_cell(cell.update, seq, *weights, cell.num_states)
         if per_token:
             return per_token_outputs(seq, lengths, length)
         return seq[lengths - 1, torch.arange(batch, device=h.device)]
@@ -313,3 +231,33 @@ class RecurrentBody(nn.Module):
         if self.per_token and self.pre_padded:
             out = post_to_pre(out, lengths)
         return out
+
+
+Planned = FusedRecurrence | CellRecurrence
+
+
+def plan_model(model: nn.Module, device: torch.device, path: Path | None = None) -> None:
+    """Plan every recurrence of ``model`` for ``device`` (models/plan.py), once, when the
+    model is built for it; ``path`` forces one path on all of them (tests, benchmarks)."""
+    for module in model.modules():
+        if isinstance(module, Planned):
+            module.plan_for(device, path)
+
+
+def layer_plans(model: nn.Module) -> list[Plan]:
+    """The plan of each recurrent layer of ``model``, bottom up (one entry per layer; a
+    bidirectional layer's directions share theirs); empty for a model with none."""
+    return [m.plan for m in model.modules() if isinstance(m, Planned) for _ in range(m.num_layers)]
+
+
+def layer_paths(model: nn.Module) -> list[str]:
+    """What computes each recurrent layer, as planned, e.g. "compiled kernels":
+    metrics.json's hardware.exec_layers."""
+    return [plan.label for plan in layer_plans(model)]
+
+
+def execution_path(model: nn.Module) -> str:
+    """One line for the whole model: its layers' distinct paths (:func:`layer_paths`)
+    joined by " + " in layer order, e.g. "compiled kernels", or EXEC_NO_RECURRENCE."""
+    paths = layer_paths(model)
+    return " + ".join(dict.fromkeys(paths)) if paths else EXEC_NO_RECURRENCE

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from rnnbench import registry
@@ -19,6 +20,7 @@ from rnnbench.models.bodies import (
     FlattenBody,
     FusedRecurrence,
     RecurrentBody,
+    plan_model,
 )
 from rnnbench.models.cells import CELLS
 from rnnbench.models.encoders import build_encoder
@@ -116,8 +118,15 @@ def num_outputs(meta: EncodedMeta) -> int:
     return 1 if meta.task in ("sentiment", "memory") and meta.num_classes == 2 else meta.num_classes
 
 
-def build_model(arch: str, meta: EncodedMeta, hparams: dict[str, Any] | None = None) -> nn.Module:
-    """Build ``arch`` for the dataset described by ``meta``; see rnnbench.registry."""
+def build_model(
+    arch: str,
+    meta: EncodedMeta,
+    hparams: dict[str, Any] | None = None,
+    device: torch.device | str = "cpu",
+) -> nn.Module:
+    """Build ``arch`` for the dataset described by ``meta`` (see rnnbench.registry), its
+    recurrent layers planned for ``device`` (models/plan.py). The parameters stay on the
+    CPU: move the model with ``.to(device)``."""
     entry = registry.get(arch)
     _check_meta(meta)
     cfg = resolve_hparams(arch, hparams)
@@ -125,4 +134,6 @@ def build_model(arch: str, meta: EncodedMeta, hparams: dict[str, Any] | None = N
     encoder, dim = build_encoder(meta.vocab_size, cfg.embedding_dim)
     body = entry.build_body(meta, dim, cfg)
     head = Head(body.out_features, cfg.head_hidden, num_outputs(meta), cfg.dropout)
-    return apply_init(SequenceModel(arch, encoder, body, head), cfg.init)
+    model = apply_init(SequenceModel(arch, encoder, body, head), cfg.init)
+    plan_model(model, torch.device(device))
+    return model

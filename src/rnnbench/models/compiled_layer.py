@@ -9,9 +9,8 @@ states (and the LSTM's cells), recomputes the gates in the backward, and adds th
 gradients up in cache: 1.7x faster per GRU layer at seed C.
 
 Same maths, parameters and layout as ``project`` + ``scan_layer`` in recurrent.py (the
-tests compare both, in float64, outputs and every gradient). Only where the compiled
-library is usable; elsewhere recurrent.py runs those instead. Under autocast both run in
-float32 (scan.full_precision).
+tests compare both, in float64, outputs and every gradient); recurrent.run_stack picks
+between them by shape. Under autocast both run in float32 (scan.full_precision).
 """
 
 from __future__ import annotations
@@ -81,7 +80,7 @@ def compiled_layer(
     kind: str, inputs: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tensor, b_hn: Tensor
 ) -> Tensor:
     """One layer over inputs [T, D, F, B] (direction d's inputs in its reading order):
-    states [T, D, H, B]. Needs ``native.usable(inputs)``."""
+    states [T, D, H, B]."""
     return CompiledLayer.apply(kind, inputs, w_ih, w_hh, bias, b_hn)
 
 

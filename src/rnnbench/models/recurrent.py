@@ -1,12 +1,16 @@
-"""Stacks of RNN / LSTM / GRU layers, run layer by layer by rnnbench's kernels.
+"""Stacks of RNN / LSTM / GRU layers, run layer by layer: the compiled path and the
+reference path of models/plan.py.
 
-With the compiled kernels (native/), a layer whose work splits into two or more pieces
+The compiled path (:func:`run_stack`): a layer whose work splits into two or more pieces
 (directions x column groups of the batch) runs as one compiled pass: projection, time
 loop and weight gradients (compiled_layer.py); other layers run as an input projection
-plus a time loop (scan.py). A text model's first layer looks its projection up in a
-per-token table when its gates are narrower than the embedding (project_table).
-Without the compiled kernels, the time loops are Python and deep unidirectional stacks
-run on the layer wavefront (wavefront.py) instead.
+plus the compiled time loop (scan.py). A text model's first layer looks its projection
+up in a per-token table when its gates are narrower than the embedding (project_table).
+Which of these a layer takes is decided by shape alone, so the thread count never
+changes the path (or the rounding) a model gets.
+
+The reference path (:func:`reference_stack`): the same layers as loops over the textbook
+cells' maths (cells.run_cell), autograd recording every step.
 
 The parameters are those of a torch ``nn.RNN``/``nn.LSTM``/``nn.GRU`` module (same names,
 shapes and init, so checkpoints and parameter counts do not change); only the
@@ -14,7 +18,7 @@ computation differs. Semantics are those of packed sequences: row b is read for 
 ``lengths[b]`` steps, its final state is the one at its last real step, the backward
 direction starts at its last real token, and per-token outputs are zero at padding.
 
-The kernels run every row for max(lengths) steps instead of skipping padding. That
+Both paths run every row for max(lengths) steps instead of skipping padding. That
 gives the same outputs and the same gradients: rows are left-aligned, so positions after
 a row's end come after everything that is read from it; their values reach nothing that
 is read, and the gradient flowing into them is exactly zero.
@@ -27,10 +31,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnbench.models import native
-from rnnbench.models.cells import Cell, CIFGLSTMCell, PeepholeLSTMCell
+from rnnbench.models.cells import (
+    Cell,
+    CIFGLSTMCell,
+    GRUCell,
+    LSTMCell,
+    PeepholeLSTMCell,
+    RNNCell,
+    run_cell,
+)
 from rnnbench.models.compiled_layer import TableProjection, compiled_layer
 from rnnbench.models.scan import ElmanScan, GRUScan, LSTMScan
-from rnnbench.models.wavefront import wavefront_stack
 
 
 def check_lengths(lengths: Tensor, length: int) -> None:
@@ -130,7 +141,7 @@ def table_pays(embedding: nn.Module | None, x: Tensor, gates: int, directions: i
     tokens (the table costs V products, the batch T * B), and the backward's per-piece
     gradient sums ([pieces, G, V]) are no larger than the embedded batch [B, T, E] they
     replace. Only a plain ``nn.Embedding`` (no max_norm, frequency scaling or sparse
-    gradient) and where the compiled kernels run.
+    gradient).
     """
     if not isinstance(embedding, nn.Embedding) or x.is_floating_point():
         return False
@@ -144,7 +155,6 @@ def table_pays(embedding: nn.Module | None, x: Tensor, gates: int, directions: i
         and dim > gates
         and vocab <= batch * steps
         and pieces * gates * vocab <= batch * steps * dim
-        and native.usable(embedding.weight)
     )
 
 
@@ -166,23 +176,9 @@ def project_table(
 
 
 def scan_layer(kind: str, x_proj: Tensor, w_hh: Tensor, b_hn: Tensor) -> Tensor:
-    """One layer's recurrence over its input projection x_proj [T, D, G, B]: [T, D, H, B].
-
-    Direction d's x_proj[:, d] is in the order that direction reads its input.
-    """
-    if native.usable(x_proj):  # the compiled loops take all directions in one call
-        return _scan(kind, x_proj, w_hh, b_hn)
-    # The Python loops take one direction per call: batching the two as D = 2 was
-    # measured 5x slower (a step's gate slices are then not contiguous).
-    outs = [
-        _scan(kind, x_proj[:, d : d + 1].contiguous(), w_hh[d : d + 1], b_hn[d : d + 1])
-        for d in range(x_proj.shape[1])
-    ]
-    return torch.cat(outs, 1)
-
-
-def _scan(kind: str, x_proj: Tensor, w_hh: Tensor, b_hn: Tensor) -> Tensor:
-    """The scan kernel of ``kind`` over x_proj [T, D, G, B]: [T, D, H, B]."""
+    """One layer's compiled time loop over its input projection x_proj [T, D, G, B]:
+    [T, D, H, B], all directions in one call. Direction d's x_proj[:, d] is in the order
+    that direction reads its input."""
     if kind == "rnn":
         return ElmanScan.apply(x_proj, w_hh)
     if kind == "lstm":
@@ -219,11 +215,10 @@ def _compiled_layer_pays(inputs: Tensor) -> bool:
     the batch): a single piece runs on one thread, while projection + scan has MKL's
     parallel products. Measured at seed A in paired runs: 1.03-1.3x faster for
     bidirectional layers, 1.1-1.5x slower for a unidirectional one at batch 128 (one
-    piece). Decided by shape alone, so the thread count never changes which path (and
-    rounding) a model gets.
+    piece).
     """
     _, dirs, _, batch = inputs.shape
-    return native.usable(inputs) and len(native.pieces(dirs, batch)) > 1
+    return len(native.pieces(dirs, batch)) > 1
 
 
 def _layer_by_layer(
@@ -266,17 +261,16 @@ def run_stack(
     x: Tensor,
     lengths: Tensor,
     per_token: bool,
-    dropout: float,
     embedding: nn.Module | None = None,
 ) -> Tensor:
-    """Run ``module``'s layers over left-aligned x [B, L, I] with the fast kernels; or
+    """Run ``module``'s layers over left-aligned x [B, L, I] with the compiled kernels; or
     over token ids x [B, L] embedded by ``embedding``.
 
     Returns [B, L, D*H] per-token outputs (zeros at padding) or [B, D*H] final states
-    (forward direction first), as FusedRecurrence's torch path does.
+    (forward direction first), as torch's module on packed sequences does.
     """
     if not module.bias:
-        raise ValueError("the scan kernels need a recurrent module with biases")
+        raise ValueError("the compiled kernels need a recurrent module with biases")
     batch, length = x.shape[:2]  # lengths already checked by the caller (check_lengths)
     lengths = lengths.to(x.device)
     steps = int(lengths.max()) if batch else 0
@@ -286,20 +280,7 @@ def run_stack(
         embedding, x, module.weight_ih_l0.shape[0], directions
     ):
         x, embedding = embedding(x), None
-    # Deep unidirectional stacks take the wavefront when the loops are Python (22x fewer
-    # sequential steps). With the compiled kernels every stack goes layer by layer: even
-    # before the compiled layers that measured 1.4-1.7x faster than the wavefront for
-    # LSTMs and GRUs at seed C.
-    if (
-        not module.bidirectional
-        and module.num_layers > 1
-        and not native.usable(module.weight_ih_l0)
-    ):
-        weights = [module_weights(module, layer, False) for layer in range(module.num_layers)]
-        top = wavefront_stack(kind, x.transpose(0, 1), weights, dropout, module.training)
-        out = top.transpose(1, 2).unsqueeze(1)  # [T, 1, H, B]
-    else:
-        out = _layer_by_layer(kind, module, x, lengths, dropout, embedding)
+    out = _layer_by_layer(kind, module, x, lengths, module.dropout, embedding)
     if per_token:
         return per_token_outputs(_in_input_order(out, lengths).permute(0, 2, 1), lengths, length)
     # The state after each row's last real step: time index lengths - 1, both directions.
@@ -307,6 +288,42 @@ def run_stack(
     by_row = out.permute(3, 1, 0, 2)  # [B, D, T, H]
     index = (lengths - 1).view(-1, 1, 1, 1).expand(-1, by_row.shape[1], 1, by_row.shape[3])
     return torch.gather(by_row, 2, index).flatten(1)  # [B, D*H]
+
+
+_CELLS: dict[str, type[Cell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+
+
+def reference_stack(
+    kind: str, module: nn.RNNBase, x: Tensor, lengths: Tensor, per_token: bool
+) -> Tensor:
+    """``module``'s layers over left-aligned x [B, L, I] as loops over the textbook cell
+    (cells.run_cell), directions one after the other: the same results as run_stack.
+
+    torch keeps its gate blocks in the cells' order (LSTM i, f, g, o; GRU r, z, n with
+    b_hn inside the reset gate's product), so the module's weights go in as they are.
+    """
+    batch, length = x.shape[:2]  # lengths already checked by the caller (check_lengths)
+    lengths = lengths.to(x.device)
+    cell = _CELLS[kind]
+    directions = 2 if module.bidirectional else 1
+    steps = int(lengths.max()) if batch else 0
+    seq = x[:, :steps].transpose(0, 1)  # time-major [T, B, I]
+    last: list[Tensor] = []
+    for layer in range(module.num_layers):
+        if layer:
+            seq = F.dropout(seq, module.dropout, module.training)
+        outputs, last = [], []
+        for direction in range(directions):
+            weights = module_weights(module, layer, bool(direction))
+            # The backward direction reads each row from its last real token.
+            inputs = reverse_rows(seq, lengths) if direction else seq
+            out = run_cell(cell.update, inputs, *weights, cell.num_states)
+            last.append(out[lengths - 1, torch.arange(batch, device=x.device)])
+            outputs.append(reverse_rows(out, lengths) if direction else out)
+        seq = torch.cat(outputs, -1)
+    if per_token:
+        return per_token_outputs(seq, lengths, length)
+    return torch.cat(last, -1)
 
 
 def per_token_outputs(seq: Tensor, lengths: Tensor, length: int) -> Tensor:
@@ -318,10 +335,11 @@ def per_token_outputs(seq: Tensor, lengths: Tensor, length: int) -> Tensor:
 
 
 def scan_lstm_variant(cell: Cell, x: Tensor) -> Tensor:
-    """A peephole or CIFG LSTM cell over x [T, B, I] with the LSTM kernel: [T, B, H].
+    """A peephole or CIFG LSTM cell over x [T, B, I] with the compiled LSTM kernel:
+    [T, B, H].
 
-    Same parameters and maths as the cell's own step (the explicit loop in
-    CellRecurrence, which the tests compare with this), computed as one layer scan.
+    Same parameters and maths as the cell's own step (its reference path, cells.run_cell,
+    which the tests compare with this), computed as one layer scan.
     """
     coupled = isinstance(cell, CIFGLSTMCell)
     hidden = cell.hidden_size

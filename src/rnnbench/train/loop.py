@@ -147,8 +147,8 @@ def run_training(
     tensors = {name: to_tensors(split, device) for name, split in splits.items()}
 
     torch.manual_seed(resolved.seed)
-    model = _build_model(resolved.arch, meta, resolved.model).to(device)
-    bodies.settle_paths(model, device)  # on a GPU: the padded cuDNN path, chosen once
+    # Each recurrent layer's path is planned here, for this device, and only here.
+    model = _build_model(resolved.arch, meta, resolved.model, device).to(device)
     initial_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     optimizer = build_optimizer(
         resolved.optimizer,
@@ -178,12 +178,13 @@ def run_training(
             model, task, tensors["train"], hp["batch_size"], keep_logits=False
         )
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    exec_layers = bodies.layer_paths(model, device)
-    exec_path = bodies.execution_path(model, device)
+    exec_layers = bodies.layer_paths(model)
+    exec_path = bodies.execution_path(model)
+    exec_plan = [str(plan.path) for plan in bodies.layer_plans(model)]
     if resolved.arch in RECURRENT and device.type == "cpu":
-        log.info("scan kernels, where this model uses them: %s", native.describe())
-    if resolved.arch in RECURRENT:
-        log.info("recurrent layers run on: %s", exec_path)
+        log.info("compiled recurrent kernels: %s", native.describe())
+    if exec_plan:
+        log.info("execution plan, bottom layer first: %s (%s)", ", ".join(exec_plan), exec_path)
     log.info(
         "%s %s %s len=%d seed=%d: %d params, %d/%d/%d examples, device %s, %d threads",
         resolved.dataset,
@@ -274,6 +275,7 @@ def run_training(
         provenance={
             "exec_layers": exec_layers,
             "exec_path": exec_path,
+            "exec_plan": exec_plan,
             "amp_dtype": amp_dtype,
         },
         data_path=data_path,
@@ -398,9 +400,11 @@ def _majority_baseline(
     }
 
 
-def _build_model(arch: str, meta: EncodedMeta, model_hparams: dict[str, Any]) -> nn.Module:
+def _build_model(
+    arch: str, meta: EncodedMeta, model_hparams: dict[str, Any], device: torch.device
+) -> nn.Module:
     try:
-        return build_model(arch, meta, model_hparams)
+        return build_model(arch, meta, model_hparams, device)
     except (ValueError, KeyError) as err:
         raise SpecError(f"cannot build arch {arch!r}: {err}") from err
 

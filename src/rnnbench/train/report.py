@@ -92,6 +92,7 @@ def hardware(
     *,
     exec_layers: Sequence[str] = (),
     exec_path: str | None = None,
+    exec_plan: Sequence[str] = (),
     amp_dtype: torch.dtype | None = None,
 ) -> dict[str, Any]:
     """Where and how a run computed: metrics.json's ``hardware``.
@@ -102,7 +103,8 @@ def hardware(
       and the comparison tables compare machines by it);
     - ``exec_path``: what ran the recurrent layers (models.bodies.execution_path, e.g.
       "compiled kernels", "torch module (oneDNN)", "cuDNN", "Python loops"), and
-      ``exec_layers`` the same per recurrent layer, bottom up;
+      ``exec_layers`` the same per recurrent layer, bottom up; ``exec_plan`` each layer's
+      path as planned (models/plan.py): "compiled", "library" or "reference";
     - ``tf32``: {"matmul", "cudnn"}, torch's allow_tf32 switches as the run left them
       (hparams.tf32 sets both; on a GPU only, None on a CPU where TF32 does not apply),
       and ``amp_dtype`` ("bfloat16", "float16") when autocast was on (hparams.amp, on any
@@ -127,6 +129,7 @@ def hardware(
         "platform": platform.platform(),
         "exec_path": exec_path,
         "exec_layers": list(exec_layers),
+        "exec_plan": list(exec_plan),
         "tf32": tf32,
         "amp_dtype": str(amp_dtype).removeprefix("torch.") if amp_dtype else None,
     }

@@ -1,10 +1,10 @@
 """The compiled time loops (kernels.cpp): built on first use, cached, called via ctypes.
 
 The scan kernels (scan.py), the whole-layer kernels and the table lookup
-(compiled_layer.py) call :func:`run` when :func:`usable` says the compiled library
-serves a tensor; otherwise the Python loops (and projections) compute the same maths
-(the tests compare both). So a machine without a C++ compiler trains with identical
-semantics, only slower, and says so once in the log.
+(compiled_layer.py) call :func:`run`. They serve the compiled path of models/plan.py,
+which a recurrence gets only on a CPU where :func:`available` says the library loaded;
+elsewhere it runs torch's modules or the reference loop, with identical semantics (the
+tests compare all three), and the training log says which.
 
 The library is built with the system's C++ compiler (``$CXX``, else ``c++``/``g++``)
 for the CPU it runs on (``-march=native``) and cached under
@@ -135,10 +135,10 @@ _SIGNATURES = {
 def _library() -> tuple[ctypes.CDLL | None, str]:
     """(library, how) where how says what the recurrent layers run on, for the log."""
     if os.environ.get("RNNBENCH_NATIVE", "1") == "0":
-        return None, "Python loops (RNNBENCH_NATIVE=0)"
+        return None, "not built (RNNBENCH_NATIVE=0)"
     compiler = _compiler()
     if compiler is None:
-        return None, "Python loops (no C++ compiler found; set CXX to use the compiled ones)"
+        return None, "not built: no C++ compiler found (set CXX to use them)"
     try:
         path = _build(compiler)
         lib = ctypes.CDLL(str(path))
@@ -149,24 +149,19 @@ def _library() -> tuple[ctypes.CDLL | None, str]:
                 fn.argtypes = [_INT64_P, ctypes.c_int64, _INT64_P, *args]
                 fn.restype = None
     except (OSError, RuntimeError, subprocess.SubprocessError) as err:
-        log.warning("recurrent kernels fall back to Python loops: %s", err)
-        return None, f"Python loops (compiling {SOURCE.name} failed: {err})"
+        log.warning("no compiled recurrent kernels: %s", err)
+        return None, f"not built: compiling {SOURCE.name} failed: {err}"
     return lib, f"compiled kernels ({path})"
 
 
 def describe() -> str:
-    """What the scan kernels run on here, e.g. for a training log."""
+    """Whether the compiled kernels are here (and where from), e.g. for a training log."""
     return _library()[1]
 
 
 def available() -> bool:
-    """Whether the compiled library loaded (on CPUs; see usable for a given tensor)."""
+    """Whether the compiled library loaded (it serves CPU tensors of float32/float64)."""
     return _library()[0] is not None
-
-
-def usable(x: Tensor) -> bool:
-    """Whether the compiled loops serve tensors like x (CPU, float32/float64)."""
-    return x.device.type == "cpu" and x.dtype in _SUFFIX and available()
 
 
 def pieces(dirs: int, batch: int) -> list[tuple[int, int, int, int]]:
@@ -189,13 +184,25 @@ def run(name: str, dims: tuple[int, int, int, int], *args: Tensor | int | None) 
     outputs are written in place. None is a null pointer (no peepholes), a bool or int an
     int argument (a flag, a width). The pieces (directions x column groups) run on
     torch's OpenMP threads; each writes its own memory, so they need no locks.
+
+    The plan (models/plan.py) gives the compiled path only where these hold; a model
+    moved to another device after it was planned fails here, not with wrong results.
     """
-    lib, _ = _library()
+    lib, how = _library()
+    if lib is None:
+        raise RuntimeError(f"{name}: the compiled kernels are {how}")
     dtype = next(a.dtype for a in args if isinstance(a, Tensor) and a.is_floating_point())
+    if dtype not in _SUFFIX:
+        raise ValueError(f"{name}: the compiled kernels take float32 or float64, got {dtype}")
     fn = getattr(lib, f"{name}_{_SUFFIX[dtype]}")
     pointers = []
     for arg in args:
         if isinstance(arg, Tensor):
+            if arg.device.type != "cpu":
+                raise ValueError(
+                    f"{name}: the compiled kernels run on CPU tensors, got one on "
+                    f"{arg.device} (plan the model for its device: models.plan_model)"
+                )
             if not arg.is_contiguous() or arg.dtype not in (dtype, torch.int64):
                 raise ValueError(f"{name}: every tensor must be contiguous {dtype} (or int64 ids)")
             pointers.append(arg.data_ptr())

@@ -1,0 +1,112 @@
+"""The execution plan: which path computes a recurrence, decided once for its device.
+
+Every recurrence runs on one of at most three paths, each tested equal to the others:
+
+- ``COMPILED``: rnnbench's C++ kernels (native/kernels.cpp; recurrent.run_stack), on CPUs
+  where a C++ compiler built them. How a layer is cut up inside this path (one compiled
+  pass per layer, or projection + compiled scan, and the first layer's table lookup) is
+  a shape strategy of run_stack, not another path;
+- ``LIBRARY``: torch's ``nn.RNN``/``nn.LSTM``/``nn.GRU`` (oneDNN's fused LSTM on CPUs, cuDNN
+  on GPUs): on packed sequences on CPUs, over the padded batch elsewhere (padded.py);
+- ``REFERENCE``: autograd over the textbook cell, one Python step at a time (cells.run_cell):
+  the maths as written, and what the textbook cell architectures are for.
+
+:func:`choose_plan` is the one place that chooses. build_model plans every recurrence for
+the device it is built for (train/loop.py builds for the training device); the forward
+passes only dispatch on the stored plan, so what metrics.json records is what ran.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import torch
+
+from rnnbench.models import native
+from rnnbench.names import (
+    EXEC_COMPILED,
+    EXEC_CUDNN,
+    EXEC_ONEDNN,
+    EXEC_PYTHON,
+    EXEC_TORCH,
+    UNPACKED,
+)
+
+
+class Path(StrEnum):
+    COMPILED = "compiled"
+    LIBRARY = "library"
+    REFERENCE = "reference"
+
+
+# Recurrences torch has a module for; the LSTM variants that only the compiled LSTM kernel
+# runs fast (torch has no peephole or coupled-gate LSTM). Any other kind is a textbook cell.
+LIBRARY_KINDS = ("rnn", "lstm", "gru")
+COMPILED_VARIANTS = ("lstm_peephole", "lstm_cifg")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one recurrence (all its layers) runs on the device it was planned for."""
+
+    path: Path
+    label: str  # what computes it, as metrics.json's hardware.exec_path records it
+    unpacked: bool = False  # LIBRARY: torch's kernels over the padded batch, no packing
+
+
+def fastest_path(kind: str, layers: int, directions: int, device: torch.device) -> Path:
+    """The fastest exact path for a recurrence, as measured (bench/RESULTS.md and the
+    paired runs of issue 17, 2 threads on the Intel Xeon).
+
+    - GPUs: torch's cuDNN kernels, and the reference loop where torch has no module;
+    - CPUs with the compiled kernels: those, except for one unidirectional LSTM layer,
+      where oneDNN's fused LSTM is as fast (seed A: 10.3k vs 10.6k samples/s);
+    - CPUs without a compiler: oneDNN's LSTM, and the reference loop for RNNs and GRUs,
+      which is 2.2-2.5x faster than torch's modules there (those run one autograd node per
+      step and gate).
+    """
+    compiled = device.type == "cpu" and native.available()
+    if kind in COMPILED_VARIANTS:
+        return Path.COMPILED if compiled else Path.REFERENCE
+    if kind not in LIBRARY_KINDS:
+        return Path.REFERENCE
+    if device.type != "cpu":
+        return Path.LIBRARY
+    if kind == "lstm" and (not compiled or (layers == 1 and directions == 1)):
+        return Path.LIBRARY
+    return Path.COMPILED if compiled else Path.REFERENCE
+
+
+def choose_plan(
+    kind: str, layers: int, directions: int, device: torch.device, path: Path | None = None
+) -> Plan:
+    """The plan of a recurrence of ``kind`` ("rnn", "lstm", "gru", an LSTM variant in
+    COMPILED_VARIANTS, or a textbook cell's name) on ``device``: the fastest path, or
+    ``path`` where one is forced (the tests, the benchmark's torch-module column), checked
+    to exist for this kind and device."""
+    chosen = fastest_path(kind, layers, directions, device) if path is None else Path(path)
+    if chosen is Path.COMPILED:
+        if kind not in LIBRARY_KINDS + COMPILED_VARIANTS:
+            raise ValueError(f"{kind} has no compiled kernel")
+        if device.type != "cpu" or not native.available():
+            raise ValueError(f"no compiled kernels on {device}: {native.describe()}")
+        return Plan(Path.COMPILED, EXEC_COMPILED)
+    if chosen is Path.LIBRARY:
+        if kind not in LIBRARY_KINDS:
+            raise ValueError(f"torch has no module for {kind}")
+        return Plan(Path.LIBRARY, _library_label(kind, device), unpacked=device.type != "cpu")
+    return Plan(Path.REFERENCE, EXEC_PYTHON)
+
+
+def _library_label(kind: str, device: torch.device) -> str:
+    """What a torch nn.RNN/LSTM/GRU module runs on: cuDNN on GPUs (when enabled), and on
+    CPUs oneDNN's fused kernel for LSTMs (torch has none for RNN and GRU)."""
+    if device.type == "cuda":
+        cudnn = torch.backends.cudnn
+        label = EXEC_CUDNN if cudnn.enabled and cudnn.is_available() else EXEC_TORCH
+    else:
+        mkldnn = torch.backends.mkldnn
+        onednn = kind == "lstm" and device.type == "cpu" and mkldnn.is_available()
+        label = EXEC_ONEDNN if onednn and mkldnn.enabled else EXEC_TORCH
+    return label + (UNPACKED if device.type != "cpu" else "")
