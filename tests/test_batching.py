@@ -152,6 +152,31 @@ def bucket(length: int, shortest: bool) -> torch.Tensor:
     return lengths[groups[0] if shortest else groups[len(groups) // 2]]
 
 
+def assert_padded_equals_packed_on_buckets(
+    arch: str, layers: int, padding: str, task: str, dtype: torch.dtype, device: str, tol: dict
+) -> None:
+    length = 9
+    meta = make_meta(task=task, length=length, padding=padding, num_classes=3)
+    for shortest in (True, False):
+        lengths = bucket(length, shortest).to(device)
+        assert int(lengths.max()) - int(lengths.min()) <= 2
+        padded, reference = padded_and_packed(arch, meta, {"layers": layers}, dtype, device)
+        h = torch.randn(len(lengths), length, SMALL["embedding_dim"], dtype=dtype, device=device)
+        h_pad, h_ref = h.clone().requires_grad_(), h.clone().requires_grad_()
+        out_pad, loss_pad = run_body_and_head(padded, h_pad, lengths)
+        out_ref, loss_ref = run_body_and_head(reference, h_ref, lengths)
+        loss_pad.backward()
+        loss_ref.backward()
+        torch.testing.assert_close(out_pad, out_ref, **tol)
+        torch.testing.assert_close(h_pad.grad, h_ref.grad, **tol)
+        for name, param in reference.named_parameters():
+            grad = padded.get_parameter(name).grad
+            if param.grad is None:
+                assert grad is None or not grad.any(), name
+            else:
+                torch.testing.assert_close(grad, param.grad, **tol, msg=name)
+
+
 @pytest.mark.parametrize("arch", ["lstm", "bilstm", "bigru"])
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("padding", ["post", "pre"])
@@ -159,23 +184,18 @@ def bucket(length: int, shortest: bool) -> torch.Tensor:
 def test_padded_equals_packed_on_length_bucketed_batches(
     arch: str, layers: int, padding: str, task: str
 ) -> None:
-    length = 9
-    meta = make_meta(task=task, length=length, padding=padding, num_classes=3)
-    for shortest in (True, False):
-        lengths = bucket(length, shortest)
-        assert int(lengths.max()) - int(lengths.min()) <= 2
-        padded, reference = padded_and_packed(arch, meta, {"layers": layers}, torch.float64, "cpu")
-        h = torch.randn(len(lengths), length, SMALL["embedding_dim"], dtype=torch.float64)
-        h_pad, h_ref = h.clone().requires_grad_(), h.clone().requires_grad_()
-        out_pad, loss_pad = run_body_and_head(padded, h_pad, lengths)
-        out_ref, loss_ref = run_body_and_head(reference, h_ref, lengths)
-        loss_pad.backward()
-        loss_ref.backward()
-        torch.testing.assert_close(out_pad, out_ref, **EXACT)
-        torch.testing.assert_close(h_pad.grad, h_ref.grad, **EXACT)
-        for name, param in reference.named_parameters():
-            grad = padded.get_parameter(name).grad
-            if param.grad is None:
-                assert grad is None or not grad.any(), name
-            else:
-                torch.testing.assert_close(grad, param.grad, **EXACT, msg=name)
+    assert_padded_equals_packed_on_buckets(arch, layers, padding, task, torch.float64, "cpu", EXACT)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("arch", ["lstm", "bilstm", "bigru"])
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("padding", ["post", "pre"])
+@pytest.mark.parametrize("task", ["sentiment", "ner"])
+def test_gpu_padded_equals_packed_on_length_bucketed_batches(
+    arch: str, layers: int, padding: str, task: str
+) -> None:
+    torch.backends.cudnn.allow_tf32 = False  # float32 products: comparable at 1e-5
+    torch.backends.cuda.matmul.allow_tf32 = False
+    tol = {"atol": 1e-5, "rtol": 1e-5}
+    assert_padded_equals_packed_on_buckets(arch, layers, padding, task, torch.float32, "cuda", tol)

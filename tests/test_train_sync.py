@@ -47,13 +47,13 @@ def test_host_syncs_per_epoch_are_bounded(
     assert calls["eval"] == 1 + 2 + 1  # initial train loss, 2 validations, test
 
 
-def test_the_loop_reads_nothing_else_back_per_batch(
-    data: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every way of reading a tensor on the host, called from rnnbench's code inside the
-    training epochs of a model that reads none itself (cnn; NER: units counted on the
-    device too). torch.optim's own .item() on its step counters is not counted: those
-    live on the host unless the optimizer is capturable, so they never wait for a GPU."""
+def count_host_reads(
+    data: Path, out: Path, spec: dict, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict, int]:
+    """(metrics, reads): every way of reading a tensor on the host, called from rnnbench's
+    code inside the training epochs. torch.optim's own .item() on its step counters is not
+    counted: those live on the host unless the optimizer is capturable, so they never wait
+    for a GPU."""
     counts = {"on": False, "n": 0}
     for name in ("item", "tolist", "__float__", "__int__", "__bool__", "numpy", "cpu"):
         real = getattr(torch.Tensor, name)
@@ -74,10 +74,52 @@ def test_the_loop_reads_nothing_else_back_per_batch(
             counts["on"] = False
 
     monkeypatch.setattr(loop, "_train_epoch", counted_epoch)
-    spec = _spec("ner", "cnn", epochs=2, batch_size=1, patience=None)
-    metrics = run_training(data["ner"], tmp_path, spec)
+    metrics = run_training(data, out, spec)
+    return metrics, counts["n"]
+
+
+def reads_per_epoch(batching: str) -> int:
+    """The periodic reads and the final one; by_length also copies the lengths to the host
+    and reads its (host-side) batch shuffle, once per epoch each."""
+    return math.ceil(96 / loop.SYNC_EVERY) + 1 + 2 * (batching == "by_length")
+
+
+@pytest.mark.parametrize("batching", ["shuffled", "by_length"])
+def test_the_loop_reads_nothing_else_back_per_batch(
+    data: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batching: str
+) -> None:
+    """A model that reads nothing back itself (cnn; NER: units counted on the device too),
+    96 batches of one row per epoch."""
+    spec = _spec("ner", "cnn", epochs=2, batch_size=1, patience=None, batching=batching)
+    metrics, reads = count_host_reads(data["ner"], tmp_path, spec, monkeypatch)
     assert metrics["status"] == "ok" and metrics["examples"]["train"] == 96
-    assert counts["n"] == 2 * (math.ceil(96 / loop.SYNC_EVERY) + 1)
+    assert reads == 2 * reads_per_epoch(batching)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize(
+    ("task", "arch", "batching"),
+    [
+        ("ner", "lstm", "by_length"),
+        ("sentiment", "bilstm", "shuffled"),
+        ("ner", "bigru", "by_length"),
+    ],
+)
+def test_gpu_training_reads_back_only_every_sync_every_batches(
+    data: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    task: str,
+    arch: str,
+    batching: str,
+) -> None:
+    """On a GPU the recurrent models take the padded path, which reads nothing back: the
+    whole training step, model included, syncs only where the loop reads its loss sum."""
+    spec = _spec(task, arch, epochs=2, batch_size=1, patience=None, batching=batching)
+    spec["hparams"]["device"] = "cuda"
+    metrics, reads = count_host_reads(data[task], tmp_path, spec, monkeypatch)
+    assert metrics["status"] == "ok" and metrics["hardware"]["device"].startswith("cuda")
+    assert reads == 2 * reads_per_epoch(batching)
 
 
 @pytest.mark.parametrize(("task", "arch"), [("sentiment", "lstm"), ("ner", "bigru")])
