@@ -151,3 +151,19 @@ def test_missing_and_malformed_files_are_named(tmp_path: Path) -> None:
 def test_no_runs_gives_an_empty_table(tmp_path: Path) -> None:
     frame = write_runs_csv([], tmp_path / "runs.csv")
     assert frame.empty and list(frame.columns[:3]) == ["dataset", "task", "arch"]
+
+
+def test_runs_from_before_hparams_batching_count_as_shuffled(tmp_path: Path) -> None:
+    """metrics.json written before the key existed: those runs batched "shuffled", so a
+    directory mixing them with newer runs is not split by hp_batching."""
+    from rnnbench.analysis.compare import varying_columns
+
+    older = make_metrics(seed=0)
+    assert "batching" not in older["hparams"]
+    newer = make_metrics(seed=1, hparams={"batching": "shuffled"})
+    runs = collect_runs([write_run(tmp_path, older), write_run(tmp_path, newer)])
+    assert runs["hp_batching"].tolist() == ["shuffled", "shuffled"]
+    assert "hp_batching" not in varying_columns(runs)
+    bucketed = make_metrics(seed=2, hparams={"batching": "by_length"})
+    runs = collect_runs([write_run(tmp_path, older), write_run(tmp_path, bucketed)])
+    assert "hp_batching" in varying_columns(runs)

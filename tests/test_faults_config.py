@@ -102,6 +102,14 @@ def test_non_positive_lr_in_per_arch_names_the_key_and_the_bound() -> None:
     assert "datasets.imdb.grid.per_arch.lstm.lr: -1 is out of range; it must be > 0" in message
 
 
+def test_unknown_batching_names_the_key_and_the_allowed_values() -> None:
+    message = parse_error(mutated(lambda c: imdb_grid(c)["hparams"].update(batching="sorted")))
+    assert (
+        "datasets.imdb.grid.hparams.batching: 'sorted' is not allowed; "
+        "use one of ['shuffled', 'by_length']"
+    ) in message
+
+
 @pytest.mark.parametrize("key", ["archs", "optimizers", "lengths", "seeds"])
 def test_an_empty_grid_list_names_the_key_and_asks_for_a_value(key: str) -> None:
     message = parse_error(mutated(lambda c: imdb_grid(c).update({key: []})))

@@ -115,6 +115,9 @@ INTEGER_COLUMNS: tuple[str, ...] = (
     "train_classes",
 )
 HP_PREFIX = "hp_"
+# Training keys added after runs were recorded without them, with the value those runs
+# trained with: a results directory that mixes older and newer runs is not split by them.
+HPARAMS_OF_OLDER_RUNS: dict[str, Any] = {"batching": "shuffled"}
 LR_TUNED = "lr_tuned"
 PER_TYPE_PREFIX = "test_entity_f1_"
 
@@ -226,7 +229,7 @@ def run_row(
             row[f"{split}_{name}"] = value
     for name, scores in sorted(((test or {}).get("per_type") or {}).items()):
         row[f"{PER_TYPE_PREFIX}{name}"] = scores.get("f1")
-    for key, value in (metrics.get("hparams") or {}).items():
+    for key, value in {**HPARAMS_OF_OLDER_RUNS, **(metrics.get("hparams") or {})}.items():
         row[f"{HP_PREFIX}{key}"] = value
     # hp_lr is the lr used; lr_tuned says it was selected by tuning (rnnbench.tuning).
     row[LR_TUNED] = bool(metrics.get("lr_tuning"))

@@ -34,7 +34,7 @@ from torch import nn
 from rnnbench.data.arrays import IGNORE_INDEX, EncodedMeta, Split, load_encoded
 from rnnbench.models import DEFAULT_HPARAMS, RECURRENT, bodies, build_model, native
 from rnnbench.train import report
-from rnnbench.train.batches import SplitTensors, batches, epoch_order, subsample, to_tensors
+from rnnbench.train.batches import SplitTensors, batches, epoch_batches, subsample, to_tensors
 from rnnbench.train.checkpoint import (
     CHECKPOINT_FORMAT,
     file_sha256,
@@ -63,6 +63,9 @@ MODEL_FILE = "model.pt"
 CHECKPOINT_FILE = "checkpoint.pt"
 SCHEMA_VERSION = 1
 PROGRESS_EVERY_S = 60.0
+# Batches between reads of the running training loss on the host (see _train_epoch): on a
+# GPU each read waits for the queue to drain; on a CPU it costs nothing either way.
+SYNC_EVERY = 32
 
 EpochCallback = Callable[[int, nn.Module, dict[str, Any]], None]
 
@@ -99,9 +102,19 @@ class Task:
         )
         return cls(meta, binary, headline_metric(meta.task), criterion)
 
-    def units(self, y: torch.Tensor) -> int:
-        """What the mean loss is averaged over: examples, or real tokens for NER."""
-        return int((y != IGNORE_INDEX).sum()) if self.meta.task == "ner" else int(y.shape[0])
+    def units(self, y: torch.Tensor) -> torch.Tensor | int:
+        """What the mean loss is averaged over: examples, or real tokens for NER (counted
+        on y's device, a 0-d tensor, so that counting needs no host sync)."""
+        return (y != IGNORE_INDEX).sum() if self.meta.task == "ner" else int(y.shape[0])
+
+
+def _to_host(total: torch.Tensor, units: torch.Tensor | int) -> tuple[float, int]:
+    """The running (loss sum, units) read back to the host: the one place where the
+    training and evaluation loops wait for the device (tests count the calls)."""
+    if isinstance(units, torch.Tensor):
+        both = torch.stack([total, units.to(total.dtype)]).tolist()
+        return both[0], int(both[1])
+    return float(total), units
 
 
 def batch_loss(task: Task, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -434,19 +447,31 @@ def _train_epoch(
     epoch: int,
     autocast: Callable[[], torch.autocast],
 ) -> float | None:
-    """One pass over the training data; mean loss, or None as soon as a loss is non-finite."""
+    """One pass over the training data: its mean loss, or None if a loss was non-finite.
+
+    The losses are summed on the device (float64: on a CPU the same sum, bit for bit, as
+    adding up ``loss.item()`` in Python) and read back only every SYNC_EVERY batches, for
+    a progress line and at the end, so a GPU is never stalled by a per-batch sync. A
+    non-finite loss is therefore noticed up to SYNC_EVERY - 1 batches late, still within
+    this epoch (the sum stays non-finite: losses are >= 0, so no inf - inf cancels it).
+    That is safe: returning None makes run_training stop the run as diverged *before*
+    anything of this epoch is kept: no _update_best (best_state is a copy taken at an
+    earlier epoch's end), no history row, no checkpoint, no on_epoch_end; the test score
+    and model.pt come from best_state (or the initial weights). The steps taken after the
+    non-finite loss only spoil the live weights, which are discarded.
+    """
     model.train()
-    total, units = 0.0, 0
-    n_batches = math.ceil(len(data) / hp["batch_size"])
+    total = torch.zeros((), dtype=torch.float64, device=data.x.device)
+    units: torch.Tensor | int = 0
+    order, sizes = epoch_batches(data.lengths, hp["batch_size"], seed, epoch, hp["batching"])
     last_log = time.perf_counter()
-    order = epoch_order(len(data), seed, epoch)
-    for step, (x, lengths, y) in enumerate(batches(data, hp["batch_size"], order), start=1):
+    for step, (x, lengths, y) in enumerate(batches(data, hp["batch_size"], order, sizes), start=1):
         optimizer.zero_grad(set_to_none=True)
         with autocast():
             loss = batch_loss(task, model(x, lengths), y)
-        value = loss.item()
-        if not math.isfinite(value):
-            return None
+        n = task.units(y)
+        total += loss.detach().double() * n
+        units += n
         scaler.scale(loss).backward()
         if hp["clip_norm"]:
             scaler.unscale_(optimizer)
@@ -456,43 +481,51 @@ def _train_epoch(
         except RuntimeError as err:
             # Adam & co. at an absurd learning rate overflow inside the update itself
             # ("value cannot be converted to type float without overflow"): the same
-            # divergence as a non-finite loss, one step earlier.
-            if "overflow" not in str(err):
+            # divergence as a non-finite loss, one step earlier. Any other error after a
+            # non-finite loss that was not read back yet is that divergence too.
+            if "overflow" not in str(err) and math.isfinite(_to_host(total, units)[0]):
                 raise
-            log.warning("optimizer step overflowed: %s", err)
+            log.warning("optimizer step failed: %s (diverged)", err)
             return None
         scaler.update()
-        n = task.units(y)
-        total += value * n
-        units += n
         # Long CPU epochs (LSTM on IMDB) would leave the log silent for minutes.
-        if time.perf_counter() - last_log >= PROGRESS_EVERY_S:
+        due = time.perf_counter() - last_log >= PROGRESS_EVERY_S
+        if step % SYNC_EVERY and not due:
+            continue
+        loss_sum, count = _to_host(total, units)
+        if not math.isfinite(loss_sum):
+            return None
+        if due:
             last_log = time.perf_counter()
             log.info(
                 "epoch %d: batch %d/%d, train_loss so far %.4f",
                 epoch,
                 step,
-                n_batches,
-                total / units,
+                len(sizes),
+                loss_sum / count,
             )
-    return total / max(units, 1)
+    loss_sum, count = _to_host(total, units)
+    return loss_sum / max(count, 1) if math.isfinite(loss_sum) else None
 
 
 @torch.no_grad()
 def _predict(
     model: nn.Module, task: Task, data: SplitTensors, batch_size: int, *, keep_logits: bool = True
 ) -> tuple[float, np.ndarray | None]:
-    """(mean loss, logits as float32 numpy) over ``data``, in row order; model in eval mode."""
-    total, units = 0.0, 0
+    """(mean loss, logits as float32 numpy) over ``data``, in row order; model in eval mode.
+    Loss sum and logits stay on the device until the end: one host sync per call."""
+    total = torch.zeros((), dtype=torch.float64, device=data.x.device)
+    units: torch.Tensor | int = 0
     outputs = []
     for x, lengths, y in batches(data, batch_size):
         logits = model(x, lengths)
         n = task.units(y)
-        total += batch_loss(task, logits, y).item() * n
+        total += batch_loss(task, logits, y).double() * n
         units += n
         if keep_logits:
-            outputs.append(logits.float().cpu())
-    return total / max(units, 1), torch.cat(outputs).numpy() if keep_logits else None
+            outputs.append(logits.float())
+    loss_sum, count = _to_host(total, units)
+    return loss_sum / max(count, 1), torch.cat(outputs).cpu().numpy() if keep_logits else None
 
 
 def _stopped_early(progress: Progress, patience: int | None) -> bool:

@@ -33,6 +33,10 @@ DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 # whatever device runs the cell (fp16 with a GradScaler); true = the historical meaning,
 # bf16 on a GPU (fp16 where the GPU has no bf16) and off on a CPU.
 AMP_CHOICES: tuple[bool | str, ...] = (False, True, "bf16", "fp16")
+# How an epoch's rows are cut into batches (train.batches.epoch_batches): "shuffled" =
+# consecutive rows of the epoch's permutation; "by_length" = rows of similar length
+# together (less padding, other batches, so other numbers: opt-in).
+BATCHINGS: tuple[str, ...] = ("shuffled", "by_length")
 # None for lr/weight_decay/momentum/clip_norm means "the optimizer's / the arch's default".
 TRAINING_DEFAULTS: dict[str, Any] = {
     "epochs": 10,
@@ -45,6 +49,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "device": "auto",
     "amp": False,
     "tf32": False,  # TF32 matmuls/convolutions on a GPU; off for comparable float32 numbers
+    "batching": "shuffled",
     "train_subsample": None,
     "eval_subsample": None,
 }
@@ -167,3 +172,5 @@ def _check_training(t: dict[str, Any]) -> None:
         )
     if not isinstance(t["tf32"], bool):
         raise SpecError(f"hparams.tf32 must be true or false, got {t['tf32']!r}")
+    if not isinstance(t["batching"], str) or t["batching"] not in BATCHINGS:
+        raise SpecError(f"hparams.batching must be one of {list(BATCHINGS)}, got {t['batching']!r}")
