@@ -3,6 +3,7 @@
     python bench/data_stage.py
     python bench/train_throughput.py --threads 2
     python bench/workflow_scale.py
+    python bench/length_scaling.py --threads 2
     python bench/make_results.py [--results bench/results] [--out bench/RESULTS.md]
 
 Each JSON is optional: a missing one renders as "not measured" with the command that
@@ -25,6 +26,7 @@ LIMITS = BENCH / "limits.md"
 DATA_STAGE_CMD = "python bench/data_stage.py"
 THROUGHPUT_CMD = "python bench/train_throughput.py --threads 2"
 WORKFLOW_CMD = "python bench/workflow_scale.py"
+LENGTH_CMD = "python bench/length_scaling.py --threads 2"
 MAIN_JOB_CMD = (
     "python bench/main_job.py --preset quick kovac2023 kobylin2024 holodnikov2024 karanik"
 )
@@ -40,8 +42,11 @@ GRID_CELLS = 500
 SHAPE_TEXT = {
     "seed-a": (
         "Seed A",
-        "bidirectional for birnn/bilstm/bigru, one logit, Adam, BCE, gradient clipping 1.0 "
-        "for recurrent models; every architecture",
+        "bidirectional for birnn/bilstm/bigru/bimingru/biminlstm, one logit, Adam, BCE, "
+        "gradient clipping 1.0 for recurrent models (minGRU/minLSTM included, not the "
+        "transformer: the registry's default); every architecture, the transformer with "
+        "its defaults (model width = hidden, 4 heads, feed-forward 4 x hidden, sinusoidal "
+        "positions, mean pooling)",
     ),
     "seed-c": ("Seed C", "a linear head, Adam, BCE, gradient clipping 1.0"),
 }
@@ -156,7 +161,8 @@ def shape_table(rows: list[Result], peak: float | None) -> list[str]:
     for row in rows:
         ours = rate(row.get("rnnbench"))
         keras = row.get("keras")
-        gflops = None if ours is None else row["flops_per_sample"] * ours / 1e9
+        flops = row.get("flops_per_sample")  # None: an architecture the count does not know
+        gflops = None if ours is None or flops is None else flops * ours / 1e9
         share = f"{100 * gflops / peak:.1f}%" if gflops is not None and peak else DASH
         params = f"{row['params']:,} / " + (f"{keras['params']:,}" if keras else DASH)
         lines.append(
@@ -195,7 +201,9 @@ def throughput_section(result: Result | None) -> list[str]:
         "module**, the same model computed by torch's `nn.RNN`/`nn.LSTM`/`nn.GRU` on "
         "packed sequences; **naive loop**, a per-step Python loop over the cell (bench/naive_loop.py); **Keras 3** on "
         "TensorFlow CPU, the same model in a subprocess from its own venv "
-        "(bench/keras_env.py installs it). Every batch is full length, random ids and labels. "
+        "(bench/keras_env.py installs it). The transformer and minGRU/minLSTM (log-space "
+        "parallel scan in torch ops) have no torch-module, naive-loop or Keras twin: "
+        "rnnbench only. Every batch is full length, random ids and labels. "
         "Model GFLOP/s counts the matrix products of forward + backward (3x forward) "
         "analytically, times rnnbench's samples/s.",
         "",
@@ -213,6 +221,90 @@ def throughput_section(result: Result | None) -> list[str]:
             continue
         lines += [shape_setup_text(name, shape["setup"]), "", *shape_table(shape["results"], peak)]
     return lines
+
+
+# --- length scaling --------------------------------------------------------------------
+
+
+def length_scaling_table(result: Result) -> list[str]:
+    """Rows = archs, columns = lengths (ms per batch and samples/s), then the time ratio
+    of the longest length to the shortest."""
+    lengths = result["setup"]["lengths"]
+    cells = {(row["arch"], row["length"]): row for row in result["results"]}
+    first, last = min(lengths), max(lengths)
+    header = " | ".join(f"L = {length:,}" for length in lengths)
+    lines = [
+        f"| arch | {header} | time ratio {last:,} vs {first:,} | computed by |",
+        "|---|" + "---:|" * (len(lengths) + 1) + "---|",
+    ]
+    for arch in result["setup"]["archs"]:
+        parts = []
+        for length in lengths:
+            row = cells.get((arch, length))
+            parts.append(
+                DASH
+                if row is None
+                else f"{row['ms_per_batch']:,.1f} ms ({row['samples_per_second']:,.0f}/s)"
+            )
+        short, long = cells.get((arch, first)), cells.get((arch, last))
+        growth = (
+            None
+            if short is None or long is None
+            else ratio(long["ms_per_batch"], short["ms_per_batch"])
+        )
+        path = next((row["computed_by"] for (a, _), row in cells.items() if a == arch), DASH)
+        lines.append(
+            f"| {arch} | {' | '.join(parts)} | "
+            f"{DASH if growth is None else f'{growth:.1f}x'} | {path} |"
+        )
+    return [*lines, ""]
+
+
+def model_text(hp: Result) -> str:
+    """The model keys of a length-scaling run, in words (the keys it recorded)."""
+    words = {
+        "hidden": "hidden {}",
+        "layers": "{} layer(s)",
+        "head_hidden": "head hidden {} (0: the logit reads the body)",
+        "init": "init {}",
+        "heads": "transformer: {} heads",
+        "ff_hidden": "feed-forward {}",
+        "positions": "{} positions",
+        "pooling": "{} pooling",
+    }
+    return ", ".join(text.format(hp[key]) for key, text in words.items() if key in hp)
+
+
+def length_scaling_section(result: Result | None) -> list[str]:
+    if result is None:
+        return not_measured(LENGTH_CMD)
+    setup, machine = result["setup"], result.get("machine", {})
+    hp = setup["hparams"]
+    load = machine.get("load_average_at_start")
+    extra = [f"{result['threads']} thread(s)"]
+    if load:
+        extra.append(f"load average at start {', '.join(str(x) for x in load)}")
+    if machine.get("load_average_at_end"):
+        end = ", ".join(str(x) for x in machine["load_average_at_end"])
+        extra.append(
+            f"at end {end} (this benchmark's own {result['threads']} thread(s) count in it)"
+        )
+    lengths = setup["lengths"]
+    return [
+        machine_line(result, *extra),
+        "",
+        f"Seed B's memory task (scalar inputs), presets/modern.yaml's memory model "
+        f"({model_text(hp)}). One full-length batch of "
+        f"{setup['batch']}; a training step is forward + backward + clipping (recurrent "
+        f"archs, norm 1) + Adam, as `rnnbench train` runs it. Each cell is the median over "
+        f"up to {setup['windows']} windows of ~{setup['window_seconds']:g} s (at least one "
+        f"step; steps over {setup['long_step_seconds']:g} s get 3 windows) after "
+        f"{setup['warmup']} warm-up steps; the spread and each cell's load average are in "
+        "the JSON. Cells: ms per batch (samples/s). A cost linear in the length gives a "
+        f"time ratio of {max(lengths) / min(lengths):g}x.",
+        "",
+        *length_scaling_table(result),
+    ]
 
 
 # --- workflow scale --------------------------------------------------------------------
@@ -488,6 +580,7 @@ def render(results: Path) -> str:
     throughput = load(results, "train_throughput")
     workflow = load(results, "workflow_scale")
     main_job = load(results, "main_job")
+    length_scaling = load(results, "length_scaling")
     lines = [
         "# Benchmark results",
         "",
@@ -499,6 +592,7 @@ def render(results: Path) -> str:
         f"- `{THROUGHPUT_CMD}`: `train_throughput.json` (it installs the Keras 3 venv",
         "  itself via bench/keras_env.py, or records why it could not)",
         f"- `{WORKFLOW_CMD}`: `workflow_scale.json`",
+        f"- `{LENGTH_CMD}`: `length_scaling.json`",
         f"- `{MAIN_JOB_CMD}`: `main_job.json`",
         "",
         "## The main job and the presets, end to end",
@@ -510,6 +604,9 @@ def render(results: Path) -> str:
         "## Training throughput: rnnbench vs torch modules vs a naive loop vs Keras 3",
         "",
         *throughput_section(throughput),
+        "## Training time vs sequence length (memory task)",
+        "",
+        *length_scaling_section(length_scaling),
         "## Workflow scale: DAG build, no-op rerun, quick preset",
         "",
         *workflow_section(workflow),

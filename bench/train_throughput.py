@@ -2,23 +2,27 @@
 
 Two shapes, from the seed experiments:
 
-- seed A: vocab 10,000, embedding 16, length 120, batch 128, hidden 32 (bidirectional
-  for birnn/bilstm/bigru), Dense(6) head, one logit, Adam, BCE, gradient clipping 1.0 for
-  recurrent models; every architecture.
+- seed A: vocab 10,000, embedding 16, length 120, batch 128, hidden 32 (per direction
+  for birnn/bilstm/bigru/bimingru/biminlstm), Dense(6) head, one logit, Adam, BCE, gradient clipping 1.0 for
+  recurrent models (the registry's recurrent ones: minGRU/minLSTM too, not the
+  transformer); every architecture, the transformer with its defaults (4 heads,
+  feed-forward 4 x hidden, mean pooling).
 - seed C: vocab 20,000, embedding 64, 25 stacked layers of hidden 8, length 200, batch
   1000, a linear head; rnn, lstm, gru.
 
 For each recurrent model it times, in this one process and at the same thread count:
 rnnbench's model (on the path its plan picks: models/plan.py), the same model
 computed by torch's own ``nn.RNN``/``nn.LSTM``/``nn.GRU`` on packed sequences, and the
-naive per-step loop (bench/naive_loop.py). Keras 3 on TensorFlow CPU runs the same
+naive per-step loop (bench/naive_loop.py); the transformer and minGRU/minLSTM have only
+rnnbench's model. Keras 3 on TensorFlow CPU runs the same
 model in a subprocess from its own virtual environment (bench/keras_env.py installs it;
 if it cannot, the Keras column is empty and the reason is recorded). Every row is full
 length (~85% of IMDB reviews exceed 120 tokens), random ids, random labels.
 
 samples/s is the median over timed windows after warm-up batches. Model FLOP/s counts
 the matrix products of the forward pass analytically (x3 for forward + backward) and is
-compared with the measured fp32 matrix-multiply peak (2048 x 2048, same threads).
+compared with the measured fp32 matrix-multiply peak (2048 x 2048, same threads); for
+the transformer it includes the two attention products (L x L x width each).
 
     python bench/train_throughput.py [--threads 2] [--shapes seed-a seed-c] [--no-keras]
 """
@@ -39,11 +43,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from rnnbench import registry
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models import ARCHITECTURES, RECURRENT, build_model, native
 from rnnbench.models.bodies import plan_model
 from rnnbench.models.build import FUSED
 from rnnbench.models.plan import Path as ExecPath
+from rnnbench.names import CELL_ARCHS
+from rnnbench.registry import TransformerConfig
 from rnnbench.train.cpu import configure_cpu
 from rnnbench.train.optimizers import build_optimizer
 
@@ -54,17 +61,24 @@ from shapes import SHAPES, Shape
 
 REPO = Path(__file__).resolve().parents[1]
 GATES = {"rnn": 1, "lstm": 4, "gru": 3, "lstm_peephole": 4, "lstm_cifg": 3}
+# minGRU: candidate + update gate; minLSTM: candidate + forget + input gates (models/minrnn.py)
+MIN_GATES = {"mingru": 2, "minlstm": 3, "bimingru": 2, "biminlstm": 3}
 
 
-def make_model(arch: str, shape: Shape) -> nn.Module:
-    meta = EncodedMeta("bench", "sentiment", shape.length, "post", "post", shape.vocab, 2)
-    hparams = {
+def shape_hparams(shape: Shape) -> dict:
+    """The model keys a shape sets; every other key is the architecture's default (the
+    transformer: 4 heads, feed-forward width 4 x hidden, sinusoidal positions, mean pooling)."""
+    return {
         "embedding_dim": shape.embedding_dim,
         "hidden": shape.hidden,
         "layers": shape.layers,
         "head_hidden": shape.head_hidden,
     }
-    return build_model(arch, meta, hparams)
+
+
+def make_model(arch: str, shape: Shape) -> nn.Module:
+    meta = EncodedMeta("bench", "sentiment", shape.length, "post", "post", shape.vocab, 2)
+    return build_model(arch, meta, shape_hparams(shape))
 
 
 def training_rates(model: nn.Module, arch: str, shape: Shape, batch_data: tuple) -> list[float]:
@@ -99,23 +113,52 @@ def summarise(rates: list[float]) -> dict:
     }
 
 
-def forward_matmul_flops(arch: str, shape: Shape) -> int:
-    """Multiply-adds x 2 of one example's forward pass (matrix products only)."""
+def _head_flops(size: int, head_hidden: int) -> int:
+    """The head's matrix products: Dense(head_hidden) + the logit, or the logit alone."""
+    return 2 * (size * head_hidden + head_hidden if head_hidden else size)
+
+
+def _transformer_flops(shape: Shape, config: TransformerConfig) -> int:
+    """A pre-LN encoder over every position (batches are full length): the input
+    projection (when the input width differs), then per layer the Q/K/V and output
+    projections, the two attention products (scores Q K^T and weights x V: L x L x width
+    each, over all heads together) and the feed-forward pair."""
+    width, steps = config.hidden, shape.length
+    if config.pooling == "cls":
+        steps += 1  # the CLS token is one more position (sequence classification)
+    ff = config.ff_hidden or 4 * width
+    flops = 2 * shape.length * shape.embedding_dim * width if shape.embedding_dim != width else 0
+    per_layer = steps * 4 * width * width + 2 * steps * steps * width + steps * 2 * width * ff
+    return flops + 2 * config.layers * per_layer + _head_flops(width, shape.head_hidden)
+
+
+def forward_matmul_flops(arch: str, shape: Shape) -> int | None:
+    """Multiply-adds x 2 of one example's forward pass (matrix products only); None for an
+    architecture this count does not know (the table then shows no GFLOP/s)."""
     e, h, steps = shape.embedding_dim, shape.hidden, shape.length
     if arch == "flatten":
         return 2 * (steps * e * 6 + 6)
     if arch == "cnn":
         return 2 * ((steps - 4) * 5 * e * 128 + 128 * 6 + 6)
-    kind, bidirectional = FUSED.get(arch, (arch.removesuffix("_cell"), False))
-    directions = 2 if bidirectional else 1
-    gates = GATES[kind] * h
+    if arch not in registry.names():
+        return None
+    config = registry.resolve(arch, shape_hparams(shape))
+    if isinstance(config, TransformerConfig):
+        return _transformer_flops(shape, config)
+    if arch in MIN_GATES:  # one input-only Linear(size, gates x h) per layer and direction
+        directions = 2 if arch.startswith("bi") else 1
+        kind_gates, recurrent_size = MIN_GATES[arch], 0
+    elif arch in FUSED or arch in CELL_ARCHS:
+        kind, bidirectional = FUSED.get(arch, (arch.removesuffix("_cell"), False))
+        directions = 2 if bidirectional else 1
+        kind_gates, recurrent_size = GATES[kind], h
+    else:
+        return None
     flops, size = 0, e
     for _ in range(shape.layers):
-        flops += 2 * steps * directions * gates * (size + h)
+        flops += 2 * steps * directions * kind_gates * h * (size + recurrent_size)
         size = h * directions
-    head_in = size
-    head = head_in * shape.head_hidden + shape.head_hidden if shape.head_hidden else head_in
-    return flops + 2 * head
+    return flops + _head_flops(size, shape.head_hidden)
 
 
 def matmul_peak_gflops(threads: int, size: int = 2048, repeats: int = 10) -> float:
@@ -154,10 +197,11 @@ def bench_arch(arch: str, shape: Shape, threads: int, python: Path | None, naive
     y = torch.randint(0, 2, (shape.batch,), generator=gen).float()
     data = (x, lengths, y)
     model = make_model(arch, shape)
+    forward = forward_matmul_flops(arch, shape)
     row: dict = {
         "arch": arch,
         "params": sum(p.numel() for p in model.parameters()),
-        "flops_per_sample": 3 * forward_matmul_flops(arch, shape),
+        "flops_per_sample": None if forward is None else 3 * forward,
     }
     variants: dict[str, nn.Module] = {"rnnbench": model}
     if arch in FUSED:
