@@ -87,7 +87,7 @@ def memory_batch(batch: int, length: int) -> tuple[torch.Tensor, torch.Tensor, t
 def computed_by(arch: str, model: nn.Module) -> str:
     """rnnbench's execution path, or (for the bodies it does not cover) the arch's own
     description from the registry."""
-    path = execution_path(model, torch.device("cpu"))
+    path = execution_path(model)
     if path == EXEC_NO_RECURRENCE and registry.get(arch).description:
         return f"torch ops: {registry.get(arch).description}"
     return path
@@ -144,7 +144,7 @@ def time_cell(
         "warmup": max(1, warmup),
         "params": sum(p.numel() for p in model.parameters()),
         "clip_norm": clip,
-        "exec_path": execution_path(model, torch.device("cpu")),
+        "exec_path": execution_path(model),
         "computed_by": computed_by(arch, model),
         "load_average": [round(v, 2) for v in os.getloadavg()],
     }

@@ -509,6 +509,9 @@ def test_execution_paths_record_the_plan(monkeypatch: pytest.MonkeyPatch) -> Non
     assert bodies.execution_path(build_model("lstm", meta, SMALL)) == torch_lstm
     assert bodies.layer_paths(build_model("cnn", meta, SMALL)) == []
     assert bodies.execution_path(build_model("cnn", meta, SMALL)) == "no recurrent layer"
+    # minGRU/minLSTM: their parallel scan, one label per layer; a Transformer has no recurrence.
+    assert paths("bimingru", layers=2) == ["parallel scan (torch ops)"] * 2
+    assert bodies.execution_path(build_model("transformer", meta, SMALL)) == "no recurrent layer"
     # On a GPU the fused modules are torch's (cuDNN where available) over the padded batch
     # (models/padded.py), the cells the reference loop.
     monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: True)

@@ -19,6 +19,7 @@ EXEC_PYTHON = "Python loops"  # the reference path: autograd over the textbook c
 EXEC_ONEDNN = "torch module (oneDNN)"  # torch's fused CPU LSTM kernel
 EXEC_TORCH = "torch module"  # torch's own CPU (or non-cuDNN GPU) recurrence
 EXEC_CUDNN = "cuDNN"
+EXEC_PARALLEL_SCAN = "parallel scan (torch ops)"  # minGRU/minLSTM (models/minrnn.py)
 EXEC_NO_RECURRENCE = "no recurrent layer"  # flatten, CNN: torch modules only
 # Appended to a torch path run over the padded batch without packing (models/padded.py,
 # the GPU path): "cuDNN, unpacked".

@@ -252,8 +252,15 @@ def layer_plans(model: nn.Module) -> list[Plan]:
 
 def layer_paths(model: nn.Module) -> list[str]:
     """What computes each recurrent layer, as planned, e.g. "compiled kernels":
-    metrics.json's hardware.exec_layers."""
-    return [plan.label for plan in layer_plans(model)]
+    metrics.json's hardware.exec_layers. minGRU/minLSTM layers (fixed at construction,
+    device-independent) report theirs as ``exec_label``."""
+    labels = []
+    for module in model.modules():
+        if isinstance(module, Planned):
+            labels += [module.plan.label] * module.num_layers
+        elif isinstance(label := getattr(module, "exec_label", None), str):
+            labels += [label] * module.num_layers
+    return labels
 
 
 def execution_path(model: nn.Module) -> str:

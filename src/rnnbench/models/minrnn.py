@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models.bodies import RecurrentBody
 from rnnbench.models.recurrent import check_lengths, per_token_outputs
+from rnnbench.names import EXEC_PARALLEL_SCAN, EXEC_PYTHON
 
 IMPLS = ("scan", "loop")
 
@@ -134,6 +135,9 @@ class MinRecurrence(nn.Module):
         if impl not in IMPLS:
             raise ValueError(f"unknown minRNN impl {impl!r}; allowed: {', '.join(IMPLS)}")
         self.impl = impl
+        # What computes its layers, for metrics.json's exec_path (bodies.layer_paths).
+        self.exec_label = EXEC_PARALLEL_SCAN if impl == "scan" else EXEC_PYTHON
+        self.num_layers = layers
         self.num_directions = 2 if bidirectional else 1
         self.out_features = hidden * self.num_directions
         layer = LAYERS[kind]
