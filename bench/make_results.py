@@ -27,6 +27,8 @@ DATA_STAGE_CMD = "python bench/data_stage.py"
 THROUGHPUT_CMD = "python bench/train_throughput.py --threads 2"
 WORKFLOW_CMD = "python bench/workflow_scale.py"
 LENGTH_CMD = "python bench/length_scaling.py --threads 2"
+EXEC_PLAN_CMD = "python bench/exec_plan.py (collates paired bench/train_throughput.py runs)"
+BATCHING_CMD = "python bench/batching.py"
 MAIN_JOB_CMD = (
     "python bench/main_job.py --preset quick kovac2023 kobylin2024 holodnikov2024 karanik"
 )
@@ -307,6 +309,83 @@ def length_scaling_section(result: Result | None) -> list[str]:
     ]
 
 
+# --- execution plan before/after (issue 17) and length-bucketed batches -----------------
+
+
+def exec_plan_section(result: Result | None) -> list[str]:
+    if result is None:
+        return not_measured(EXEC_PLAN_CMD)
+    loads = "; ".join(result.get("loads", [])) or "not recorded"
+    lines = [
+        machine_line(result, f"{result['threads']} thread(s)"),
+        "",
+        f"`bench/train_throughput.py --no-keras --no-naive` of {result['before_commit']} "
+        f"(before: `impl=` resolved in every forward, Python scan loops and the layer "
+        f"wavefront as the no-compiler fallback) and {result['after_commit']} (after: one "
+        "plan per recurrence, decided when the model is built: compiled, library or "
+        "reference), alternated ABBA at seed A and one round each at seed C. rnnbench "
+        "samples/s per run; the ratio is of the medians. Load average (1, 5, 15 min) before "
+        f"each run: {loads}.",
+        "",
+        "| shape | arch | before | after | after ÷ before |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for row in result["compiled"]:
+        before = " / ".join(fmt_int(v) for v in row["before"])
+        after = " / ".join(fmt_int(v) for v in row["after"])
+        lines.append(
+            f"| {row['shape']} | {row['arch']} | {before} | {after} | {row['ratio']:.2f}x |"
+        )
+    if result.get("no_compiler"):
+        lines += [
+            "",
+            "Without a C++ compiler (`RNNBENCH_NATIVE=0`): the removed fallback (Python scan "
+            "loops at seed A, layer wavefront for seed C's deep stacks; measured on the old "
+            "commit) against what runs now (the reference loop for RNN/GRU and the "
+            "peephole/CIFG LSTMs, torch's module for LSTMs). The cost of removing them.",
+            "",
+            "| shape | arch | old fallback | now | now ÷ old |",
+            "|---|---|---:|---:|---:|",
+        ]
+        for row in result["no_compiler"]:
+            old, new = row["old_fallback"], row["new_fallback"]
+            lines.append(
+                f"| {row['shape']} | {row['arch']} | {fmt_int(old)} | {fmt_int(new)} "
+                f"| {fmt_ratio(ratio(new, old))} |"
+            )
+    return [*lines, ""]
+
+
+def batching_section(result: Result | None) -> list[str]:
+    if result is None:
+        return not_measured(BATCHING_CMD)
+    data, setup, machine = result["data"], result["setup"], result["machine"]
+    load = ", ".join(str(x) for x in machine.get("load_average_before", []))
+    lines = [
+        machine_line(result, f"{result['threads']} thread(s)", f"load average before {load}"),
+        "",
+        f"{data['dataset']} at length {data['length']} ({data['train_rows']:,} training rows, "
+        f"mean length {data['mean_row_length']:g}), embedding {setup['embedding_dim']}, "
+        f"hidden {setup['hidden']}, batch {setup['batch_size']}, {setup['optimizer']} "
+        f"{setup['lr']:g}; {setup['windows']} alternating windows of "
+        f"{setup['steps_per_window']} steps per batching. `by_length` sorts rows by length "
+        f"within windows of {setup['bucket_window']} batches, so a batch runs as many steps "
+        "as its longest row needs.",
+        "",
+        "| arch | padded steps per row (shuffled → by_length) | shuffled samples/s "
+        "| by_length samples/s | speedup |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for row in result["results"]:
+        plain, sorted_ = row["shuffled"], row["by_length"]
+        lines.append(
+            f"| {row['arch']} | {plain['padded_steps_per_row']:g} → "
+            f"{sorted_['padded_steps_per_row']:g} | {fmt_int(plain['samples_per_second'])} "
+            f"| {fmt_int(sorted_['samples_per_second'])} | {row['speedup']:.2f}x |"
+        )
+    return [*lines, ""]
+
+
 # --- workflow scale --------------------------------------------------------------------
 
 
@@ -581,6 +660,8 @@ def render(results: Path) -> str:
     workflow = load(results, "workflow_scale")
     main_job = load(results, "main_job")
     length_scaling = load(results, "length_scaling")
+    exec_plan = load(results, "exec_plan")
+    batching = load(results, "batching")
     lines = [
         "# Benchmark results",
         "",
@@ -593,6 +674,8 @@ def render(results: Path) -> str:
         "  itself via bench/keras_env.py, or records why it could not)",
         f"- `{WORKFLOW_CMD}`: `workflow_scale.json`",
         f"- `{LENGTH_CMD}`: `length_scaling.json`",
+        f"- `{EXEC_PLAN_CMD}`: `exec_plan.json`",
+        f"- `{BATCHING_CMD}`: `batching.json`",
         f"- `{MAIN_JOB_CMD}`: `main_job.json`",
         "",
         "## The main job and the presets, end to end",
@@ -607,6 +690,12 @@ def render(results: Path) -> str:
         "## Training time vs sequence length (memory task)",
         "",
         *length_scaling_section(length_scaling),
+        "## Execution plan (issue 17): CPU throughput before and after",
+        "",
+        *exec_plan_section(exec_plan),
+        "## Length-bucketed batches (`hparams.batching`), CPU",
+        "",
+        *batching_section(batching),
         "## Workflow scale: DAG build, no-op rerun, quick preset",
         "",
         *workflow_section(workflow),

@@ -499,7 +499,7 @@ def test_execution_paths_record_the_plan(monkeypatch: pytest.MonkeyPatch) -> Non
     assert paths("rnn_cell") == ["Python loops"]  # textbook cells stay loops
     assert paths("lstm", layers=3) == ["compiled kernels"] * 3  # deep stacks
     assert paths("bilstm") == ["compiled kernels"]
-    assert paths("lstm") == [torch_lstm]  # one unidirectional layer: oneDNN's LSTM
+    assert paths("lstm") == ["compiled kernels"]  # oneDNN's LSTM is slow on uneven rows
     model = build_model("gru", meta, {**SMALL, "layers": 2})
     assert [plan.path for plan in bodies.layer_plans(model)] == ["compiled", "compiled"]
     monkeypatch.setattr(native, "available", lambda: False)

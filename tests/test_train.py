@@ -246,7 +246,12 @@ def test_provenance_reaches_metrics_runs_csv_and_the_comparison(
     scan = "compiled kernels" if native.available() else "Python loops"
     onednn = torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
     expected = {
-        "lstm": "torch module (oneDNN)" if onednn else "torch module",  # one layer: torch's
+        # LSTMs: the compiled kernels, torch's module (oneDNN) without them.
+        "lstm": scan
+        if native.available()
+        else "torch module (oneDNN)"
+        if onednn
+        else "torch module",
         "gru": scan,  # torch's GRU has no fused CPU kernel: the scan kernels
         "rnn_cell": "Python loops",  # the textbook cell's explicit loop
     }

@@ -56,15 +56,18 @@ class Plan:
 
 
 def fastest_path(kind: str, layers: int, directions: int, device: torch.device) -> Path:
-    """The fastest exact path for a recurrence, as measured (bench/RESULTS.md and the
-    paired runs of issue 17, 2 threads on the Intel Xeon).
+    """The fastest exact path for a recurrence, as measured (bench/RESULTS.md, "Execution
+    plan"; 2 threads on the Intel Xeon).
 
     - GPUs: torch's cuDNN kernels, and the reference loop where torch has no module;
-    - CPUs with the compiled kernels: those, except for one unidirectional LSTM layer,
-      where oneDNN's fused LSTM is as fast (seed A: 10.3k vs 10.6k samples/s);
-    - CPUs without a compiler: oneDNN's LSTM, and the reference loop for RNNs and GRUs,
-      which is 2.2-2.5x faster than torch's modules there (those run one autograd node per
-      step and gate).
+    - CPUs with the compiled kernels: those, for every kind. torch's CPU modules read
+      packed sequences, and with rows of different lengths (real text) even oneDNN's
+      LSTM falls back to a per-step loop: at seed A with 30% of rows shorter, 1.1k
+      samples/s against the compiled kernels' 8.9k (equal, 9.3-9.6k, only when every row
+      is full length);
+    - CPUs without a compiler: torch's module for LSTMs (oneDNN on full-length batches),
+      the reference loop for RNNs and GRUs, whose torch modules run one autograd node per
+      step and gate (2.2-2.5x slower at seed A).
     """
     compiled = device.type == "cpu" and native.available()
     if kind in COMPILED_VARIANTS:
@@ -73,9 +76,9 @@ def fastest_path(kind: str, layers: int, directions: int, device: torch.device) 
         return Path.REFERENCE
     if device.type != "cpu":
         return Path.LIBRARY
-    if kind == "lstm" and (not compiled or (layers == 1 and directions == 1)):
-        return Path.LIBRARY
-    return Path.COMPILED if compiled else Path.REFERENCE
+    if compiled:
+        return Path.COMPILED
+    return Path.LIBRARY if kind == "lstm" else Path.REFERENCE
 
 
 def choose_plan(
