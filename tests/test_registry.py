@@ -268,9 +268,9 @@ def test_tiny_modern_grid_trains_and_touching_the_kernels_reruns_it(tmp_path: Pa
     """presets/modern.yaml's archs on the memory task at tiny sizes; then a touched
     models/native/kernels.cpp (compiled at run time) makes every training job rerun."""
     modern = yaml.safe_load((REPO_ROOT / "presets" / "modern.yaml").read_text())
-    archs = modern["datasets"]["memory"]["grid"]["archs"]
+    archs = modern["datasets"]["memory_modern"]["grid"]["archs"]
     assert {"lstm", "bilstm", "transformer", "mingru"} <= set(archs)
-    hparams = dict(modern["datasets"]["memory"]["grid"]["hparams"])
+    hparams = dict(modern["datasets"]["memory_modern"]["grid"]["hparams"])
     hparams.update(epochs=1, hidden=8, heads=2, ff_hidden=16, patience=None)
     snakefile = copy_workflow(tmp_path / "repo")
     work = tmp_path / "work"

@@ -1,0 +1,113 @@
+"""Benchmark: one recurrence on each of its paths, full-length rows vs uneven rows.
+
+Why the plan (models/plan.py) runs LSTMs on the compiled kernels although torch's oneDNN
+LSTM is as fast on bench/train_throughput.py's full-length batches: torch's CPU modules
+read packed sequences, and as soon as rows differ in length (real text) they fall back to
+a per-step loop. Seed A's shape (vocab 10,000, embedding 16, hidden 32, length 120, batch
+128, Dense(6) head, Adam, clipping 1.0), training steps on random ids; "uneven": 30% of
+the rows shorter, at a uniform length in [12, 120).
+
+    python bench/uneven_rows.py --threads 2   # writes bench/results/uneven_rows.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from datetime import date
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from rnnbench.data.arrays import EncodedMeta
+from rnnbench.models import build_model
+from rnnbench.models.bodies import plan_model
+from rnnbench.models.plan import Path as ExecPath
+from rnnbench.train.optimizers import build_optimizer
+from rnnbench.train.report import cpu_model
+
+BENCH = Path(__file__).resolve().parent
+LENGTH, BATCH, VOCAB = 120, 128, 10_000
+HPARAMS = {"embedding_dim": 16, "hidden": 32, "head_hidden": 6}
+
+
+def samples_per_second(model: nn.Module, batch: tuple, windows: int, steps: int) -> float:
+    x, lengths, y = batch
+    optimizer, loss_fn = build_optimizer("adam", model.parameters()), nn.BCEWithLogitsLoss()
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(x, lengths), y).backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+
+    for _ in range(2):
+        step()
+    rates = []
+    for _ in range(windows):
+        started = time.perf_counter()
+        for _ in range(steps):
+            step()
+        rates.append(BATCH * steps / (time.perf_counter() - started))
+    return statistics.median(rates)
+
+
+def measure(archs: list[str], windows: int = 3, steps: int = 5) -> list[dict]:
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randint(2, VOCAB, (BATCH, LENGTH), generator=generator)
+    y = torch.randint(0, 2, (BATCH,), generator=generator).float()
+    shorter = torch.rand(BATCH, generator=generator) < 0.3
+    uneven = torch.where(shorter, torch.randint(12, LENGTH, (BATCH,), generator=generator), LENGTH)
+    meta = EncodedMeta("bench", "sentiment", LENGTH, "post", "post", VOCAB, 2)
+    rows = []
+    for arch in archs:
+        for rows_kind, lengths in (("full", torch.full((BATCH,), LENGTH)), ("uneven", uneven)):
+            row = {"arch": arch, "rows": rows_kind}
+            for path in (ExecPath.COMPILED, ExecPath.LIBRARY, ExecPath.REFERENCE):
+                torch.manual_seed(0)
+                model = build_model(arch, meta, HPARAMS)
+                plan_model(model, torch.device("cpu"), path)
+                rate = samples_per_second(model, (x, lengths, y), windows, steps)
+                row[str(path)] = round(rate, 1)
+            rows.append(row)
+            print(f"  {arch:>6} {rows_kind:>6}: " + ", ".join(
+                f"{p} {row[str(p)]:,.0f}" for p in ExecPath
+            ) + " samples/s", flush=True)  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--archs", nargs="*", default=["lstm", "bilstm", "gru"])
+    parser.add_argument("--out", type=Path, default=BENCH / "results" / "uneven_rows.json")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    load = [round(v, 2) for v in os.getloadavg()]
+    results = measure(args.archs)
+    machine = {
+        "cpu": cpu_model(),
+        "logical_cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "load_average_before": load,
+    }
+    out = {
+        "benchmark": "training samples/s per execution path, full-length vs uneven rows",
+        "setup": {"length": LENGTH, "batch": BATCH, "vocab": VOCAB, **HPARAMS},
+        "threads": args.threads,
+        "results": results,
+        "machine": machine,
+        "date": date.today().isoformat(),
+    }
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
