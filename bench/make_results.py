@@ -29,6 +29,8 @@ WORKFLOW_CMD = "python bench/workflow_scale.py"
 LENGTH_CMD = "python bench/length_scaling.py --threads 2"
 EXEC_PLAN_CMD = "python bench/exec_plan.py (collates paired bench/train_throughput.py runs)"
 BATCHING_CMD = "python bench/batching.py"
+UNEVEN_CMD = "python bench/uneven_rows.py --threads 2"
+ROUND2_CMD = "python bench/train_throughput.py --threads 2 --shapes seed-a --no-naive --out bench/results/train_throughput_round2.json"
 MAIN_JOB_CMD = (
     "python bench/main_job.py --preset quick kovac2023 kobylin2024 holodnikov2024 karanik"
 )
@@ -336,6 +338,7 @@ def exec_plan_section(result: Result | None) -> list[str]:
         lines.append(
             f"| {row['shape']} | {row['arch']} | {before} | {after} | {row['ratio']:.2f}x |"
         )
+    lines += ["", *(f"- {note}" for note in result.get("notes", []))]
     if result.get("no_compiler"):
         lines += [
             "",
@@ -383,6 +386,58 @@ def batching_section(result: Result | None) -> list[str]:
             f"{sorted_['padded_steps_per_row']:g} | {fmt_int(plain['samples_per_second'])} "
             f"| {fmt_int(sorted_['samples_per_second'])} | {row['speedup']:.2f}x |"
         )
+    return [*lines, ""]
+
+
+def uneven_rows_section(result: Result | None) -> list[str]:
+    if result is None:
+        return not_measured(UNEVEN_CMD)
+    setup = result["setup"]
+    load = ", ".join(str(x) for x in result["machine"].get("load_average_before", []))
+    lines = [
+        machine_line(result, f"{result['threads']} thread(s)", f"load average before {load}"),
+        "",
+        f"Seed A's shape (length {setup['length']}, batch {setup['batch']}, embedding "
+        f"{setup['embedding_dim']}, hidden {setup['hidden']}), each path forced; full-length "
+        "rows vs uneven rows (30% shorter). torch's CPU modules read packed sequences and, "
+        "on uneven rows, fall back to a per-step loop. samples/s:",
+        "",
+        "| arch | rows | compiled | library (torch module) | reference loop |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for row in result["results"]:
+        lines.append(
+            f"| {row['arch']} | {row['rows']} | {fmt_int(row['compiled'])} "
+            f"| {fmt_int(row['library'])} | {fmt_int(row['reference'])} |"
+        )
+    return [*lines, ""]
+
+
+def keras_rounds_section(rounds: list[Result]) -> list[str]:
+    """rnnbench ÷ Keras per recurrent arch at seed A, one column per round (issue 18)."""
+    if not rounds:
+        return not_measured(THROUGHPUT_CMD)
+    by_round = []
+    for result in rounds:
+        rows = {r["arch"]: r for r in result["shapes"]["seed-a"]["results"]}
+        by_round.append(rows)
+    header = " | ".join(f"round {i + 1}" for i in range(len(rounds)))
+    lines = [
+        machine_line(rounds[0], f"{rounds[0]['threads']} thread(s)"),
+        "",
+        f"Seed A, rnnbench ÷ Keras 3 on TensorFlow CPU, every recurrent architecture, each "
+        f"round a separate `{THROUGHPUT_CMD}` (round 2: `{ROUND2_CMD}`). Target: at least "
+        "1.5x in every round.",
+        "",
+        f"| arch | {header} |",
+        "|---|" + "---:|" * len(rounds),
+    ]
+    for arch in ("rnn", "lstm", "gru", "birnn", "bilstm", "bigru"):
+        cells = []
+        for rows in by_round:
+            row = rows.get(arch, {})
+            cells.append(fmt_ratio(ratio(rate(row.get("rnnbench")), rate(row.get("keras")))))
+        lines.append(f"| {arch} | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 
@@ -662,6 +717,8 @@ def render(results: Path) -> str:
     length_scaling = load(results, "length_scaling")
     exec_plan = load(results, "exec_plan")
     batching = load(results, "batching")
+    uneven = load(results, "uneven_rows")
+    rounds = [r for r in (throughput, load(results, "train_throughput_round2")) if r]
     lines = [
         "# Benchmark results",
         "",
@@ -676,6 +733,8 @@ def render(results: Path) -> str:
         f"- `{LENGTH_CMD}`: `length_scaling.json`",
         f"- `{EXEC_PLAN_CMD}`: `exec_plan.json`",
         f"- `{BATCHING_CMD}`: `batching.json`",
+        f"- `{UNEVEN_CMD}`: `uneven_rows.json`",
+        f"- `{ROUND2_CMD}`: `train_throughput_round2.json`",
         f"- `{MAIN_JOB_CMD}`: `main_job.json`",
         "",
         "## The main job and the presets, end to end",
@@ -687,12 +746,18 @@ def render(results: Path) -> str:
         "## Training throughput: rnnbench vs torch modules vs a naive loop vs Keras 3",
         "",
         *throughput_section(throughput),
+        "### rnnbench vs Keras 3, round by round",
+        "",
+        *keras_rounds_section(rounds),
         "## Training time vs sequence length (memory task)",
         "",
         *length_scaling_section(length_scaling),
         "## Execution plan (issue 17): CPU throughput before and after",
         "",
         *exec_plan_section(exec_plan),
+        "### Uneven rows: why every LSTM runs on the compiled kernels",
+        "",
+        *uneven_rows_section(uneven),
         "## Length-bucketed batches (`hparams.batching`), CPU",
         "",
         *batching_section(batching),
