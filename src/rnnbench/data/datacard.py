@@ -84,7 +84,7 @@ def datacard_html(card: dict) -> str:
 
     leaks = [
         f"{p.replace('_', ' / ')}: {n:,}"
-        for p, n in card.get("duplicates_across_splits", {}).items()
+        for p, n in (card.get("duplicates_across_splits") or {}).items()
         if n
     ]
     intro = (
