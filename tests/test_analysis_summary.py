@@ -81,8 +81,26 @@ def test_memory_summary_says_which_arch_solves_which_length(tmp_path: Path) -> N
         "Seeds that solve each length (test accuracy ≥ 0.9): length 25: lstm 3/3, rnn 3/3; "
         "length 50: lstm 1/3, rnn 3/3." in md
     )
-    assert "lstm is ahead at no length; rnn is ahead at length 50" in md
+    assert "rnn is ahead at length 50; lstm is ahead at no length" in md
     assert "under this setup: optimizer adam" in md
+
+
+def test_ties_are_not_ahead_and_an_unused_parameter_still_gets_its_test(tmp_path: Path) -> None:
+    # The recurrent model records clip_norm, the other none (NaN in runs.csv): its cells
+    # must still be found for the length test (NaN != NaN), and equal seeds give p = 1.
+    paths = []
+    for arch, hparams in (("lstm", {"clip_norm": 1.0}), ("transformer", {})):
+        for length in (25, 50):
+            for seed in range(3):
+                metrics = make_metrics(
+                    task="memory", dataset="mem", arch=arch, length=length, seed=seed,
+                    accuracy=1.0, hparams=hparams,
+                )  # fmt: skip
+                paths.append(write_run(tmp_path, metrics))
+    md = render_markdown(build_summary(collect_runs(paths), ["mem"]))
+    assert "no test" not in md
+    assert "transformer: 1.000 → 1.000 (Welch p = 1.000, not significant)" in md
+    assert "lstm, transformer are ahead at no length (ahead: solves more seeds" in md
 
 
 def test_rule_graph_has_one_node_per_rule_at_its_longest_path() -> None:

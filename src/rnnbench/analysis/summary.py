@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,11 +68,17 @@ def _score(row: pd.Series) -> str:
     return f"{fmt_ci(row['mean'], row['ci_low'], row['ci_high'])} ({seeds} seeds{solved})"
 
 
+def _cell_key(values: Iterable[Any]) -> tuple:
+    """A cell's key with NaN (a parameter its arch does not use) as None: NaN != NaN, so
+    a key holding it would never be found again."""
+    return tuple(None if missing(v) else v for v in values)
+
+
 def _seed_scores(sub: pd.DataFrame, keys: Sequence[str]) -> dict[tuple, list[float]]:
     out: dict[tuple, list[float]] = {}
     for key, group in sub.groupby(list(keys), dropna=False, sort=False):
         parts = key if isinstance(key, tuple) else (key,)
-        out[tuple(parts)] = pd.to_numeric(group["test_headline"], errors="coerce").tolist()
+        out[_cell_key(parts)] = pd.to_numeric(group["test_headline"], errors="coerce").tolist()
     return out
 
 
@@ -106,7 +112,7 @@ def _factor_effect(
         else:
             group = group.sort_values("mean", ascending=False, kind="stable")
             first, last = group.iloc[0], group.iloc[-1]
-        key_of = lambda row: tuple(row[k] for k in keys)  # noqa: E731
+        key_of = lambda row: _cell_key(row[k] for k in keys)  # noqa: E731
         p = stats.welch_p(scores.get(key_of(first), []), scores.get(key_of(last), []))
         name = _cell_name(group.iloc[0], others) or "all"
         if factor == "length":
@@ -241,17 +247,17 @@ def _memory_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> lis
     ]
     archs = sorted({a for archs in by_length.values() for a in archs})
     if len(archs) > 1:
-        verdicts = [
-            f"{arch} is ahead at length {', '.join(map(str, ahead[arch]))}"
-            if arch in ahead
-            else f"{arch} is ahead at no length"
-            for arch in archs
-        ]
+        verdicts = [f"{a} is ahead at length {', '.join(map(str, ahead[a]))}" for a in ahead]
+        behind = [a for a in archs if a not in ahead]
+        if behind:
+            verdicts.append(f"{', '.join(behind)} {'is' if len(behind) == 1 else 'are'} "
+                            "ahead at no length")  # fmt: skip
         setting = table.attrs.get("setting") or {}
         out.append(
             [
                 "; ".join(verdicts)
-                + " (solves more seeds than every other architecture there), under this "
+                + " (ahead: solves more seeds than every other architecture there; a tie is "
+                "not ahead), under this "
                 f"setup: {setting_text(setting) or 'see the comparison table'}. ",
                 Link("comparison table", f"{root}/comparison.html"),
             ]
