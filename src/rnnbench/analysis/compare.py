@@ -367,7 +367,8 @@ def display_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
         metric: [
             fmt_ci(*ci) for ci in zip(table["mean"], table["ci_low"], table["ci_high"], strict=True)
         ],
-        "solved": _column(table, "solved"),
+        # "2/3 solved (acc >= 0.9)" -> "2/3": the threshold is in the legend.
+        "solved": _column(table, "solved").str.split(" ").str[0],
         "SD": table["sd"].map(fmt_float),
         "p vs best": table["p_vs_best"].map(
             lambda p: "< 0.001" if not missing(p) and p < 0.001 else fmt_float(p)

@@ -348,7 +348,7 @@ def display_frame(table: pd.DataFrame) -> pd.DataFrame:
             fmt_ci(*ci)
             for ci in zip(table["measured"], table["ci_low"], table["ci_high"], strict=True)
         ],
-        "solved": table["solved"].map(text) if "solved" in table else "",
+        "solved": table["solved"].map(text).str.split(" ").str[0] if "solved" in table else "",
         "seeds": [
             f"{n}" if s == n else f"{n} ({s} scored)"
             for n, s in zip(table["n_seeds"], scored, strict=True)
