@@ -46,6 +46,7 @@ from rnnbench.models.bodies import execution_path
 from rnnbench.names import EXEC_NO_RECURRENCE
 from rnnbench.train.cpu import configure_cpu
 from rnnbench.train.optimizers import build_optimizer
+from rnnbench.train.report import cpu_model
 from rnnbench.train.spec import RECURRENT_CLIP_NORM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -226,13 +227,6 @@ def measure(
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "seconds": round(time.perf_counter() - started, 1),
     }
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

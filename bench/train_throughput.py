@@ -53,6 +53,7 @@ from rnnbench.names import CELL_ARCHS
 from rnnbench.registry import TransformerConfig
 from rnnbench.train.cpu import configure_cpu
 from rnnbench.train.optimizers import build_optimizer
+from rnnbench.train.report import cpu_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from keras_env import keras_python
@@ -221,13 +222,6 @@ def bench_arch(arch: str, shape: Shape, threads: int, python: Path | None, naive
     parts = [f"{k} {v['samples_per_second']:,.0f}" for k, v in row.items() if isinstance(v, dict)]
     print(f"  {shape.name} {arch:>14}: " + ", ".join(parts) + " samples/s", flush=True)
     return row
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:

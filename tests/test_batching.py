@@ -17,8 +17,8 @@ from rnnbench.train.batches import (
     epoch_batches,
     epoch_order,
 )
-from test_models import SMALL, make_meta, run_body_and_head
-from test_models_padded import EXACT, padded_and_packed
+from test_models import SMALL, make_meta
+from test_models_padded import EXACT, assert_same_results, padded_and_packed
 from test_train import _comparable, _spec, _write
 
 BASE = {"dataset": "toy", "arch": "lstm", "optimizer": "adam", "length": 12, "seed": 0}
@@ -162,19 +162,7 @@ def assert_padded_equals_packed_on_buckets(
         assert int(lengths.max()) - int(lengths.min()) <= 2
         padded, reference = padded_and_packed(arch, meta, {"layers": layers}, dtype, device)
         h = torch.randn(len(lengths), length, SMALL["embedding_dim"], dtype=dtype, device=device)
-        h_pad, h_ref = h.clone().requires_grad_(), h.clone().requires_grad_()
-        out_pad, loss_pad = run_body_and_head(padded, h_pad, lengths)
-        out_ref, loss_ref = run_body_and_head(reference, h_ref, lengths)
-        loss_pad.backward()
-        loss_ref.backward()
-        torch.testing.assert_close(out_pad, out_ref, **tol)
-        torch.testing.assert_close(h_pad.grad, h_ref.grad, **tol)
-        for name, param in reference.named_parameters():
-            grad = padded.get_parameter(name).grad
-            if param.grad is None:
-                assert grad is None or not grad.any(), name
-            else:
-                torch.testing.assert_close(grad, param.grad, **tol, msg=name)
+        assert_same_results(padded, reference, h, lengths, tol)
 
 
 @pytest.mark.parametrize("arch", ["lstm", "bilstm", "bigru"])

@@ -51,8 +51,14 @@ def assert_padded_equals_packed(
     lengths = random_lengths(7, length, seed).to(device)
     gen = torch.Generator().manual_seed(seed)
     h = torch.randn(len(lengths), length, SMALL["embedding_dim"], generator=gen)
-    h_pad = h.to(device, dtype).requires_grad_()
-    h_ref = h.to(device, dtype).requires_grad_()
+    assert_same_results(padded, reference, h.to(device, dtype), lengths, tol)
+
+
+def assert_same_results(
+    padded: torch.nn.Module, reference: torch.nn.Module, h: torch.Tensor, lengths, tol: dict
+) -> None:
+    """Outputs, input gradients and every parameter gradient of the two models agree."""
+    h_pad, h_ref = h.clone().requires_grad_(), h.clone().requires_grad_()
     out_pad, loss_pad = run_body_and_head(padded, h_pad, lengths)
     out_ref, loss_ref = run_body_and_head(reference, h_ref, lengths)
     loss_pad.backward()
