@@ -170,22 +170,19 @@ def measure(
     hparams = dict(HPARAMS if hparams is None else hparams)
     for arch in archs:
         registry.get(arch)  # an unknown name fails here, before anything is timed
+    timing = {
+        "warmup": warmup,
+        "windows": windows,
+        "window_seconds": window_seconds,
+        "long_step": long_step,
+    }
     load_start = [round(v, 2) for v in os.getloadavg()]
     date = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     started = time.perf_counter()
     rows = []
     for arch in archs:
         for length in lengths:
-            row = time_cell(
-                arch,
-                length,
-                batch=batch,
-                hparams=hparams,
-                warmup=warmup,
-                windows=windows,
-                window_seconds=window_seconds,
-                long_step=long_step,
-            )
+            row = time_cell(arch, length, batch=batch, hparams=hparams, **timing)
             rows.append(row)
             if log:
                 print(

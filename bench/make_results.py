@@ -359,13 +359,18 @@ def exec_plan_section(result: Result | None) -> list[str]:
     return [*lines, ""]
 
 
+def measured_line(result: Result) -> str:
+    """machine_line with the thread count and the load average before the run."""
+    load = ", ".join(str(x) for x in result["machine"].get("load_average_before", []))
+    return machine_line(result, f"{result['threads']} thread(s)", f"load average before {load}")
+
+
 def batching_section(result: Result | None) -> list[str]:
     if result is None:
         return not_measured(BATCHING_CMD)
-    data, setup, machine = result["data"], result["setup"], result["machine"]
-    load = ", ".join(str(x) for x in machine.get("load_average_before", []))
+    data, setup = result["data"], result["setup"]
     lines = [
-        machine_line(result, f"{result['threads']} thread(s)", f"load average before {load}"),
+        measured_line(result),
         "",
         f"{data['dataset']} at length {data['length']} ({data['train_rows']:,} training rows, "
         f"mean length {data['mean_row_length']:g}), embedding {setup['embedding_dim']}, "
@@ -393,9 +398,8 @@ def uneven_rows_section(result: Result | None) -> list[str]:
     if result is None:
         return not_measured(UNEVEN_CMD)
     setup = result["setup"]
-    load = ", ".join(str(x) for x in result["machine"].get("load_average_before", []))
     lines = [
-        machine_line(result, f"{result['threads']} thread(s)", f"load average before {load}"),
+        measured_line(result),
         "",
         f"Seed A's shape (length {setup['length']}, batch {setup['batch']}, embedding "
         f"{setup['embedding_dim']}, hidden {setup['hidden']}), each path forced; full-length "

@@ -135,9 +135,6 @@ class MinRecurrence(nn.Module):
         if impl not in IMPLS:
             raise ValueError(f"unknown minRNN impl {impl!r}; allowed: {', '.join(IMPLS)}")
         self.impl = impl
-        # What computes its layers, for metrics.json's exec_path (bodies.layer_paths).
-        self.exec_label = EXEC_PARALLEL_SCAN if impl == "scan" else EXEC_PYTHON
-        self.num_layers = layers
         self.num_directions = 2 if bidirectional else 1
         self.out_features = hidden * self.num_directions
         layer = LAYERS[kind]
@@ -147,6 +144,15 @@ class MinRecurrence(nn.Module):
             layer(size, hidden) for size in (sizes if bidirectional else [])
         )
         self.dropout = nn.Dropout(dropout)
+
+    @property
+    def exec_label(self) -> str:
+        """What computes its layers, for metrics.json's exec_path (bodies.layer_paths)."""
+        return EXEC_PARALLEL_SCAN if self.impl == "scan" else EXEC_PYTHON
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.forward_layers)
 
     def forward(self, h: Tensor, lengths: Tensor, per_token: bool) -> Tensor:
         batch, length, _ = h.shape
