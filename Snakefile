@@ -1,6 +1,6 @@
 # rnnbench: which sequence model, which optimizer, at which sequence length?
 # Entry point: validates config.yaml (+ any --configfile overlays) and includes one rule
-# file per stage. See README.md for the data flow and workflow/schemas for every key.
+# file per stage. Data flow: docs/architecture.md; every key: workflow/schemas/.
 
 import rnnbench.analysis.rulegraph
 
