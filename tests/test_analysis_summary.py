@@ -39,7 +39,7 @@ def test_summary_states_best_cell_flags_and_published_verdicts(tmp_path: Path) -
     assert "3 of 12 runs flagged (single_class: 3, stuck: 3, degenerate: 3)" in md
     assert "Best baseline: bow-logreg 0.870" in md
     assert "[comparison table](imdb/comparison.html)" in md
-    assert "Optimizer (best vs worst)" in md and "[heatmap](imdb/plots/heatmap.svg)" in md
+    assert "Optimizer: one per architecture here (gru adam, lstm adam, rnn adam, rnn_c sgd)" in md
     assert "Sequence length: one value in this grid (120)" in md
     assert "## absent" in md and "No finished runs yet." in md
     assert "Seed A, imdb lstm/adam/len 120, test accuracy: published 0.855" in md

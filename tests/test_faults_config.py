@@ -27,7 +27,7 @@ ARCHS = (
     "'lstm_cell', 'gru_cell', 'lstm_peephole', 'lstm_cifg', 'transformer', 'mingru', "
     "'minlstm', 'bimingru', 'biminlstm']"
 )
-OPTIMIZERS = "['sgd', 'nag', 'adadelta', 'adam', 'adamw', 'rmsprop']"
+OPTIMIZERS = "['sgd', 'sgd_momentum', 'nag', 'adadelta', 'rmsprop', 'adam', 'adamw']"
 
 pytestmark = pytest.mark.fault
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
 from rnnbench.train.optimizers import (
     DEFAULT_LR,
+    OPTIMIZER_DEFS,
     OPTIMIZERS,
+    SEED_C_NAMES,
     build_optimizer,
+    describe_optimizer,
     resolve_options,
 )
 
@@ -83,3 +88,45 @@ def test_bad_optimizer_or_option_names_the_key(name: str, options: dict, named: 
 def test_unknown_optimizer_lists_the_allowed_ones() -> None:
     with pytest.raises(ValueError, match="adadelta"):
         resolve_options("lbfgs")
+
+
+def test_the_set_holds_the_usual_comparison_and_seed_c_maps_onto_it() -> None:
+    assert set(OPTIMIZERS) == {"sgd", "sgd_momentum", "nag", "adadelta", "rmsprop", "adam", "adamw"}
+    assert set(SEED_C_NAMES) == {"SGD", "Adadelta", "NAG", "Adam"}
+    assert set(SEED_C_NAMES.values()) <= set(OPTIMIZERS)
+    assert set(OPTIMIZER_DEFS) == set(OPTIMIZERS)
+    assert all(d.source for d in OPTIMIZER_DEFS.values())
+
+
+def test_sgd_momentum_is_heavy_ball_not_nesterov_and_needs_momentum() -> None:
+    optimizer = build_optimizer("sgd_momentum", torch.nn.Linear(1, 1).parameters(), {})
+    group = optimizer.param_groups[0]
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert group["nesterov"] is False and group["momentum"] == 0.9
+    with pytest.raises(ValueError, match="momentum"):
+        resolve_options("sgd_momentum", {"momentum": 0.0})
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("sgd", {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0}),
+        ("sgd_momentum", {"momentum": 0.9, "nesterov": False, "dampening": 0.0}),
+        ("nag", {"momentum": 0.9, "nesterov": True}),
+        ("adadelta", {"rho": 0.9, "eps": 1e-6, "lr": 1.0}),
+        ("rmsprop", {"alpha": 0.99, "eps": 1e-8, "momentum": 0.0, "centered": False}),
+        ("adam", {"betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0}),
+        ("adamw", {"betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.01}),
+    ],
+)
+def test_the_described_settings_are_the_ones_the_optimizer_runs_with(
+    name: str, expected: dict
+) -> None:
+    optimizer = build_optimizer(name, torch.nn.Linear(1, 1).parameters(), {"lr": None})
+    record = describe_optimizer(name, optimizer)
+    assert record["name"] == name and record["source"]
+    assert record["class"] == f"torch.optim.{type(optimizer).__name__}"
+    for key, value in expected.items():
+        assert record["settings"][key] == value, key
+    assert record["settings"]["lr"] == DEFAULT_LR[name]
+    json.dumps(record)  # metrics.json can hold it

@@ -11,7 +11,15 @@ FUSED_ARCHS: tuple[str, ...] = ("rnn", "lstm", "gru", "birnn", "bilstm", "bigru"
 CELL_ARCHS: tuple[str, ...] = ("rnn_cell", "lstm_cell", "gru_cell", "lstm_peephole", "lstm_cifg")
 ARCHITECTURES: tuple[str, ...] = registry.names()
 RECURRENT: tuple[str, ...] = registry.recurrent_names()
-OPTIMIZERS: tuple[str, ...] = ("sgd", "nag", "adadelta", "adam", "adamw", "rmsprop")
+OPTIMIZERS: tuple[str, ...] = (
+    "sgd",
+    "sgd_momentum",
+    "nag",
+    "adadelta",
+    "rmsprop",
+    "adam",
+    "adamw",
+)
 
 # What computed a model's recurrent layers, as metrics.json's hardware.exec_path records it.
 EXEC_COMPILED = "compiled kernels"  # rnnbench's C++ time loops (native/kernels.cpp)

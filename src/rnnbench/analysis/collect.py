@@ -16,7 +16,9 @@ Metric columns are named ``<split>_<metric>`` with the metric names of metrics.j
 rows is ``majority_validation``/``majority_test``, with ``majority_on`` saying which
 examples (e.g. "test, 1,000-example evaluation subsample (seed 0)"); every
 hyperparameter as recorded by the training job is ``hp_<key>`` (``hp_lr`` the lr used;
-``lr_tuned`` true when grid.tune selected it). Each row also says where
+``lr_tuned`` true when grid.tune selected it, ``lr_at_edge`` "lowest" or "highest" when
+that lr is the smallest or largest of its candidates, ``lr_candidates`` the candidates,
+space-separated). Each row also says where
 and how its numbers were computed (:data:`PROVENANCE_COLUMNS`: execution path, device,
 CPU model, TF32/AMP, versions).
 """
@@ -119,6 +121,10 @@ HP_PREFIX = "hp_"
 # trained with: a results directory that mixes older and newer runs is not split by them.
 HPARAMS_OF_OLDER_RUNS: dict[str, Any] = {"batching": "shuffled"}
 LR_TUNED = "lr_tuned"
+# A tuned lr at the edge of its candidates: "lowest" / "highest" ("" inside, untuned, or
+# a single candidate); the best lr may lie beyond it.
+LR_AT_EDGE = "lr_at_edge"
+LR_CANDIDATES = "lr_candidates"
 PER_TYPE_PREFIX = "test_entity_f1_"
 
 
@@ -233,7 +239,26 @@ def run_row(
         row[f"{HP_PREFIX}{key}"] = value
     # hp_lr is the lr used; lr_tuned says it was selected by tuning (rnnbench.tuning).
     row[LR_TUNED] = bool(metrics.get("lr_tuning"))
+    row[LR_AT_EDGE], row[LR_CANDIDATES] = lr_edge(metrics.get("lr_tuning"))
     return row
+
+
+def lr_edge(tuning: dict[str, Any] | None) -> tuple[str, str]:
+    """``(edge, candidates)`` of a run's ``lr_tuning`` record (metrics.json): edge is
+    "lowest" or "highest" when the selected lr is the smallest or largest of two or more
+    candidates, else ""; candidates as space-separated text ("" when not tuned)."""
+    if not isinstance(tuning, dict):
+        return "", ""
+    candidates = sorted(float(c) for c in tuning.get("candidates") or [])
+    shown = " ".join(f"{c:g}" for c in candidates)
+    selected = tuning.get("selected_lr")
+    if len(candidates) < 2 or not isinstance(selected, int | float):
+        return "", shown
+    if float(selected) == candidates[0]:
+        return "lowest", shown
+    if float(selected) == candidates[-1]:
+        return "highest", shown
+    return "", shown
 
 
 def _metric_rank(name: str) -> tuple[int, str]:
@@ -270,6 +295,8 @@ def column_order(rows: Sequence[dict[str, Any]]) -> list[str]:
         *PROVENANCE_COLUMNS,
         *hparams,
         LR_TUNED,
+        LR_AT_EDGE,
+        LR_CANDIDATES,
         "run_dir",
     ]
 
@@ -298,7 +325,7 @@ def collect_runs(metrics_paths: Iterable[str | Path]) -> pd.DataFrame:
     for column in (*INTEGER_COLUMNS, *([FOLD] if FOLD in frame else [])):
         # Nullable integers: a diverged run's best_epoch is empty, not "1.0" elsewhere.
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
-    for column in ("flags", "status"):
+    for column in ("flags", "status", LR_AT_EDGE, LR_CANDIDATES):
         frame[column] = frame[column].fillna("").astype(str)
     return frame
 
@@ -325,5 +352,7 @@ def read_runs_csv(path: str | Path) -> pd.DataFrame:
     missing = [c for c in ("dataset", "arch", "test_headline", "flags") if c not in frame.columns]
     if missing:
         raise AnalysisError(f"{p}: runs table lacks column(s) {missing}")
-    frame["flags"] = frame["flags"].astype(object).fillna("").astype(str)  # all-empty: float
+    for column in ("flags", LR_AT_EDGE, LR_CANDIDATES):
+        if column in frame:  # all-empty: read as float
+            frame[column] = frame[column].astype(object).fillna("").astype(str)
     return frame

@@ -4,7 +4,9 @@ A cell is one (arch, optimizer, length, hyperparameters) combination; its seeds 
 the mean, SD and t confidence interval of the headline test metric. Only the parameters
 that vary within the dataset are columns (DVC's ``exp show --only-changed``); ``arch``
 is always kept because it names the row, baselines included. When grid.tune chose a
-cell's lr, a ``tuned_lr`` column gives it (empty for cells at their configured lr).
+cell's lr, a ``tuned_lr`` column gives it (empty for cells at their configured lr), and
+``lr_edge`` says when that lr is the lowest or highest of its candidates (the best lr may
+lie beyond the range: widen it); the table's notes say so too.
 
 Ranking: a cell with any flagged run (see :mod:`rnnbench.analysis.sanity`) is never
 "best", nor is a cell with fewer than 2 scored seeds (no variance, no test); among the
@@ -33,7 +35,13 @@ import pandas as pd
 
 from rnnbench.analysis import stats
 from rnnbench.analysis.baselines import baseline_rows
-from rnnbench.analysis.collect import HP_PREFIX, LR_TUNED, AnalysisError
+from rnnbench.analysis.collect import (
+    HP_PREFIX,
+    LR_AT_EDGE,
+    LR_CANDIDATES,
+    LR_TUNED,
+    AnalysisError,
+)
 from rnnbench.analysis.formats import (
     fmt_ci,
     fmt_float,
@@ -68,6 +76,8 @@ STAT_COLUMNS: tuple[str, ...] = (
     "p_vs_best",
     "mark",
     "rank",
+    "lr_edge",
+    "lr_candidates",
     "flags",
     "flagged_runs",
     "params",
@@ -81,6 +91,8 @@ STAT_COLUMNS: tuple[str, ...] = (
 MACHINES_NOTE = "cells ran on"
 FOLDS_NOTE = "k-fold cross-validation"
 PATHS_NOTE = "execution paths differ"
+EDGE_NOTE = "at the edge of its candidates"
+LR_KEYS = ("hp_lr", TUNED_LR)
 # A baseline group's fields and the table columns they fill when those columns are shown.
 BASELINE_KEYS: dict[str, str] = {
     "length": "length",
@@ -103,6 +115,15 @@ def _lr_tuned(runs: pd.DataFrame) -> pd.Series:
     if LR_TUNED not in runs or "hp_lr" not in runs:
         return pd.Series(False, index=runs.index)
     return runs[LR_TUNED].astype(str).str.lower().isin(["true", "1"])
+
+
+def with_tuned_lr(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with a ``tuned_lr`` column (the selected lr, NaN for a cell at its
+    configured lr) when any run's lr was tuned; unchanged otherwise."""
+    tuned = _lr_tuned(runs)
+    if not tuned.any():
+        return runs
+    return runs.assign(**{TUNED_LR: pd.to_numeric(runs["hp_lr"], errors="coerce").where(tuned)})
 
 
 def _unused_model_keys(runs: pd.DataFrame) -> set[str]:
@@ -194,6 +215,31 @@ def provenance_notes(runs: pd.DataFrame, labels: pd.Series) -> list[str]:
     return notes
 
 
+def _lr_edge(group: pd.DataFrame) -> dict[str, str]:
+    """A tuned cell's ``lr_edge`` ("lowest" / "highest" / "") and ``lr_candidates``
+    (runs.csv's lr_at_edge and lr_candidates; one selection serves all its seeds)."""
+    out = {}
+    for column, name in ((LR_AT_EDGE, "lr_edge"), (LR_CANDIDATES, "lr_candidates")):
+        values = _distinct(group[column]) if column in group else []
+        out[name] = values[0] if len(values) == 1 else ""
+    return out
+
+
+def edge_notes(cells: list[dict[str, Any]], keys: list[str]) -> list[str]:
+    """One sentence naming every tuned cell whose selected lr is the lowest or highest of
+    its candidates: the best lr may lie beyond them; empty when none is."""
+    at_edge = [c for c in cells if c.get("lr_edge")]
+    if not at_edge:
+        return []
+    parts = [
+        f"{'/'.join(fmt_value(c[k], k) for k in keys if k not in LR_KEYS and not missing(c[k]))} "
+        f"lr {fmt_value(c[TUNED_LR], TUNED_LR)} ({c['lr_edge']} of "
+        f"{c['lr_candidates'].replace(' ', ', ')})"
+        for c in at_edge
+    ]
+    return [f"tuned lr {EDGE_NOTE}: widen the range: {'; '.join(parts)}."]
+
+
 def fold_notes(runs: pd.DataFrame) -> list[str]:
     """The sentence for a cross-validated dataset (runs.csv's ``fold``): each cell pools
     its folds as it pools its seeds; empty for other datasets."""
@@ -237,9 +283,8 @@ def comparison_table(
 
     shown = varying_columns(sub)
     keys = ["arch", *[c for c in shown if c != "arch"]]
-    tuned = _lr_tuned(sub)
-    if tuned.any():  # a tuned cell says so: its selected lr in a column of its own
-        sub = sub.assign(**{TUNED_LR: pd.to_numeric(sub["hp_lr"], errors="coerce").where(tuned)})
+    sub = with_tuned_lr(sub)
+    if TUNED_LR in sub:  # a tuned cell says so: its selected lr in a column of its own
         keys.append(TUNED_LR)
     cells: list[dict[str, Any]] = []
     scores: dict[int, list[float]] = {}
@@ -272,6 +317,7 @@ def comparison_table(
                 "exec_path": "; ".join(_distinct(group.get("exec_path"))),
                 "device_name": "; ".join(_distinct(group.get("device_name"))),
                 "kind": KIND_MODEL,
+                **_lr_edge(group),
             }
         )
         cells.append(cell)
@@ -325,7 +371,7 @@ def comparison_table(
             "alpha": alpha,
             "alternative": alternative,
             "parameters": keys,
-            "notes": fold_notes(sub) + provenance_notes(sub, labels),
+            "notes": fold_notes(sub) + edge_notes(cells, keys) + provenance_notes(sub, labels),
             "setting": constant_settings(sub),
         }
     )
@@ -338,7 +384,7 @@ _MARKS = {stats.MARK_BEST: "\u2605 best", stats.MARK_NOT_WORSE: "\u2248 not sig.
 _ROW_CLASS = {stats.MARK_BEST: "best", stats.MARK_NOT_WORSE: "tied"}
 # Display columns moved into the caption when every model row has one value.
 _CONSTANT_TO_CAPTION = ("solved", "params", "s/epoch", "execution", "machine")
-_DROP_WHEN_EMPTY = ("SD", "p vs best", "mark", "flags")
+_DROP_WHEN_EMPTY = ("SD", "p vs best", "mark", "flags", "lr at edge")
 
 
 def _column(table: pd.DataFrame, name: str) -> pd.Series:
@@ -374,6 +420,13 @@ def display_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
             lambda p: "< 0.001" if not missing(p) and p < 0.001 else fmt_float(p)
         ),
         "mark": _column(table, "mark").map(lambda m: _MARKS.get(m, "")),
+        # A tuned lr at the edge of its candidates: the best lr may lie beyond them.
+        "lr at edge": [
+            f"\u26a0 {edge} of {candidates.replace(' ', ', ')}: widen the range" if edge else ""
+            for edge, candidates in zip(
+                _column(table, "lr_edge"), _column(table, "lr_candidates"), strict=True
+            )
+        ],
         "flags": ["" if not f else f"\u26a0 {f} ({r})" for f, r in zip(flags, runs, strict=True)],
         "params": table["params"].map(fmt_int),
         "s/epoch": table["seconds_per_epoch"].map(lambda s: fmt_float(s, 2)),

@@ -1,8 +1,12 @@
 """The lr-sensitivity figure of a tuned dataset, from its selection files.
 
 ``lr_figure(selected_paths, dataset, out_svg)`` draws the validation headline metric of
-every tuning trial against its learning rate (log x axis), one line per architecture x
-optimizer, one panel per sequence length; the selected lr of each line is ringed. The
+every tuning trial against its learning rate (log x axis), one panel per sequence length;
+the selected lr of each line is ringed. When an architecture is tuned with several
+optimizers, each architecture gets its own row of panels and each optimizer one line, in
+the same colour in every panel (the optimizer question); otherwise one line per
+architecture / optimizer. A selection at the edge of its candidates is ringed in a
+dashed line (the best lr may lie beyond: widen the range). The
 numbers come from the ``selected.json`` files (rnnbench.tuning), which hold every trial's
 validation score, so the figure shows exactly what the selection saw. Diverged trials
 (no validation score) are marked with an "x" on the panel's bottom edge.
@@ -28,6 +32,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from rnnbench.analysis.collect import AnalysisError
 from rnnbench.io import atomic_path
+from rnnbench.names import OPTIMIZERS
 
 log = logging.getLogger("rnnbench.analysis.lr_figure")
 
@@ -67,70 +72,53 @@ def draw(selections: list[dict[str, Any]], dataset: str) -> plt.Figure:
         return fig
     lengths = sorted({int(s["length"]) for s in selections})
     lines = list(dict.fromkeys((s["arch"], s["optimizer"]) for s in selections))
+    archs = list(dict.fromkeys(arch for arch, _ in lines))
+    by_optimizer = len(lines) > len(archs)  # some arch has several optimizers
+    rows = archs if by_optimizer else [None]
+    optimizers = [o for o in OPTIMIZERS if any(o == opt for _, opt in lines)]
+    optimizers = list(dict.fromkeys([*optimizers, *(o for _, o in lines)]))
     colors = plt.get_cmap("tab10")
     fig, axes = plt.subplots(
-        1,
+        len(rows),
         len(lengths),
-        figsize=(4.2 * len(lengths) + 2.2, 3.6),
+        figsize=(4.2 * len(lengths) + 2.2, 3.6 * len(rows)),
         squeeze=False,
         sharey=True,
+        sharex=True,
         layout="constrained",
     )
     metric = selections[0].get("metric", "validation metric")
-    diverged = 0
-    for ax, length in zip(axes[0], lengths, strict=True):
-        for i, (arch, optimizer) in enumerate(lines):
-            record = next(
-                (
-                    s
-                    for s in selections
-                    if (s["arch"], s["optimizer"], int(s["length"])) == (arch, optimizer, length)
-                ),
-                None,
-            )
-            if record is None:
-                continue
-            color, marker = colors(i % 10), MARKERS[i % len(MARKERS)]
-            scored = [t for t in record["trials"] if t.get("validation") is not None]
-            ax.plot(
-                [t["lr"] for t in scored],
-                [t["validation"] for t in scored],
-                color=color,
-                marker=marker,
-                label=f"{arch} / {optimizer}",
-            )
-            ax.plot(
-                [record["selected_lr"]],
-                [record["selected_validation"]],
-                linestyle="none",
-                marker="o",
-                markersize=14,
-                markerfacecolor="none",
-                markeredgecolor=color,
-                markeredgewidth=2,
-            )
-            failed = [t["lr"] for t in record["trials"] if t.get("validation") is None]
-            diverged += len(failed)
-            if failed:
-                ax.plot(
-                    failed,
-                    [0.0] * len(failed),
-                    linestyle="none",
-                    marker="x",
-                    color=color,
-                    transform=ax.get_xaxis_transform(),
-                    clip_on=False,
+    diverged = edges = 0
+    for row_axes, row in zip(axes, rows, strict=True):
+        for ax, length in zip(row_axes, lengths, strict=True):
+            for i, (arch, optimizer) in enumerate(lines):
+                if row is not None and arch != row:
+                    continue
+                record = next(
+                    (
+                        s
+                        for s in selections
+                        if (s["arch"], s["optimizer"], int(s["length"]))
+                        == (arch, optimizer, length)
+                    ),
+                    None,
                 )
-        ax.set_xscale("log")
-        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_title(f"length {length}")
-        ax.set_xlabel("learning rate (log scale)")
-        ax.grid(True, which="major", alpha=0.4)
-    axes[0][0].set_ylabel(metric)
+                if record is None:
+                    continue
+                k = optimizers.index(optimizer) if by_optimizer else i
+                label = optimizer if by_optimizer else f"{arch} / {optimizer}"
+                diverged += _draw_line(ax, record, colors(k % 10), MARKERS[k % len(MARKERS)], label)
+                edges += bool(record.get("at_edge"))
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_title(f"{row}, length {length}" if row is not None else f"length {length}")
+            ax.set_xlabel("learning rate (log scale)")
+            ax.grid(True, which="major", alpha=0.4)
+        row_axes[0].set_ylabel(metric)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    for ax in axes[0][1:]:
+    for ax in axes.flat[1:]:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             if label not in labels:
                 handles.append(handle)
@@ -148,14 +136,67 @@ def draw(selections: list[dict[str, Any]], dataset: str) -> plt.Figure:
         )
     )
     labels.append("selected lr")
+    if edges:
+        handles.append(
+            plt.Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="o",
+                markersize=10,
+                markerfacecolor="none",
+                markeredgecolor="0.3",
+                markeredgewidth=2,
+                dashes=(2, 1),
+            )
+        )
+        labels.append("selected lr at the edge of its candidates")
     fig.legend(handles, labels, loc="outside right center", frameon=False)
     seed = selections[0].get("tuning_seed")
     note = f"tuning seed {seed}; {selections[0].get('rule', '')}"
     if diverged:
         note += f"; x = {diverged} trial(s) without a validation score (diverged)"
+    if edges:
+        note += f"; {edges} selection(s) at the edge of the candidates: widen the range"
     fig.suptitle(title)
     fig.text(0.01, 0.0, note, ha="left", va="top", fontsize=8.5, color="0.25")
     return fig
+
+
+def _draw_line(ax: plt.Axes, record: dict[str, Any], color: Any, marker: str, label: str) -> int:
+    """One selection's trials as a line, its selected lr ringed (dashed at the edge of the
+    candidates), diverged trials as "x" on the bottom edge; returns how many diverged."""
+    scored = [t for t in record["trials"] if t.get("validation") is not None]
+    ax.plot(
+        [t["lr"] for t in scored],
+        [t["validation"] for t in scored],
+        color=color,
+        marker=marker,
+        label=label,
+    )
+    ax.plot(
+        [record["selected_lr"]],
+        [record["selected_validation"]],
+        linestyle="none",
+        marker="o",
+        markersize=14,
+        markerfacecolor="none",
+        markeredgecolor=color,
+        markeredgewidth=2,
+        **({"dashes": (2, 1)} if record.get("at_edge") else {}),
+    )
+    failed = [t["lr"] for t in record["trials"] if t.get("validation") is None]
+    if failed:
+        ax.plot(
+            failed,
+            [0.0] * len(failed),
+            linestyle="none",
+            marker="x",
+            color=color,
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+        )
+    return len(failed)
 
 
 def lr_figure(selected_paths: list[str | Path], dataset: str, out_svg: str | Path) -> None:

@@ -1,7 +1,9 @@
 """The answer first: a short summary of every dataset's results, in words and numbers.
 
 Per dataset: the best cell and the cells not significantly worse than it, what sequence
-length and optimizer changed, how many runs are flagged and why; then where each
+length changed, the optimizers ranked per architecture at their tuned learning rates (and
+how tuning changed that ranking where the same cells also ran at fixed ones), which tuned
+lr sits at the edge of its candidates, how many runs are flagged and why; then where each
 published number (the config's ``published`` list) stands. Every figure comes from the
 same functions as the tables (:func:`compare.comparison_table`,
 :func:`published.published_vs_measured`, both on :mod:`stats`), so the summary cannot
@@ -27,7 +29,14 @@ import pandas as pd
 
 from rnnbench.analysis import stats
 from rnnbench.analysis.collect import AnalysisError
-from rnnbench.analysis.compare import KIND_MODEL, comparison_table
+from rnnbench.analysis.compare import (
+    KIND_MODEL,
+    LR_KEYS,
+    TUNED_LR,
+    comparison_table,
+    edge_notes,
+    with_tuned_lr,
+)
 from rnnbench.analysis.formats import fmt_ci, fmt_value, missing, setting_text
 from rnnbench.analysis.published import published_vs_measured, short_verdict
 from rnnbench.analysis.sanity import split_flags
@@ -189,10 +198,15 @@ def dataset_statements(
             shown = f" ({fmt_value(value)})" if value is not None else ""
             out.append([f"{label}: one value in this grid{shown}, so no effect to report."])
             continue
+        if factor == "optimizer":
+            out += _optimizer_statements(with_tuned_lr(sub), table, root)
+            continue
         effects = _factor_effect(sub, keys, factor, table)
-        lead = "shortest → longest" if factor == "length" else "best vs worst"
         body = "; ".join(effects) if effects else "too few scored cells to compare"
-        out.append([f"{label} ({lead}): {body}. ", figure])
+        out.append([f"{label} (shortest → longest): {body}. ", figure])
+    edges = edge_notes(models.to_dict("records"), keys)
+    if edges:
+        out.append([edges[0][0].upper() + edges[0][1:] + " ", comparison])
 
     if sub["task"].eq("memory").all() and "length" in sub:
         out += _memory_statements(sub, table, root)
@@ -214,6 +228,90 @@ def dataset_statements(
             ]
         )
     return out
+
+
+def _flagged(count: Any) -> bool:
+    return not missing(count) and int(count) > 0
+
+
+def _ranking(
+    cells: pd.DataFrame, scores: dict[tuple, list[float]], keys: Sequence[str], headline: str
+) -> tuple[list[str], str]:
+    """The optimizers of one group of cells, best first: ``(order, text)``. Each gives its
+    test mean, seeds and lr (tuned or fixed), and every one after the best its two-sided
+    Welch test against the best's seeds. Flagged cells are listed last, unranked."""
+    cells = cells.sort_values("mean", ascending=False, kind="stable", na_position="last")
+    clean = cells[~cells["flagged_runs"].map(_flagged)]
+    ranked = clean[clean["n_scored"].fillna(0).astype(int) >= stats.MIN_SEEDS_TO_MARK]
+    best = ranked.iloc[0] if len(ranked) else None
+    best_scores = [] if best is None else scores.get(_cell_key(best[k] for k in keys), [])
+    parts, order = [], []
+    for _, row in (pd.concat([clean, cells.drop(clean.index)])).iterrows():
+        seeds = int(row["n_scored"]) if not missing(row["n_scored"]) else 0
+        lr = row[TUNED_LR] if TUNED_LR in row and not missing(row[TUNED_LR]) else row.get("hp_lr")
+        lr_text = f", lr {fmt_value(lr, 'hp_lr')}" if not missing(lr) else ""
+        name = str(row["optimizer"])
+        if _flagged(row["flagged_runs"]):
+            parts.append(f"{name} ⚠ flagged ({str(row['flags']).replace(';', ', ')}), unranked")
+            continue
+        score = f"{fmt_ci(row['mean'], row['ci_low'], row['ci_high'])} ({seeds} seeds{lr_text}"
+        shown = f"{name} {score}"
+        if best is not None and row.name == best.name:
+            parts.append(f"**{name}** {score}; best)")
+        elif best is not None:
+            p = stats.welch_p(best_scores, scores.get(_cell_key(row[k] for k in keys), []))
+            parts.append(f"{shown}; vs {best['optimizer']}: {_p_text(p)})")
+        else:
+            parts.append(f"{shown})")
+        order.append(name)
+    return order, "; ".join(parts)
+
+
+def _optimizer_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> list[Statement]:
+    """The optimizer question, per architecture (and per setting of every other varying
+    key): the optimizers ranked at their tuned lrs, each with its test score, seed count
+    and Welch test against the best; where the same cells also ran at fixed lrs, that
+    ranking beside it and whether tuning changed it. Without tuned cells, the ranking at
+    the fixed lrs, said to be so."""
+    keys = list(table.attrs["parameters"])
+    headline = str(table.attrs["headline_metric"]).replace("_", " ")
+    others = [k for k in keys if k not in ("optimizer", *LR_KEYS, "hp_momentum", "hp_weight_decay")]
+    models = table[(table["kind"] == KIND_MODEL) & table["optimizer"].notna()]
+    tuned = models[TUNED_LR].notna() if TUNED_LR in models else pd.Series(False, models.index)
+    scores = _seed_scores(sub, keys)
+    figures = [Link("heatmap", f"{root}/plots/heatmap.svg")]
+    if tuned.any():
+        figures.append(Link("lr sensitivity", f"{root}/plots/lr_sensitivity.svg"))
+    lines = []
+    for _, group in models.groupby(others, dropna=False, sort=False):
+        group_tuned, group_fixed = group[tuned[group.index]], group[~tuned[group.index]]
+        main = group_tuned if group_tuned["optimizer"].nunique() >= 2 else group_fixed
+        if main["optimizer"].nunique() < 2:
+            continue
+        name = _cell_name(group.iloc[0], others) or "all"
+        order, ranking = _ranking(main, scores, keys, headline)
+        how = "each at its tuned lr" if main is group_tuned else "at fixed lrs (not tuned)"
+        line = f"{name}, {how}: {ranking}"
+        if main is group_tuned and group_fixed["optimizer"].nunique() >= 2:
+            fixed_order, _ = _ranking(group_fixed, scores, keys, headline)
+            shared = [o for o in fixed_order if o in order]
+            tuned_shared = [o for o in order if o in shared]
+            change = "the same order" if shared == tuned_shared else "tuning changes the order"
+            line += (
+                f". At fixed lrs: {' > '.join(fixed_order)}; tuned: {' > '.join(tuned_shared)} "
+                f"({change})"
+            )
+        lines.append(line)
+    if not lines:
+        pairs = ", ".join(sorted({f"{r['arch']} {r['optimizer']}" for _, r in models.iterrows()}))
+        return [[f"Optimizer: one per architecture here ({pairs}), so no optimizer comparison."]]
+    statement: Statement = [
+        f"Optimizer, ranked per architecture (test {headline}, mean ± 95% half-width; "
+        f"two-sided Welch test against the best on the seeds): {' | '.join(lines)}. "
+    ]
+    for i, figure in enumerate(figures):
+        statement += [", " if i else "", figure]
+    return [statement]
 
 
 def _memory_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> list[Statement]:

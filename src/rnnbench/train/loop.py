@@ -52,7 +52,7 @@ from rnnbench.train.metrics import (
     majority_label,
     majority_score,
 )
-from rnnbench.train.optimizers import build_optimizer
+from rnnbench.train.optimizers import build_optimizer, describe_optimizer
 from rnnbench.train.spec import SpecError, TrainingSpec, resolve_spec
 
 log = logging.getLogger("rnnbench.train")
@@ -295,6 +295,7 @@ def run_training(
         data_sha256=fingerprint["data_sha256"],
         total_seconds=time.perf_counter() - started,
     )
+    metrics["optimizer"] = describe_optimizer(resolved.optimizer, optimizer)
     metrics.update(extra_metrics or {})
     report.write_metrics(out / METRICS_FILE, metrics)
     ckpt_path.unlink(missing_ok=True)
