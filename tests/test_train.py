@@ -150,6 +150,7 @@ TOP_LEVEL_KEYS = {
     "resumed_from_epoch",
     "hardware",
     "versions",
+    "optimizer",
 }
 
 
@@ -179,6 +180,10 @@ def test_sentiment_run_writes_every_output(data: dict[str, Path], tmp_path: Path
     assert metrics["versions"]["rnnbench"] == rnnbench.__version__
     assert metrics["hardware"]["exec_path"] == "no recurrent layer"  # flatten
     assert metrics["peak_rss_mb"] > 0 and metrics["samples_per_second"] > 0
+    # The optimizer's fixed settings as it ran with them, and their source.
+    optimizer = metrics["optimizer"]
+    assert optimizer["name"] == spec["optimizer"] and optimizer["source"]
+    assert optimizer["settings"]["lr"] == 0.02
 
     rows = _history(tmp_path)
     assert len(rows) == metrics["epochs_run"]
