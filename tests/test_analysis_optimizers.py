@@ -159,6 +159,8 @@ def test_the_lr_figure_draws_one_line_per_optimizer_per_architecture() -> None:
     assert (
         colors["adam"] == {line.get_label(): line.get_color() for line in gru.get_lines()}["adam"]
     )
+    rings = [line.get_marker() for line in gru.get_lines() if line.get_label().startswith("_")]
+    assert rings.count("s") == 2  # sgd and nag at the edge of their candidates: squares
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "selected lr at the edge of its candidates" in legend
     plt.close(fig)

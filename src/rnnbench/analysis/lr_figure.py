@@ -5,8 +5,8 @@ every tuning trial against its learning rate (log x axis), one panel per sequenc
 the selected lr of each line is ringed. When an architecture is tuned with several
 optimizers, each architecture gets its own row of panels and each optimizer one line, in
 the same colour in every panel (the optimizer question); otherwise one line per
-architecture / optimizer. A selection at the edge of its candidates is ringed in a
-dashed line (the best lr may lie beyond: widen the range). The
+architecture / optimizer. A selection at the edge of its candidates is ringed by a square
+instead (the best lr may lie beyond: widen the range). The
 numbers come from the ``selected.json`` files (rnnbench.tuning), which hold every trial's
 validation score, so the figure shows exactly what the selection saw. Diverged trials
 (no validation score) are marked with an "x" on the panel's bottom edge.
@@ -43,6 +43,7 @@ RC: dict[str, Any] = {
     "axes.titlesize": 11,
     "legend.fontsize": 9,
 }
+SELECTED_RING, EDGE_RING = "o", "s"  # around the selected lr; a square at the edge
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "h", "<", ">")
 
 
@@ -123,33 +124,10 @@ def draw(selections: list[dict[str, Any]], dataset: str) -> plt.Figure:
             if label not in labels:
                 handles.append(handle)
                 labels.append(label)
-    handles.append(
-        plt.Line2D(
-            [],
-            [],
-            linestyle="none",
-            marker="o",
-            markersize=10,
-            markerfacecolor="none",
-            markeredgecolor="0.3",
-            markeredgewidth=2,
-        )
-    )
+    handles.append(_ring(SELECTED_RING, "0.3", 10))
     labels.append("selected lr")
     if edges:
-        handles.append(
-            plt.Line2D(
-                [],
-                [],
-                linestyle="none",
-                marker="o",
-                markersize=10,
-                markerfacecolor="none",
-                markeredgecolor="0.3",
-                markeredgewidth=2,
-                dashes=(2, 1),
-            )
-        )
+        handles.append(_ring(EDGE_RING, "0.3", 10))
         labels.append("selected lr at the edge of its candidates")
     fig.legend(handles, labels, loc="outside right center", frameon=False)
     seed = selections[0].get("tuning_seed")
@@ -163,8 +141,24 @@ def draw(selections: list[dict[str, Any]], dataset: str) -> plt.Figure:
     return fig
 
 
+def _ring(
+    marker: str, color: Any, size: float, x: list[float] | None = None, y: list[float] | None = None
+) -> plt.Line2D:
+    """An open marker around a selected lr (a legend handle without ``x``/``y``)."""
+    return plt.Line2D(
+        x or [],
+        y or [],
+        linestyle="none",
+        marker=marker,
+        markersize=size,
+        markerfacecolor="none",
+        markeredgecolor=color,
+        markeredgewidth=2,
+    )
+
+
 def _draw_line(ax: plt.Axes, record: dict[str, Any], color: Any, marker: str, label: str) -> int:
-    """One selection's trials as a line, its selected lr ringed (dashed at the edge of the
+    """One selection's trials as a line, its selected lr ringed (a square at the edge of the
     candidates), diverged trials as "x" on the bottom edge; returns how many diverged."""
     scored = [t for t in record["trials"] if t.get("validation") is not None]
     ax.plot(
@@ -174,17 +168,8 @@ def _draw_line(ax: plt.Axes, record: dict[str, Any], color: Any, marker: str, la
         marker=marker,
         label=label,
     )
-    ax.plot(
-        [record["selected_lr"]],
-        [record["selected_validation"]],
-        linestyle="none",
-        marker="o",
-        markersize=14,
-        markerfacecolor="none",
-        markeredgecolor=color,
-        markeredgewidth=2,
-        **({"dashes": (2, 1)} if record.get("at_edge") else {}),
-    )
+    ring = EDGE_RING if record.get("at_edge") else SELECTED_RING
+    ax.add_line(_ring(ring, color, 14, [record["selected_lr"]], [record["selected_validation"]]))
     failed = [t["lr"] for t in record["trials"] if t.get("validation") is None]
     if failed:
         ax.plot(
