@@ -114,3 +114,54 @@ def test_memory_datacard_refuses_a_single_class_split(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="'mem': the test split at length 8 is single-class"):
         write_memory_datacard("mem", ds, {8: str(tmp_path / "len8.npz")}, tmp_path / "c.json")
     assert not (tmp_path / "c.json").exists()
+
+
+def test_marker_variant_inputs() -> None:
+    """The marker variant (Hochreiter & Schmidhuber 1997): channel 0 is the plain task's
+    sequence value for value, channel 1 is 1 exactly at the signal step, 0 elsewhere."""
+    plain = generate_memory_split(30, 12, 7, seed=4, split="train")
+    marked = generate_memory_split(30, 12, 7, seed=4, split="train", marker=True)
+    assert marked.x.dtype == np.float32 and marked.x.shape == (30, 12, 2)
+    np.testing.assert_array_equal(marked.x[..., 0], plain.x)
+    np.testing.assert_array_equal(marked.y, plain.y)
+    expected = np.zeros((30, 12), dtype=np.float32)
+    expected[:, 7] = 1.0
+    np.testing.assert_array_equal(marked.x[..., 1], expected)
+    # the marker says where the sign is: reading the value at the marked step recalls y
+    read = (marked.x[..., 0] * marked.x[..., 1]).sum(axis=1)
+    np.testing.assert_array_equal(read > 0, marked.y == 1)
+
+
+def test_marker_variant_end_to_end(tmp_path: Path) -> None:
+    """Synthesized with ``marker: true``: a 2-channel file whose meta says so, and a model
+    built from that meta takes the [B, L, 2] batch (input size 2)."""
+    import torch
+
+    from rnnbench.models import build_model
+
+    ds = validated(
+        {
+            "task": "memory",
+            "format": "synthetic",
+            "synthetic": {
+                "samples": {"train": 8, "validation": 4, "test": 4},
+                "signal_position": {"from_end": 3},
+                "marker": True,
+            },
+            "grid": {"lengths": [9]},
+        }
+    )
+    synthesize_memory("mem", ds, 9, tmp_path / "len9.npz")
+    data = load_encoded(tmp_path / "len9.npz")
+    assert data.meta.input_channels == 2
+    x = data.splits["test"].x
+    assert x.shape == (4, 9, 2) and x[:, 6, 1].tolist() == [1.0] * 4 and x[..., 1].sum() == 4
+    for arch in ("rnn", "lstm", "bilstm"):
+        model = build_model(arch, data.meta, {"hidden": 4})
+        out = model(torch.from_numpy(x), torch.from_numpy(data.splits["test"].lengths).long())
+        assert out.shape == (4,)
+    plain = validated({**ds, "synthetic": {**ds["synthetic"], "marker": False}})
+    synthesize_memory("mem", plain, 9, tmp_path / "plain.npz")
+    plain_data = load_encoded(tmp_path / "plain.npz")
+    assert plain_data.meta.input_channels == 1
+    np.testing.assert_array_equal(plain_data.splits["test"].x, x[..., 0])

@@ -323,8 +323,9 @@ def _check_synthetic(key: str, ds: dict, budget_gib: float) -> list[str]:
             signal_index(ds["synthetic"]["signal_position"], length)
         except ValueError as err:
             raise ConfigError(f"{key}.synthetic.signal_position: {err}") from None
-        # float32 values + int32 lengths + int64 labels
-        check_array_budget(f"{key}.grid.lengths", examples, length, 4, budget_gib)
+        # float32 values (two per step for the marker variant) + int32 lengths + int64 labels
+        per_position = 8 if ds["synthetic"].get("marker") else 4
+        check_array_budget(f"{key}.grid.lengths", examples, length, per_position, budget_gib)
     return []
 
 

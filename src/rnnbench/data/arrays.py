@@ -4,7 +4,8 @@ One ``.npz`` per (dataset, sequence length) at
 ``results/prepared/<dataset>/len<L>.npz``, holding every split:
 
 - ``<split>_x``: ``int32 [N, L]`` token ids (``<pad>`` = 0, ``<unk>`` = 1) for text
-  tasks, ``float32 [N, L]`` scalar values for the memory task;
+  tasks, ``float32 [N, L]`` scalar values for the memory task (``[N, L, 2]`` for its
+  marker variant: the values, then 1 at the signal step; ``meta.input_channels`` = 2);
 - ``<split>_lengths``: ``int32 [N]`` number of real (non-padding) positions in each row,
   always >= 1; with ``padding == "post"`` they are the first ``lengths`` positions,
   with ``"pre"`` the last ones;
@@ -48,6 +49,10 @@ class EncodedMeta:
     vocab_size: int  # 0 for the memory task (scalar input)
     num_classes: int  # classes for sentiment/memory, tags for NER
     label_names: list[str] = field(default_factory=list)
+    # Memory task: input features per step (2: the marker variant, x is [N, L, 2]).
+    input_channels: int = 1
+    # Memory task: the 0-based step that holds the sign (None for text tasks).
+    signal_index: int | None = None
 
 
 @dataclass

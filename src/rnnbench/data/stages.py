@@ -24,7 +24,7 @@ from rnnbench.data.splitting import (
     fold_split,
     split_by_fractions,
 )
-from rnnbench.data.synthetic import generate_memory_split
+from rnnbench.data.synthetic import generate_memory_split, input_channels
 from rnnbench.data.tokenize import normalize, token_mapper, tokenize_texts
 from rnnbench.data.vocab import Vocab, build_vocab
 from rnnbench.errors import ConfigError, DataError
@@ -232,7 +232,9 @@ def synthesize_memory(name: str, ds: dict, length: int, out_path: str | Path) ->
     cfg = ds["synthetic"]
     index = signal_index(cfg["signal_position"], length)
     splits = {
-        split: generate_memory_split(cfg["samples"][split], length, index, cfg["seed"], split)
+        split: generate_memory_split(
+            cfg["samples"][split], length, index, cfg["seed"], split, marker=bool(cfg.get("marker"))
+        )
         for split in SPLITS
     }
     meta = EncodedMeta(
@@ -244,6 +246,8 @@ def synthesize_memory(name: str, ds: dict, length: int, out_path: str | Path) ->
         vocab_size=0,
         num_classes=2,
         label_names=["-1", "+1"],
+        input_channels=input_channels(cfg),
+        signal_index=index,
     )
     save_encoded(out_path, meta, splits)
     log.info(

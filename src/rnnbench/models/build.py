@@ -131,7 +131,7 @@ def build_model(
     _check_meta(meta)
     cfg = resolve_hparams(arch, hparams)
     entry.check_input(cfg, meta.task, meta.length)
-    encoder, dim = build_encoder(meta.vocab_size, cfg.embedding_dim)
+    encoder, dim = build_encoder(meta.vocab_size, cfg.embedding_dim, meta.input_channels)
     body = entry.build_body(meta, dim, cfg)
     head = Head(body.out_features, cfg.head_hidden, num_outputs(meta), cfg.dropout)
     model = apply_init(SequenceModel(arch, encoder, body, head), cfg.init)

@@ -48,7 +48,8 @@ def _own_params(module: nn.Module) -> bool:
 def _example_input(meta: EncodedMeta, batch: int = 2) -> tuple[Tensor, Tensor]:
     lengths = torch.full((batch,), meta.length, dtype=torch.long)
     if meta.vocab_size == 0:
-        return torch.zeros(batch, meta.length), lengths
+        channels = () if meta.input_channels == 1 else (meta.input_channels,)
+        return torch.zeros(batch, meta.length, *channels), lengths
     return torch.ones(batch, meta.length, dtype=torch.long), lengths  # id 1 = <unk>
 
 

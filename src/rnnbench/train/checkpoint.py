@@ -79,6 +79,8 @@ def save_model(
                 "vocab_size": meta.vocab_size,
                 "num_classes": meta.num_classes,
                 "label_names": list(meta.label_names),
+                "input_channels": meta.input_channels,
+                "signal_index": meta.signal_index,
             },
             "model_hparams": dict(model_hparams),
             "epoch": epoch,  # 0: untrained weights (the run diverged in its first epoch)

@@ -679,6 +679,9 @@ def _metrics(
         "final_train_loss": history[-1]["train_loss"] if history else None,
         "validation": None if best is None else best["validation"],
         "test": test,
+        # memory task: where the sign sits, so the analysis can say how far each
+        # direction of a model carries it (a bidirectional model reads it from either end)
+        **({"signal_index": meta.signal_index} if meta.signal_index is not None else {}),
         "majority_baseline": _majority_baseline(meta, splits, resolved.training, resolved.seed),
         "train_label_counts": label_counts(splits["train"].y, names),
         "examples": {name: len(split) for name, split in splits.items()},
