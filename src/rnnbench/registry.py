@@ -183,6 +183,9 @@ class Arch:
     builder: str | Callable[..., Any]
     per_token: bool = True  # can emit one output per token (NER)
     recurrent: bool = False  # reads positions in order: gradient clipping on by default
+    # reads the sequence from both ends: on the memory task a signal k steps from either
+    # end is then a k-step dependency, whatever the length (analysis.stats.dependency_steps)
+    bidirectional: bool = False
     description: str = ""
 
     def build_body(self, meta: Any, dim: int, config: ModelConfig) -> Any:
@@ -318,7 +321,10 @@ register(
 )
 register(Arch("cnn", ConvConfig, f"{_BODIES}:build_cnn", description="Conv1D + global mean"))
 for _name in _FUSED:
-    register(Arch(_name, RecurrentConfig, f"{_BODIES}:build_fused", recurrent=True))
+    _bi = _name.startswith("bi")
+    register(
+        Arch(_name, RecurrentConfig, f"{_BODIES}:build_fused", recurrent=True, bidirectional=_bi)
+    )
 for _name in _CELLS:
     register(Arch(_name, RecurrentConfig, f"{_BODIES}:build_cell", recurrent=True))
 register(
@@ -336,6 +342,7 @@ for _name in ("mingru", "minlstm", "bimingru", "biminlstm"):
             RecurrentConfig,
             "rnnbench.models.minrnn:build_minrnn",
             recurrent=True,
+            bidirectional=_name.startswith("bi"),
             description="Feng et al. 2024, log-space parallel scan",
         )
     )

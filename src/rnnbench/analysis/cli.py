@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "aggregate": "collect every run's metrics.json into runs.csv",
     "compare": "one dataset's comparison table (CSV and HTML) from runs.csv",
     "baselines-merge": "a cross-validated dataset's baselines: the mean over its folds",
+    "solved-by-size": "memory task: solved fraction per (arch, length, training-set size)",
 }
 
 
@@ -100,6 +101,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_solved_by_size(args: argparse.Namespace) -> int:
+    from rnnbench.analysis.budget import write_solved_by_size
+    from rnnbench.analysis.collect import read_runs_csv
+
+    write_solved_by_size(read_runs_csv(args.runs), args.dataset, args.csv, args.html)
+    return 0
+
+
 def register(subparsers: Any) -> None:
     """Add ``baselines``, ``aggregate`` and ``compare`` to an argparse subparsers object."""
     p = subparsers.add_parser("baselines", help=COMMANDS["baselines"])
@@ -151,3 +160,10 @@ def register(subparsers: Any) -> None:
         help="Welch test vs the best cell: one-sided 'less' (default) or 'two-sided'",
     )
     p.set_defaults(func=cmd_compare)
+
+    p = subparsers.add_parser("solved-by-size", help=COMMANDS["solved-by-size"])
+    p.add_argument("--runs", required=True, help="runs.csv from `aggregate`")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--csv", required=True)
+    p.add_argument("--html", required=True)
+    p.set_defaults(func=cmd_solved_by_size)

@@ -43,6 +43,12 @@ log = logging.getLogger("rnnbench.analysis")
 
 GRID_KEYS: tuple[str, ...] = ("dataset", "arch", "optimizer", "length", "seed")
 FOLD = "fold"  # a grid key of cross-validated datasets only (see the module doc)
+# The training-set size of a grid with grid.train_sizes (the spec's train_size): a column
+# after ``length`` only when some run has one; empty for runs on the whole training split.
+TRAIN_SIZE = "train_size"
+# Memory task: the step that holds the sign (metrics.json's signal_index); a trailing
+# column only when some run records one.
+SIGNAL_INDEX = "signal_index"
 SPLITS: tuple[str, ...] = ("validation", "test")
 LEADING_COLUMNS: tuple[str, ...] = (
     "dataset",
@@ -211,6 +217,10 @@ def run_row(
     row: dict[str, Any] = {key: spec[key] for key in GRID_KEYS}
     if spec.get(FOLD) is not None:
         row[FOLD] = spec[FOLD]
+    if spec.get(TRAIN_SIZE) is not None:
+        row[TRAIN_SIZE] = spec[TRAIN_SIZE]
+    if metrics.get(SIGNAL_INDEX) is not None:
+        row[SIGNAL_INDEX] = metrics[SIGNAL_INDEX]
     row.update(
         {
             "task": metrics["task"],
@@ -285,6 +295,8 @@ def column_order(rows: Sequence[dict[str, Any]]) -> list[str]:
     per_type = sorted(k for k in keys if k.startswith(PER_TYPE_PREFIX))
     hparams = [k for k in keys if k.startswith(HP_PREFIX)]
     leading = list(LEADING_COLUMNS)
+    if TRAIN_SIZE in keys:
+        leading.insert(leading.index("length") + 1, TRAIN_SIZE)
     if FOLD in keys:
         leading.insert(leading.index("seed"), FOLD)
     return [
@@ -292,6 +304,7 @@ def column_order(rows: Sequence[dict[str, Any]]) -> list[str]:
         *metric_cols,
         *per_type,
         *TRAILING_COLUMNS,
+        *([SIGNAL_INDEX] if SIGNAL_INDEX in keys else []),
         *PROVENANCE_COLUMNS,
         *hparams,
         LR_TUNED,
@@ -308,7 +321,11 @@ def _sort_key(row: dict[str, Any]) -> tuple:
             return (0, float(value)) if math.isfinite(float(value)) else (1, "")
         return (1, str(value))
 
-    keys = (*(part(row[key]) for key in GRID_KEYS[:-1]), part(row.get(FOLD, -1)))
+    keys = (
+        *(part(row[key]) for key in GRID_KEYS[:-1]),
+        part(row.get(TRAIN_SIZE, math.inf)),  # the whole split after every subset
+        part(row.get(FOLD, -1)),
+    )
     return (*keys, part(row["seed"]), str(row["run_dir"]))
 
 
@@ -322,7 +339,8 @@ def collect_runs(metrics_paths: Iterable[str | Path]) -> pd.DataFrame:
         rows.append(run_row(metrics, run_dir, load_history(run_dir)))
     rows.sort(key=_sort_key)
     frame = pd.DataFrame(rows, columns=column_order(rows))
-    for column in (*INTEGER_COLUMNS, *([FOLD] if FOLD in frame else [])):
+    optional = [c for c in (FOLD, TRAIN_SIZE, SIGNAL_INDEX) if c in frame]
+    for column in (*INTEGER_COLUMNS, *optional):
         # Nullable integers: a diverged run's best_epoch is empty, not "1.0" elsewhere.
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
     for column in ("flags", "status", LR_AT_EDGE, LR_CANDIDATES):

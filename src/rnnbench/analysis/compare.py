@@ -56,7 +56,7 @@ from rnnbench.analysis.sanity import union_flags
 from rnnbench.io import atomic_path, write_text_atomic
 from rnnbench.names import EXEC_NO_RECURRENCE
 
-GRID_COLUMNS: tuple[str, ...] = ("arch", "optimizer", "length")
+GRID_COLUMNS: tuple[str, ...] = ("arch", "optimizer", "length", "train_size")
 # Recorded hparams that describe where a run ran, not what was run: grouping on them
 # would split one cell's seeds (e.g. some on CPU, some on GPU) into separate rows.
 NON_GROUPING_HPARAMS: frozenset[str] = frozenset({"hp_device"})
@@ -70,6 +70,8 @@ STAT_COLUMNS: tuple[str, ...] = (
     "metric",
     "mean",
     "solved",
+    "dependency_steps",
+    "reach",
     "sd",
     "ci_low",
     "ci_high",
@@ -177,6 +179,17 @@ def _solved(group: pd.DataFrame) -> str:
     ):
         return ""
     return stats.solved_text(*stats.solved(pd.to_numeric(group["test_accuracy"], errors="coerce")))
+
+
+def _dependency(group: pd.DataFrame) -> tuple[Any, str]:
+    """A memory cell's dependency in steps (stats.dependency_steps) and, for a
+    bidirectional arch, its mark (stats.reach_text); (NA, "") for other tasks."""
+    if "task" not in group or (group["task"] != stats.MEMORY_TASK).any():
+        return pd.NA, ""
+    arch, length = str(_first(group["arch"])), _first(group["length"])
+    index = _first(group["signal_index"]) if "signal_index" in group else None
+    steps = None if missing(length) else stats.dependency_steps(arch, int(length), index)
+    return (pd.NA if steps is None else steps), stats.reach_text(arch, steps)
 
 
 def provenance_notes(runs: pd.DataFrame, labels: pd.Series) -> list[str]:
@@ -299,6 +312,7 @@ def comparison_table(
         params = pd.to_numeric(group["params"], errors="coerce").dropna()
         seconds = pd.to_numeric(group["seconds_per_epoch"], errors="coerce").dropna()
         cell = {key: _first(group[key]) for key in keys}
+        steps, reach = _dependency(group)
         cell.update(
             {
                 "n_seeds": len(group),
@@ -306,6 +320,8 @@ def comparison_table(
                 "metric": metric,
                 "mean": mean,
                 "solved": _solved(group),
+                "dependency_steps": steps,
+                "reach": reach,
                 "sd": sd,
                 "ci_low": lo,
                 "ci_high": hi,
@@ -359,7 +375,7 @@ def comparison_table(
         cells.append(row)
 
     table = pd.DataFrame(cells, columns=[*keys, *STAT_COLUMNS])
-    for column in ("n_seeds", "n_scored", "rank", "flagged_runs", "params"):
+    for column in ("n_seeds", "n_scored", "rank", "flagged_runs", "params", "dependency_steps"):
         table[column] = pd.to_numeric(table[column], errors="coerce").astype("Int64")
     if "length" in table.columns:
         table["length"] = pd.to_numeric(table["length"], errors="coerce").astype("Int64")
@@ -384,7 +400,7 @@ _MARKS = {stats.MARK_BEST: "\u2605 best", stats.MARK_NOT_WORSE: "\u2248 not sig.
 _ROW_CLASS = {stats.MARK_BEST: "best", stats.MARK_NOT_WORSE: "tied"}
 # Display columns moved into the caption when every model row has one value.
 _CONSTANT_TO_CAPTION = ("solved", "params", "s/epoch", "execution", "machine")
-_DROP_WHEN_EMPTY = ("SD", "p vs best", "mark", "flags", "lr at edge")
+_DROP_WHEN_EMPTY = ("SD", "p vs best", "mark", "flags", "lr at edge", "dependency")
 
 
 def _column(table: pd.DataFrame, name: str) -> pd.Series:
@@ -415,6 +431,12 @@ def display_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
         ],
         # "2/3 solved (acc >= 0.9)" -> "2/3": the threshold is in the legend.
         "solved": _column(table, "solved").str.split(" ").str[0],
+        # memory: the steps the signal is carried; a bidirectional cell is marked as
+        # reading it within k steps of an end (a short dependency, never a long one)
+        "dependency": [
+            "" if missing(s) else f"{int(s)} steps" + (f" (\u21c4 {r})" if r else "")
+            for s, r in zip(table["dependency_steps"], _column(table, "reach"), strict=True)
+        ],
         "SD": table["sd"].map(fmt_float),
         "p vs best": table["p_vs_best"].map(
             lambda p: "< 0.001" if not missing(p) and p < 0.001 else fmt_float(p)

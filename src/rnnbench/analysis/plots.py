@@ -13,7 +13,13 @@ seaborn's figure-level API (``relplot``, ``catplot``, ``FacetGrid``):
 - ``metric_vs_cost``: test headline metric vs seconds per epoch, one panel per length,
   with the Pareto front (nothing both faster and better);
 - ``entity_f1_per_type`` (NER only): test entity F1 per entity type, one bar per
-  architecture (each at its best optimizer/length by validation score).
+  architecture (each at its best optimizer/length by validation score);
+- ``metric_vs_train_size`` (grids with grid.train_sizes): test headline metric vs the
+  training-set size (log x), one line per architecture, one panel per length; for the
+  memory task each point says how many seeds solve it.
+
+On the memory task a bidirectional architecture is marked in the legend as reading the
+signal within k steps of an end (:func:`stats.dependency_steps`): a short dependency.
 
 Seeds are aggregated with the comparison table's statistics (:mod:`.stats`): the mean and
 the 95% t-interval of :func:`stats.mean_sd_ci`, so a figure's error bar or band is the
@@ -67,6 +73,7 @@ PLOT_KINDS: tuple[str, ...] = (
     "metric_vs_length",
     "metric_vs_cost",
     "entity_f1_per_type",
+    "metric_vs_train_size",
 )
 NER_TASK = "ner"
 HISTORY_FILE = "history.csv"
@@ -156,6 +163,7 @@ def prepare(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
         value = _numeric(df, f"test_{headline}")
     df["value"] = value
     df["seconds_per_epoch"] = _numeric(df, "seconds_per_epoch")
+    df["train_size"] = _numeric(df, "train_size")
     df.attrs.update(headline=headline, task=_mode(df["task"], ""), dataset=dataset)
     return df.reset_index(drop=True)
 
@@ -588,15 +596,29 @@ def _learning_curves(df: pd.DataFrame) -> Figure:
     )
 
 
-def _solved_labels(ax: Any, runs: pd.DataFrame, palette: dict[str, Any]) -> None:
+def _arch_label(df: pd.DataFrame, arch: str) -> str:
+    """The legend's name of ``arch``; on the memory task a bidirectional one is marked as
+    reading the signal within k steps (stats.reach_text), k over the dataset's lengths."""
+    if df.attrs.get("task") != stats.MEMORY_TASK or not stats.is_bidirectional(arch):
+        return arch
+    signal = _numeric(df, "signal_index").dropna()
+    at = signal.iloc[0] if len(signal) else None
+    steps = sorted({stats.dependency_steps(arch, n, at) for n in df["length"].unique()} - {None})
+    reach = stats.reach_text(arch, None)
+    if steps:
+        reach = reach.replace("from either end", f"within {'/'.join(map(str, steps))} steps")
+    return f"{arch} (\u21c4 {reach}: a short dependency)"
+
+
+def _solved_labels(ax: Any, runs: pd.DataFrame, palette: dict[str, Any], x: str = "length") -> None:
     """Memory task: ``k/n`` seeds solving each point's cell (stats.solved), as the tables."""
-    for i, ((arch, length), cell) in enumerate(runs.groupby(["arch", "length"], sort=True)):
+    for i, ((arch, at), cell) in enumerate(runs.groupby(["arch", x], sort=True)):
         values = stats.finite(cell["value"])
         if values.size:
             k, n = stats.solved(cell["value"])
             ax.annotate(
                 f"{k}/{n}",
-                (length, seed_mean(values)),
+                (at, seed_mean(values)),
                 xytext=(5, 6 if i % 2 == 0 else -12),
                 textcoords="offset points",
                 fontsize=8,
@@ -655,7 +677,10 @@ def _metric_vs_length(df: pd.DataFrame) -> Figure:
         f"{dataset}: {_metric_label(headline)} vs sequence length\n"
         f"(mean over {_seed_note(df)}, error bars = {CI_NOTE})",
         [
-            ("architecture", [_handle(a, color=palette[a], marker="o", lw=2) for a in archs]),
+            (
+                "architecture",
+                [_handle(_arch_label(df, a), color=palette[a], marker="o", lw=2) for a in archs],
+            ),
             ("", _reference_handles(reference) + _flag_handles(df["flagged"].any()) + solved),
         ],
         [
@@ -825,12 +850,86 @@ def _entity_f1_per_type(df: pd.DataFrame) -> Figure:
     )
 
 
+def _metric_vs_train_size(df: pd.DataFrame) -> Figure:
+    dataset, headline = df.attrs["dataset"], df.attrs["headline"]
+    valid = df[df["value"].notna() & df["train_size"].notna()]
+    if valid.empty:
+        raise NoData(
+            "no run records a training-set size (grid.train_sizes unset: every run used "
+            "the whole training split)"
+            if df["train_size"].isna().all()
+            else f"no run has a test {headline} (all diverged or missing)"
+        )
+    archs = _ordered(valid["arch"], ARCH_ORDER)
+    lengths = sorted(valid["length"].unique())
+    sizes = sorted(valid["train_size"].unique())
+    opts = _ordered(valid["optimizer"], OPTIMIZER_ORDER)
+    palette = _palette(archs)
+    reference = _reference(df)
+    memory = df.attrs["task"] == stats.MEMORY_TASK and headline == "accuracy"
+    bars = {"err_style": "bars", "err_kws": {"capsize": 4, "elinewidth": 1.2}}
+    styles = {"style": "optimizer", "style_order": opts} if len(opts) > 1 else {}
+    grid = sns.relplot(
+        data=valid,
+        kind="line",
+        x="train_size",
+        y="value",
+        col="length",
+        col_order=lengths,
+        marker="o",
+        markersize=6,
+        lw=1.8,
+        facet_kws={"despine": False},
+        **_hue(archs, palette),
+        **styles,
+        **bars,
+        **_facet_size(len(lengths), MAX_WIDTH if len(lengths) > 1 else 6.0, 3.2),
+        **SEABORN,
+    )
+    for length, ax in grid.axes_dict.items():
+        sub = valid[valid["length"] == length]
+        flagged = sub[sub["flagged"]]
+        _mark_flagged(ax, flagged["train_size"], flagged["value"])
+        if memory:
+            _solved_labels(ax, sub, palette, x="train_size")
+        _reference_line(ax, reference)
+        ax.set_xscale("log")
+        _plain_log_ticks(ax.xaxis)
+        ax.set_xticks(sizes)
+        if len(sizes) == 1:
+            ax.set_xlim(sizes[0] / 1.5, sizes[0] * 1.5)
+        ax.set_title(f"length {length}")
+        ax.tick_params(labelbottom=True)
+    grid.set_axis_labels("training sequences (log scale)", _metric_label(headline))
+    cut = _clip(grid.axes.flat, valid["value"], [reference[0]] if reference else [])
+    solved = [_handle("k/n" + stats.solved_text(0, 0).removeprefix("0/0"))] if memory else []
+    return _finish(
+        grid.figure,
+        f"{dataset}: {_metric_label(headline)} vs training-set size\n"
+        f"(mean over {_seed_note(df)}, error bars = {CI_NOTE})",
+        [
+            (
+                "architecture",
+                [_handle(_arch_label(df, a), color=palette[a], marker="o", lw=2) for a in archs],
+            ),
+            ("", _reference_handles(reference) + _flag_handles(df["flagged"].any()) + solved),
+        ],
+        [
+            _runs_note(df[df["value"].isna()], "left out, no finite test value"),
+            "optimizers pooled by line style" if len(opts) > 1 else "",
+            "only one training-set size in this grid" if len(sizes) == 1 else "",
+            CUT_NOTE if cut else "",
+        ],
+    )
+
+
 BUILDERS: dict[str, Callable[[pd.DataFrame], Figure]] = {
     "heatmap": _heatmap,
     "learning_curves": _learning_curves,
     "metric_vs_length": _metric_vs_length,
     "metric_vs_cost": _metric_vs_cost,
     "entity_f1_per_type": _entity_f1_per_type,
+    "metric_vs_train_size": _metric_vs_train_size,
 }
 TITLES: dict[str, str] = {
     "heatmap": "{metric} by architecture × optimizer",
@@ -838,6 +937,7 @@ TITLES: dict[str, str] = {
     "metric_vs_length": "{metric} vs sequence length",
     "metric_vs_cost": "{metric} vs seconds per epoch",
     "entity_f1_per_type": "test entity F1 per entity type",
+    "metric_vs_train_size": "{metric} vs training-set size",
 }
 
 
@@ -889,10 +989,13 @@ def read_runs(runs_csv: str | Path) -> pd.DataFrame:
 
 
 def kinds_for(runs: pd.DataFrame, dataset: str) -> list[str]:
-    """The plot kinds that apply to ``dataset`` (entity F1 per type only for NER)."""
+    """The plot kinds that apply to ``dataset`` (entity F1 per type only for NER, the
+    training-set size figure only where runs record a size)."""
     df = runs[runs["dataset"].astype(str) == dataset]
     task = _mode(df["task"], "") if "task" in df else ""
-    return [k for k in PLOT_KINDS if k != "entity_f1_per_type" or task == NER_TASK]
+    sized = "train_size" in df and df["train_size"].notna().any()
+    kinds = [k for k in PLOT_KINDS if k != "entity_f1_per_type" or task == NER_TASK]
+    return [k for k in kinds if k != "metric_vs_train_size" or sized]
 
 
 def plot_all(runs_csv: str | Path, dataset: str, out_dir: str | Path) -> list[str]:

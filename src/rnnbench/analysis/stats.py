@@ -36,6 +36,52 @@ MEMORY_TASK = "memory"  # the task whose cells report their solved fraction
 K = TypeVar("K", bound=Hashable)
 
 
+def is_bidirectional(arch: str) -> bool:
+    """Whether ``arch`` reads the sequence from both ends (the registry's ``bidirectional``;
+    an arch the registry does not know counts as one direction)."""
+    from rnnbench import registry
+
+    try:
+        return registry.get(str(arch)).bidirectional
+    except registry.ModelConfigError:
+        return False
+
+
+def dependency_steps(arch: str, length: int, signal_index: int | None) -> int | None:
+    """Memory task: how many steps the signal must be carried to a state the head reads.
+
+    One direction reads the last step, ``length - 1 - signal_index`` steps after the
+    signal. A bidirectional model's backward direction ends at step 0, ``signal_index``
+    steps after it reads the signal, so it needs only the nearer end's distance:
+    ``min(signal_index, length - 1 - signal_index)``. Seed B's signal at index 5 is thus
+    a 5-step dependency for a BiLSTM at every length: a short one, never evidence of a
+    long memory. None when the signal's position is not recorded.
+    """
+    if signal_index is None or missing_value(signal_index):
+        return None
+    to_end = int(length) - 1 - int(signal_index)
+    return min(int(signal_index), to_end) if is_bidirectional(arch) else to_end
+
+
+def missing_value(value: object) -> bool:
+    """None, NaN or pandas' NA (a runs.csv cell left empty)."""
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return True
+
+
+def reach_text(arch: str, steps: int | None) -> str:
+    """How a bidirectional cell is marked wherever it is shown: "bidirectional: reads the
+    signal within k steps" ("" for one direction)."""
+    if not is_bidirectional(arch):
+        return ""
+    where = f"within {steps} steps" if steps is not None else "from either end"
+    return f"bidirectional: reads the signal {where}"
+
+
 def finite(values: Iterable[float | None]) -> np.ndarray:
     """The finite values as float64 (None, NaN and inf dropped)."""
     arr = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from rnnbench.analysis import stats
+from rnnbench.analysis import budget, stats
 from rnnbench.analysis.collect import AnalysisError
 from rnnbench.analysis.compare import (
     KIND_MODEL,
@@ -69,6 +69,15 @@ def _cell_name(row: pd.Series, keys: Sequence[str]) -> str:
         shown = fmt_value(value, key)
         parts.append(shown if key in ("arch", "optimizer") else f"{name} {shown}")
     return " / ".join(parts)
+
+
+def _marked_name(row: pd.Series, keys: Sequence[str]) -> str:
+    """The cell's name; a bidirectional memory cell says it reads the signal within k
+    steps (compare's ``reach``), so its accuracy never reads as a long memory."""
+    reach = row.get("reach")
+    return _cell_name(row, keys) + (
+        f" (\u21c4 {reach})" if isinstance(reach, str) and reach else ""
+    )
 
 
 def _score(row: pd.Series) -> str:
@@ -162,12 +171,12 @@ def dataset_statements(
         row = best.iloc[0]
         tied = models[models["mark"] == stats.MARK_NOT_WORSE]
         text = (
-            f"Best cell: **{_cell_name(row, keys)}**, test {headline.replace('_', ' ')} "
+            f"Best cell: **{_marked_name(row, keys)}**, test {headline.replace('_', ' ')} "
             f"{_score(row)}, mean ± half-width of the 95% t-interval."
         )
         if len(tied):
             names = ", ".join(
-                f"{_cell_name(r, keys)} ({r['mean']:.3f})" for _, r in tied.iterrows()
+                f"{_marked_name(r, keys)} ({r['mean']:.3f})" for _, r in tied.iterrows()
             )
             text += f" Not significantly worse: {names}."
         else:
@@ -210,6 +219,8 @@ def dataset_statements(
 
     if sub["task"].eq("memory").all() and "length" in sub:
         out += _memory_statements(sub, table, root)
+    elif budget.TRAIN_SIZE in sub and sub[budget.TRAIN_SIZE].notna().any():
+        out += _budget_statements(sub, root)
 
     flagged_runs = sub[sub["flags"].map(lambda f: bool(split_flags(f)))]
     if flagged_runs.empty:
@@ -319,22 +330,51 @@ def _memory_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> lis
 
     A mean accuracy hides a split outcome (one seed solves, two stay at chance), so the
     verdict is per length on the solved fraction (:func:`stats.solved`): an architecture
-    is *ahead* at a length when it solves more seeds than every other one there.
+    is *ahead* at a length when it solves more seeds than every other one there. A
+    bidirectional architecture reads the signal within k steps of an end
+    (:func:`stats.dependency_steps`): it is marked, and never counted as ahead. With
+    several training-set sizes (grid.train_sizes) the verdict is per size.
     """
     figure = Link("metric vs length", f"{root}/plots/metric_vs_length.svg")
-    by_length: dict[int, dict[str, tuple[int, int]]] = {}
-    for (length, arch), runs in sub.groupby(["length", "arch"]):
-        by_length.setdefault(int(length), {})[str(arch)] = stats.solved(runs["test_headline"])
-    lines = []
-    ahead: dict[str, list[int]] = {}
-    for length, archs in sorted(by_length.items()):
-        lines.append(
-            f"length {length}: " + ", ".join(f"{a} {k}/{n}" for a, (k, n) in sorted(archs.items()))
-        )
-        best = max(k for k, _ in archs.values())
-        leaders = [a for a, (k, _) in archs.items() if k == best]
-        if len(archs) > 1 and len(leaders) == 1:
-            ahead.setdefault(leaders[0], []).append(length)
+    sized = budget.TRAIN_SIZE in sub and sub[budget.TRAIN_SIZE].notna().any()
+    sizes = sub[budget.TRAIN_SIZE] if sized else pd.Series(None, index=sub.index)
+    keyed = sub.assign(_size=sizes.map(budget.size_text))
+    signal = sub["signal_index"].dropna() if "signal_index" in sub else pd.Series(dtype=float)
+    signal_at = signal.iloc[0] if len(signal) else None
+    lines, verdicts, marked = [], [], {}
+    for size, at_size in keyed.groupby("_size", sort=False):
+        by_length: dict[int, dict[str, tuple[int, int]]] = {}
+        for (length, arch), runs in at_size.groupby(["length", "arch"]):
+            by_length.setdefault(int(length), {})[str(arch)] = stats.solved(runs["test_headline"])
+            if stats.is_bidirectional(str(arch)):
+                steps = stats.dependency_steps(str(arch), int(length), signal_at)
+                marked.setdefault(str(arch), set()).add(steps)
+        lead = f"{size} sequences, " if sized else ""
+        ahead: dict[str, list[int]] = {}
+        for length, archs in sorted(by_length.items()):
+            lines.append(
+                f"{lead}length {length}: "
+                + ", ".join(
+                    f"{a} {k}/{n}" + (" (\u21c4)" if a in marked else "")
+                    for a, (k, n) in sorted(archs.items())
+                )
+            )
+            counted = {a: v for a, v in archs.items() if a not in marked}
+            if len(counted) > 1:
+                best = max(k for k, _ in counted.values())
+                leaders = [a for a, (k, _) in counted.items() if k == best]
+                if len(leaders) == 1:
+                    ahead.setdefault(leaders[0], []).append(length)
+        archs = sorted({a for v in by_length.values() for a in v if a not in marked})
+        if len(archs) > 1:
+            parts = [f"{a} is ahead at length {', '.join(map(str, ahead[a]))}" for a in ahead]
+            behind = [a for a in archs if a not in ahead]
+            if behind:
+                parts.append(f"{', '.join(behind)} {'is' if len(behind) == 1 else 'are'} "
+                             "ahead at no length")  # fmt: skip
+            verdicts.append(
+                (f"with {size} training sequences: " if sized else "") + "; ".join(parts)
+            )
     out: list[Statement] = [
         [
             f"Seeds that solve each length (test accuracy ≥ {stats.SOLVED_ACCURACY:g}): "
@@ -343,13 +383,17 @@ def _memory_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> lis
             figure,
         ]
     ]
-    archs = sorted({a for archs in by_length.values() for a in archs})
-    if len(archs) > 1:
-        verdicts = [f"{a} is ahead at length {', '.join(map(str, ahead[a]))}" for a in ahead]
-        behind = [a for a in archs if a not in ahead]
-        if behind:
-            verdicts.append(f"{', '.join(behind)} {'is' if len(behind) == 1 else 'are'} "
-                            "ahead at no length")  # fmt: skip
+    for arch, steps in sorted(marked.items()):
+        known = sorted(s for s in steps if s is not None)
+        within = f"within {', '.join(map(str, known))} steps" if known else "from either end"
+        out.append(
+            [
+                f"\u21c4 {arch} is bidirectional: it reads the signal {within} of an end at "
+                "every length, a short dependency; it is not counted as solving a long one. ",
+                Link("comparison table", f"{root}/comparison.html"),
+            ]
+        )
+    if verdicts:
         setting = table.attrs.get("setting") or {}
         out.append(
             [
@@ -358,6 +402,34 @@ def _memory_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> lis
                 "not ahead), under this "
                 f"setup: {setting_text(setting) or 'see the comparison table'}. ",
                 Link("comparison table", f"{root}/comparison.html"),
+            ]
+        )
+    if sized:
+        out += _budget_statements(sub, root)
+    return out
+
+
+def _budget_statements(sub: pd.DataFrame, root: str) -> list[Statement]:
+    """Where rankings cross with the training-set size, and (memory) the smallest size that
+    solves each length (:mod:`budget`)."""
+    dataset = str(sub["dataset"].iloc[0])
+    figure = Link("metric vs training-set size", f"{root}/plots/metric_vs_train_size.svg")
+    out: list[Statement] = [
+        [
+            "Rankings across training-set sizes: "
+            + "; ".join(budget.crossing_statements(sub, dataset))
+            + ". ",
+            figure,
+        ]
+    ]
+    if sub["task"].eq(stats.MEMORY_TASK).all():
+        frame = budget.solved_by_size(sub, dataset)
+        out.append(
+            [
+                "Smallest training set at which a majority of seeds solve each length: "
+                + budget.smallest_statement(frame)
+                + ". ",
+                Link("solved by training-set size", f"{root}/solved_by_size.html"),
             ]
         )
     return out
