@@ -11,8 +11,10 @@ import pytest
 
 from rnnbench.analysis.baselines import (
     BOW,
+    BOW_WHOLE,
     MAJORITY,
     MOST_FREQUENT_TAG,
+    baseline_rows,
     baseline_scores,
     compute_baselines,
     most_frequent_tagger,
@@ -180,3 +182,80 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
         compute_baselines("sentiment", tokens, vocab)
     with pytest.raises(AnalysisError, match=r"nothing\.json"):
         compute_baselines("ner", tokens, tmp_path / "nothing.json")
+
+
+# --- the bag of words at the models' length (issue 22) ----------------------------------
+
+
+def _corpus(root: Path, split_docs: dict[str, list[tuple[list[str], str]]]) -> tuple[Path, Path]:
+    tokens = root / "tokens"
+    for split, docs in split_docs.items():
+        _write_jsonl(tokens / f"{split}.jsonl", [{"tokens": t, "label": y} for t, y in docs])
+    vocab = root / "vocab.json"
+    vocab.write_text(json.dumps({"tokens": ["<pad>", "<unk>"], "label_names": ["neg", "pos"]}))
+    return tokens, vocab
+
+
+def _late_signal(n_pos: int, n_neg: int) -> list[tuple[list[str], str]]:
+    """Every document opens with the same two words; its polar word comes last."""
+    return [(["the", "film", "was", "great"], "pos")] * n_pos + [
+        (["the", "film", "was", "awful"], "neg")
+    ] * n_neg
+
+
+@pytest.mark.parametrize("truncating", ["post", "pre"])
+def test_length_matched_bow_reads_exactly_the_models_tokens(
+    tmp_path: Path, truncating: str
+) -> None:
+    """Whole and truncated documents disagree: the first 2 tokens ("the film") say
+    nothing, the last 2 ("was great"/"was awful") everything. A model of length 2 with
+    truncating "post" sees the first two, with "pre" the last two (data.encode's cut)."""
+    tokens, vocab = _corpus(
+        tmp_path,
+        {"train": _late_signal(6, 4), "validation": _late_signal(3, 3), "test": _late_signal(2, 3)},
+    )
+    groups = [{"length": 2, "train_subsample": None, "eval_subsample": None, "seeds": [0]}]
+    result = compute_baselines("sentiment", tokens, vocab, groups=groups, truncating=truncating)
+    (group,) = result["groups"]
+    at_length, whole = group["baselines"][BOW], group["baselines"][BOW_WHOLE]
+    # whole documents: the polar word decides, every test row right
+    assert whole["test"]["accuracy"] == 1.0 and whole["settings"]["features"] == 5
+    if truncating == "post":
+        # the models' tokens: "the", "film" only; every row looks alike, so the fit can
+        # only predict the training majority (pos, 6 of 10): 2 of 5 test rows right
+        assert at_length["settings"]["features"] == 2
+        assert at_length["test"]["accuracy"] == pytest.approx(2 / 5)
+        assert at_length["validation"]["accuracy"] == pytest.approx(3 / 6)
+        assert at_length["reads"] == "the models' tokens: the first 2 tokens of each document"
+    else:
+        assert at_length["settings"]["features"] == 3  # was, great, awful
+        assert at_length["test"]["accuracy"] == 1.0
+    assert whole["reads"].startswith("whole documents")
+    # the table shows both, the whole-document one once, labelled
+    rows = baseline_rows(result)
+    names = [(r["name"], r["length"]) for r in rows]
+    assert (BOW, 2) in names and (BOW_WHOLE, None) in names
+    assert names.count((BOW_WHOLE, None)) == 1
+
+
+def test_bow_classifier_is_fitted_on_the_training_rows_only(tmp_path: Path) -> None:
+    """Worked by hand: in train (and validation) "great" is pos and "awful" neg; in test
+    the labels are swapped. Fitted on the training rows, the classifier predicts pos for
+    "great", so every test row is wrong: test accuracy 0.0, validation 1.0. Fitted (the
+    bug) on the test rows it would learn the swapped mapping: test 1.0, validation 0.0."""
+    swapped = [(["great"], "neg")] * 3 + [(["awful"], "pos")] * 3
+    straight = [(["great"], "pos")] * 5 + [(["awful"], "neg")] * 5
+    tokens, vocab = _corpus(
+        tmp_path, {"train": straight, "validation": straight[3:7], "test": swapped}
+    )
+    for groups in (
+        None,
+        [{"length": 1, "train_subsample": None, "eval_subsample": None, "seeds": []}],
+    ):
+        result = compute_baselines("sentiment", tokens, vocab, groups=groups)
+        bow = only(result)[BOW]
+        assert bow["test"]["accuracy"] == 0.0
+        assert bow["validation"]["accuracy"] == 1.0
+        # the majority baseline too: train is balanced 5/5, so its label is the first
+        # class met by majority_label's tie rule, scored on test's 3/3 split: 0.5
+        assert only(result)[MAJORITY]["test"]["accuracy"] == 0.5

@@ -189,3 +189,31 @@ def test_bidirectional_memory_cell_is_marked_everywhere(tmp_path: Path) -> None:
     plot("metric_vs_length", runs, "mem", out)
     assert "bidirectional: reads the signal within 5 steps" in out.read_text()
     assert "Best cell: **bilstm (\u21c4 bidirectional: reads the signal within 5 steps)**" in md
+
+
+def test_summary_compares_the_best_model_with_the_baseline_at_its_length(tmp_path: Path) -> None:
+    """The issue's seed-A figures: the whole-review bag of words (0.859) is above every
+    model, the one on the models' 120 tokens (0.795) below; the summary says both."""
+    runs = _grid(tmp_path, {("lstm", 120, None): [0.81, 0.815, 0.819]}, task="sentiment")
+
+    def group(length: int, bow: float) -> dict[str, Any]:
+        return {
+            "length": length, "train_subsample": None, "eval_subsample": None, "seeds": [0],
+            "evaluated_on": "test, whole split",
+            "baselines": {
+                "bow-logreg": {"test": {"accuracy": bow}, "reads": "the models' tokens"},
+                "bow-logreg (whole documents)": {"test": {"accuracy": 0.859}},
+            },
+        }  # fmt: skip
+
+    baselines = {"headline_metric": "accuracy", "groups": [group(120, 0.795), group(200, 0.825)]}
+    md = render_markdown(build_summary(runs, ["imdb"], {"imdb": baselines}))
+    assert (
+        "At its length (120 tokens) the bag of words on the same tokens (bow-logreg) scores "
+        "0.795: the best cell is 0.020 above it. The whole-document bow-logreg, which reads "
+        "beyond the models' 120 tokens, scores 0.859, 0.064 above the same-length one." in md
+    )
+    assert "Best baseline" not in md
+    table = comparison_table(runs, "imdb", baselines)
+    shown = table[table["kind"] == "baseline"]["arch"].tolist()
+    assert shown.count("baseline: bow-logreg (whole documents)") == 1

@@ -330,8 +330,8 @@ def baseline_args(wildcards):
     if "encoded" in data:
         return f"--encoded {' '.join(data['encoded'])} {groups}"
     args = f"--tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {data['vocab']}"
-    if DATASETS[wildcards.dataset]["task"] == "ner":
-        args += f" --truncating {DATASETS[wildcards.dataset]['truncating']}"
+    # the models' cut: NER's most-frequent tag and sentiment's bag of words read it
+    args += f" --truncating {DATASETS[wildcards.dataset]['truncating']}"
     return f"{args} {groups}"
 
 
@@ -417,6 +417,6 @@ def fold_baseline_args(wildcards):
         f"--tokens-dir {fold_tokens(wildcards)}"
         f" --vocab {FOLD_PREPARED.format(**wildcards)}/vocab.json"
     )
-    if DATASETS[wildcards.dataset]["task"] == "ner":
-        args += f" --truncating {DATASETS[wildcards.dataset]['truncating']}"
+    # the models' cut: NER's most-frequent tag and sentiment's bag of words read it
+    args += f" --truncating {DATASETS[wildcards.dataset]['truncating']}"
     return f"{args} --groups-json {shlex.quote(baseline_groups(wildcards))}"

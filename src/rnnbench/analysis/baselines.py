@@ -4,10 +4,14 @@
   entity F1 is 0 (it predicts no entity); its token accuracy is what an inflated
   accuracy such as seed E's must beat.
 - ``bow-logreg`` (sentiment): bag of words + logistic regression, as in the lecture
-  slides (``CountVectorizer`` + ``LogisticRegression``; ``TfidfVectorizer`` on request).
-  It reads the tokenized splits, so it sees exactly the tokens the models see, but
-  whole documents: no truncation to a sequence length and no vocabulary cap (the
-  slides' setting). Fit on the training rows only; the evaluation rows are scored.
+  slides (``CountVectorizer`` + ``LogisticRegression``; ``TfidfVectorizer`` on request),
+  no vocabulary cap (the slides' setting). Per sequence length it reads exactly the
+  tokens a model of that length sees: the first (``truncating: post``) or last
+  (``pre``) ``length`` tokens of each tokenized document, data.encode's cut. Fit on the
+  training rows only; the evaluation rows are scored.
+- ``bow-logreg (whole documents)`` (sentiment): the same on whole documents, read
+  beyond the models' length: it answers "what does the rest of a review add?", not
+  "does a model beat a bag of words?". Labelled as such wherever it is shown.
 - ``most-frequent-tag`` (NER): each training word's most frequent tag; words unseen in
   train get "O". Like a model of that length it sees the first ``length`` tokens of a
   sentence (``truncating``), and is scored on whole sentences, every cut-off token
@@ -66,6 +70,7 @@ log = logging.getLogger("rnnbench.analysis")
 EVAL_SPLITS: tuple[str, ...] = ("validation", "test")
 VECTORIZERS: tuple[str, ...] = ("count", "tfidf")
 MAJORITY, BOW, MOST_FREQUENT_TAG = "majority", "bow-logreg", "most-frequent-tag"
+BOW_WHOLE = "bow-logreg (whole documents)"
 LOGREG_MAX_ITER = 1000
 
 
@@ -113,8 +118,9 @@ def _json_safe(obj: Any) -> Any:
 # --- which examples ------------------------------------------------------------------
 
 SUBSAMPLE_KEYS: tuple[str, ...] = ("train_subsample", "eval_subsample")
-# Tasks whose baselines depend on the sequence length (NER's cut, memory's files).
-LENGTH_TASKS: frozenset[str] = frozenset({"ner", "memory"})
+# Tasks whose baselines depend on the sequence length (the cut of NER and sentiment,
+# memory's files).
+LENGTH_TASKS: frozenset[str] = frozenset({"ner", "memory", "sentiment"})
 
 
 def subsample_groups(task: str, cells: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -273,6 +279,51 @@ def _full_logits(scores: np.ndarray, classes: np.ndarray, num_classes: int) -> n
     return out
 
 
+def _bow_fit(
+    train_docs: list[list[str]],
+    y_train: np.ndarray,
+    eval_docs: dict[str, list[list[str]]],
+    y: dict[str, np.ndarray],
+    num_classes: int,
+    *,
+    vectorizer: str,
+    max_features: int | None,
+    C: float,
+) -> dict[str, Any]:
+    """Bag of words + logistic regression: fit on ``train_docs`` / ``y_train`` (the
+    training rows, never an evaluation row), score each of ``eval_docs``."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    started = time.perf_counter()
+    vec_cls = CountVectorizer if vectorizer == "count" else TfidfVectorizer
+    vec = vec_cls(analyzer=_identity, max_features=max_features)
+    x_train = vec.fit_transform(train_docs)
+    settings = {
+        "vectorizer": vectorizer,
+        "max_features": max_features,
+        "features": len(vec.vocabulary_),
+        "C": C,
+        "max_iter": LOGREG_MAX_ITER,
+    }
+    if np.unique(y_train).size < 2:
+        # Seed C's all-one-class labels: there is nothing to fit; say so, do not crash.
+        return {"settings": settings, "skipped": "training labels hold a single class"}
+    model = LogisticRegression(C=C, max_iter=LOGREG_MAX_ITER)
+    model.fit(x_train, y_train)
+    bow: dict[str, Any] = {"settings": settings}
+    for s in EVAL_SPLITS:
+        scores = model.decision_function(vec.transform(eval_docs[s]))
+        if num_classes != 2:
+            scores = _full_logits(np.atleast_2d(scores), model.classes_, num_classes)
+        # Binary: decision_function > 0 means class 1 (classes_ == [0, 1]), the same
+        # convention as the models' single logit, so sentiment_metrics reads both alike.
+        bow[s] = sentiment_metrics(y[s], scores)
+    settings["iterations"] = int(np.max(model.n_iter_))
+    bow["seconds"] = time.perf_counter() - started
+    return bow
+
+
 def _sentiment_once(
     splits: dict[str, list[dict]],
     y: dict[str, np.ndarray],
@@ -281,10 +332,12 @@ def _sentiment_once(
     vectorizer: str,
     max_features: int | None,
     C: float,
+    length: int | None = None,
+    truncating: str = "post",
+    whole: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
+    """The majority class and the bag of words on one set of rows: at ``length`` (the
+    models' cut) and on whole documents (``whole``: already computed for these rows)."""
     num_classes = len(names)
     majority = majority_label(y["train"])
     result: dict[str, Any] = {
@@ -296,36 +349,30 @@ def _sentiment_once(
             },
         }
     }
+    options = {"vectorizer": vectorizer, "max_features": max_features, "C": C}
 
-    started = time.perf_counter()
-    vec_cls = CountVectorizer if vectorizer == "count" else TfidfVectorizer
-    vec = vec_cls(analyzer=_identity, max_features=max_features)
-    x_train = vec.fit_transform([r["tokens"] for r in splits["train"]])
-    settings = {
-        "vectorizer": vectorizer,
-        "max_features": max_features,
-        "features": len(vec.vocabulary_),
-        "C": C,
-        "max_iter": LOGREG_MAX_ITER,
-    }
-    if np.unique(y["train"]).size < 2:
-        # Seed C's all-one-class labels: there is nothing to fit; say so, do not crash.
-        result[BOW] = {"settings": settings, "skipped": "training labels hold a single class"}
-        return result
-    model = LogisticRegression(C=C, max_iter=LOGREG_MAX_ITER)
-    model.fit(x_train, y["train"])
-    bow: dict[str, Any] = {"settings": settings}
-    for s in EVAL_SPLITS:
-        scores = model.decision_function(vec.transform([r["tokens"] for r in splits[s]]))
-        if num_classes != 2:
-            scores = _full_logits(np.atleast_2d(scores), model.classes_, num_classes)
-        # Binary: decision_function > 0 means class 1 (classes_ == [0, 1]), the same
-        # convention as the models' single logit, so sentiment_metrics reads both alike.
-        bow[s] = sentiment_metrics(y[s], scores)
-    settings["iterations"] = int(np.max(model.n_iter_))
-    bow["seconds"] = time.perf_counter() - started
-    result[BOW] = bow
+    def docs(split: str, cut: int | None) -> list[list[str]]:
+        return [_cut(r["tokens"], cut, truncating) for r in splits[split]]
+
+    if whole is None:
+        whole = _bow_fit(
+            docs("train", None), y["train"], {s: docs(s, None) for s in EVAL_SPLITS}, y,
+            num_classes, **options,
+        )  # fmt: skip
+    if length is not None:
+        result[BOW] = _bow_fit(
+            docs("train", length), y["train"], {s: docs(s, length) for s in EVAL_SPLITS}, y,
+            num_classes, **options,
+        )  # fmt: skip
+        result[BOW]["reads"] = f"the models' tokens: {_cut_note(length, truncating)}"
+        result[BOW_WHOLE] = {**whole, "reads": "whole documents (beyond the models' length)"}
+    else:
+        result[BOW] = whole
     return result
+
+
+def _cut_note(length: int, truncating: str) -> str:
+    return f"the {'first' if truncating == 'post' else 'last'} {length} tokens of each document"
 
 
 def sentiment_baselines(
@@ -336,8 +383,11 @@ def sentiment_baselines(
     max_features: int | None = None,
     C: float = 1.0,
     groups: Sequence[dict[str, Any]] | None = None,
+    truncating: str = "post",
 ) -> list[dict[str, Any]]:
-    """Majority and bag-of-words baselines, one record per group (see the module doc)."""
+    """Majority and bag-of-words baselines, one record per group (see the module doc); a
+    group's ``length`` is the models' cut, whose tokens ``bow-logreg`` reads (None:
+    whole documents, and no separate whole-document entry)."""
     if vectorizer not in VECTORIZERS:
         raise ValueError(f"vectorizer must be one of {list(VECTORIZERS)}, got {vectorizer!r}")
     names = _label_names(vocab_path)
@@ -345,15 +395,19 @@ def sentiment_baselines(
     records = {s: _read_split(tokens_dir, s) for s in ("train", *EVAL_SPLITS)}
     labels = {s: _label_ids(recs, index, s) for s, recs in records.items()}
     sizes = {s: len(recs) for s, recs in records.items()}
+    whole_of: dict[tuple, dict[str, Any]] = {}  # one whole-document fit per row set
     out = []
     for group in _normalise_groups(groups):
         per_seed = []
         for seeds, rows in _seed_runs(group, sizes):
             splits = {s: _pick(records[s], rows[s]) for s in records}
             y = {s: labels[s] if rows[s] is None else labels[s][rows[s]] for s in labels}
+            key = tuple(None if r is None else tuple(r.tolist()) for r in rows.values())
             once = _sentiment_once(
-                splits, y, names, vectorizer=vectorizer, max_features=max_features, C=C
-            )
+                splits, y, names, vectorizer=vectorizer, max_features=max_features, C=C,
+                length=group["length"], truncating=truncating, whole=whole_of.get(key),
+            )  # fmt: skip
+            whole_of[key] = once.get(BOW_WHOLE) or once[BOW]
             per_seed.append((seeds, once))
         out.append(_group_record(group, sizes, _combine(per_seed)))
     return out
@@ -531,7 +585,8 @@ def compute_baselines(
     "evaluated_on", "baselines": {name: {"validation": metrics, "test": metrics,
     ...}}}]}``. Text tasks read ``tokens_dir`` (train/validation/test.jsonl) and
     ``vocab_path``; memory reads ``encoded`` .npz. ``groups`` are
-    :func:`subsample_groups` (None: the whole splits); ``truncating`` is NER's cut."""
+    :func:`subsample_groups` (None: the whole splits); ``truncating`` is the models' cut
+    (NER, sentiment)."""
     if task not in HEADLINE:
         raise ValueError(f"task {task!r} is unknown; use one of {sorted(HEADLINE)}")
     started = time.perf_counter()
@@ -548,6 +603,7 @@ def compute_baselines(
                 max_features=max_features,
                 C=C,
                 groups=groups,
+                truncating=truncating,
             )
         else:
             records = ner_baselines(tokens_dir, vocab_path, groups=groups, truncating=truncating)
@@ -634,20 +690,27 @@ def baseline_rows(doc: dict[str, Any] | None, split: str = "test") -> list[dict[
     groups = doc.get("groups")
     if groups is None:
         groups = [{"baselines": doc.get("baselines") or {}}]
-    out = []
+    out, seen = [], set()
     for group in groups:
         for name, entry in (group.get("baselines") or {}).items():
             value = (entry.get(split) or {}).get(headline)
             if value is None:
                 continue
+            # The whole-document figure is the same in every length group: one row.
+            length = None if name == BOW_WHOLE else group.get("length")
+            key = (name, length, *(group.get(k) for k in SUBSAMPLE_KEYS), float(value))
+            if key in seen:
+                continue
+            seen.add(key)
             out.append(
                 {
                     "name": name,
                     "score": float(value),
-                    "length": group.get("length"),
+                    "length": length,
                     **{k: group.get(k) for k in SUBSAMPLE_KEYS},
                     "seeds": group.get("seeds") or [],
-                    "evaluated_on": group.get("evaluated_on", ""),
+                    "evaluated_on": group.get("evaluated_on", "")
+                    + (f"; reads {entry['reads']}" if entry.get("reads") else ""),
                 }
             )
     return out

@@ -129,7 +129,8 @@ def register(subparsers: Any) -> None:
         "--truncating",
         choices=["post", "pre"],
         default="post",
-        help="NER: which end of a sentence longer than the length is cut off",
+        help="NER, sentiment: which end of a document longer than the length is cut off "
+        "(the dataset's truncating: the baselines read the models' tokens)",
     )
     p.add_argument("--out", required=True, help="baselines JSON")
     p.set_defaults(func=cmd_baselines)

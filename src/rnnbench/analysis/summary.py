@@ -28,6 +28,7 @@ from urllib.parse import quote
 import pandas as pd
 
 from rnnbench.analysis import budget, stats
+from rnnbench.analysis.baselines import BOW, BOW_WHOLE, baseline_rows
 from rnnbench.analysis.collect import AnalysisError
 from rnnbench.analysis.compare import (
     KIND_MODEL,
@@ -78,6 +79,38 @@ def _marked_name(row: pd.Series, keys: Sequence[str]) -> str:
     return _cell_name(row, keys) + (
         f" (\u21c4 {reach})" if isinstance(reach, str) and reach else ""
     )
+
+
+def _length_matched_text(
+    best: pd.Series, table: pd.DataFrame, baselines: Mapping[str, Any] | None
+) -> str:
+    """Sentiment: the best cell against the bag of words on the same tokens (its length),
+    and how far the whole-document bag of words (which reads beyond the models' length)
+    is above or below that; "" when the baselines have no length-matched entry."""
+    rows = baseline_rows(dict(baselines) if baselines else None)
+    length = best.get("length") if "length" in best.index else None
+    if missing(length):
+        length = (table.attrs.get("setting") or {}).get("length")
+    if missing(length):
+        return ""
+    at = [r for r in rows if r["name"] == BOW and r["length"] == int(length)]
+    whole = [r for r in rows if r["name"] == BOW_WHOLE]
+    if not at:
+        return ""
+    same, diff = at[0]["score"], float(best["mean"]) - at[0]["score"]
+    text = (
+        f" At its length ({int(length)} tokens) the bag of words on the same tokens "
+        f"(bow-logreg) scores {same:.3f}: the best cell is {abs(diff):.3f} "
+        f"{'above' if diff >= 0 else 'below'} it."
+    )
+    if whole:
+        gap = whole[0]["score"] - same
+        text += (
+            f" The whole-document bow-logreg, which reads beyond the models' {int(length)} "
+            f"tokens, scores {whole[0]['score']:.3f}, {abs(gap):.3f} "
+            f"{'above' if gap >= 0 else 'below'} the same-length one."
+        )
+    return text
 
 
 def _score(row: pd.Series) -> str:
@@ -187,8 +220,11 @@ def dataset_statements(
             text += (
                 f" Significantly worse or unranked: {names}." if names else " It is the only cell."
             )
+        matched = _length_matched_text(row, table, baselines)
         base = table[table["kind"] != KIND_MODEL]
-        if len(base):
+        if matched:
+            text += matched
+        elif len(base):
             best_base = base.loc[base["mean"].astype(float).idxmax()]
             if not missing(best_base["mean"]):
                 text += (
