@@ -139,18 +139,11 @@ def test_marker_variant_end_to_end(tmp_path: Path) -> None:
 
     from rnnbench.models import build_model
 
+    synthetic = {"samples": {"train": 8, "validation": 4, "test": 4}, "marker": True}
     ds = validated(
-        {
-            "task": "memory",
-            "format": "synthetic",
-            "synthetic": {
-                "samples": {"train": 8, "validation": 4, "test": 4},
-                "signal_position": {"from_end": 3},
-                "marker": True,
-            },
-            "grid": {"lengths": [9]},
-        }
-    )
+        {"task": "memory", "format": "synthetic", "grid": {"lengths": [9]},
+         "synthetic": {**synthetic, "signal_position": {"from_end": 3}}}
+    )  # fmt: skip
     synthesize_memory("mem", ds, 9, tmp_path / "len9.npz")
     data = load_encoded(tmp_path / "len9.npz")
     assert data.meta.input_channels == 2

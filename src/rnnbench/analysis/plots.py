@@ -626,8 +626,85 @@ def _solved_labels(ax: Any, runs: pd.DataFrame, palette: dict[str, Any], x: str 
             )
 
 
-def _metric_vs_length(df: pd.DataFrame) -> Figure:
+def _line_panels(
+    valid: pd.DataFrame,
+    x: str,
+    col: str,
+    col_order: list[Any],
+    archs: list[str],
+    palette: dict[str, Any],
+    **extra: Any,
+) -> sns.FacetGrid:
+    """Mean test value vs ``x``, one line per architecture, one panel per ``col``, error
+    bars the tables' t-interval (SEABORN)."""
+    bars = {"err_style": "bars", "err_kws": {"capsize": 4, "elinewidth": 1.2}}
+    return sns.relplot(
+        data=valid,
+        kind="line",
+        x=x,
+        y="value",
+        col=col,
+        col_order=col_order,
+        marker="o",
+        markersize=6,
+        lw=1.8,
+        facet_kws={"despine": False},
+        **_hue(archs, palette),
+        **extra,
+        **bars,
+        **_facet_size(len(col_order), MAX_WIDTH if len(col_order) > 1 else 6.0, 3.2),
+        **SEABORN,
+    )
+
+
+def _line_legend(
+    df: pd.DataFrame,
+    archs: list[str],
+    palette: dict[str, Any],
+    reference: tuple[float, str] | None,
+    memory: bool,
+) -> list[tuple[str, list[Any]]]:
+    """The legend groups of a line figure: architectures (bidirectional ones marked on
+    the memory task), then the reference level, flagged runs and k/n solved."""
+    solved = [_handle("k/n" + stats.solved_text(0, 0).removeprefix("0/0"))] if memory else []
+    return [
+        (
+            "architecture",
+            [_handle(_arch_label(df, a), color=palette[a], marker="o", lw=2) for a in archs],
+        ),
+        ("", _reference_handles(reference) + _flag_handles(df["flagged"].any()) + solved),
+    ]
+
+
+def _finish_lines(
+    grid: sns.FacetGrid,
+    df: pd.DataFrame,
+    valid: pd.DataFrame,
+    x: tuple[str, str],
+    legend: list[tuple[str, list[Any]]],
+    notes: list[str],
+) -> Figure:
+    """Axis labels, y limits, title ("<metric> vs <x[0]>"), legend and notes of a line
+    figure; ``x`` is the x quantity (title) and the x axis' label."""
     dataset, headline = df.attrs["dataset"], df.attrs["headline"]
+    reference = _reference(df)
+    grid.set_axis_labels(x[1], _metric_label(headline))
+    cut = _clip(grid.axes.flat, valid["value"], [reference[0]] if reference else [])
+    return _finish(
+        grid.figure,
+        f"{dataset}: {_metric_label(headline)} vs {x[0]}\n"
+        f"(mean over {_seed_note(df)}, error bars = {CI_NOTE})",
+        legend,
+        [
+            _runs_note(df[df["value"].isna()], "left out, no finite test value"),
+            *notes,
+            CUT_NOTE if cut else "",
+        ],
+    )
+
+
+def _metric_vs_length(df: pd.DataFrame) -> Figure:
+    headline = df.attrs["headline"]
     valid = df[df["value"].notna()]
     if valid.empty:
         raise NoData(f"no run has a test {headline} (all diverged or missing)")
@@ -637,24 +714,7 @@ def _metric_vs_length(df: pd.DataFrame) -> Figure:
     palette = _palette(archs)
     reference = _reference(df)
     memory = df.attrs["task"] == stats.MEMORY_TASK and headline == "accuracy"
-    bars = {"err_style": "bars", "err_kws": {"capsize": 4, "elinewidth": 1.2}}
-    size = _facet_size(len(opts), MAX_WIDTH if len(opts) > 1 else 6.0, 3.2)
-    grid = sns.relplot(
-        data=valid,
-        kind="line",
-        x="length",
-        y="value",
-        col="optimizer",
-        col_order=opts,
-        marker="o",
-        markersize=6,
-        lw=1.8,
-        facet_kws={"despine": False},
-        **_hue(archs, palette),
-        **bars,
-        **size,
-        **SEABORN,
-    )
+    grid = _line_panels(valid, "length", "optimizer", opts, archs, palette)
     for opt, ax in grid.axes_dict.items():
         sub = df[df["optimizer"] == opt]
         if not sub["value"].notna().any():
@@ -669,25 +729,10 @@ def _metric_vs_length(df: pd.DataFrame) -> Figure:
             ax.set_xlim(lengths[0] * 0.8, lengths[0] * 1.2)
         ax.set_title(f"optimizer: {opt}")
         ax.tick_params(labelbottom=True)
-    grid.set_axis_labels("sequence length (tokens)", _metric_label(headline))
-    cut = _clip(grid.axes.flat, valid["value"], [reference[0]] if reference else [])
-    solved = [_handle("k/n" + stats.solved_text(0, 0).removeprefix("0/0"))] if memory else []
-    return _finish(
-        grid.figure,
-        f"{dataset}: {_metric_label(headline)} vs sequence length\n"
-        f"(mean over {_seed_note(df)}, error bars = {CI_NOTE})",
-        [
-            (
-                "architecture",
-                [_handle(_arch_label(df, a), color=palette[a], marker="o", lw=2) for a in archs],
-            ),
-            ("", _reference_handles(reference) + _flag_handles(df["flagged"].any()) + solved),
-        ],
-        [
-            _runs_note(df[df["value"].isna()], "left out, no finite test value"),
-            "only one sequence length in this grid" if len(lengths) == 1 else "",
-            CUT_NOTE if cut else "",
-        ],
+    legend = _line_legend(df, archs, palette, reference, memory)
+    one = "only one sequence length in this grid" if len(lengths) == 1 else ""
+    return _finish_lines(
+        grid, df, valid, ("sequence length", "sequence length (tokens)"), legend, [one]
     )
 
 
@@ -851,7 +896,7 @@ def _entity_f1_per_type(df: pd.DataFrame) -> Figure:
 
 
 def _metric_vs_train_size(df: pd.DataFrame) -> Figure:
-    dataset, headline = df.attrs["dataset"], df.attrs["headline"]
+    headline = df.attrs["headline"]
     valid = df[df["value"].notna() & df["train_size"].notna()]
     if valid.empty:
         raise NoData(
@@ -867,25 +912,8 @@ def _metric_vs_train_size(df: pd.DataFrame) -> Figure:
     palette = _palette(archs)
     reference = _reference(df)
     memory = df.attrs["task"] == stats.MEMORY_TASK and headline == "accuracy"
-    bars = {"err_style": "bars", "err_kws": {"capsize": 4, "elinewidth": 1.2}}
     styles = {"style": "optimizer", "style_order": opts} if len(opts) > 1 else {}
-    grid = sns.relplot(
-        data=valid,
-        kind="line",
-        x="train_size",
-        y="value",
-        col="length",
-        col_order=lengths,
-        marker="o",
-        markersize=6,
-        lw=1.8,
-        facet_kws={"despine": False},
-        **_hue(archs, palette),
-        **styles,
-        **bars,
-        **_facet_size(len(lengths), MAX_WIDTH if len(lengths) > 1 else 6.0, 3.2),
-        **SEABORN,
-    )
+    grid = _line_panels(valid, "train_size", "length", lengths, archs, palette, **styles)
     for length, ax in grid.axes_dict.items():
         sub = valid[valid["length"] == length]
         flagged = sub[sub["flagged"]]
@@ -900,26 +928,13 @@ def _metric_vs_train_size(df: pd.DataFrame) -> Figure:
             ax.set_xlim(sizes[0] / 1.5, sizes[0] * 1.5)
         ax.set_title(f"length {length}")
         ax.tick_params(labelbottom=True)
-    grid.set_axis_labels("training sequences (log scale)", _metric_label(headline))
-    cut = _clip(grid.axes.flat, valid["value"], [reference[0]] if reference else [])
-    solved = [_handle("k/n" + stats.solved_text(0, 0).removeprefix("0/0"))] if memory else []
-    return _finish(
-        grid.figure,
-        f"{dataset}: {_metric_label(headline)} vs training-set size\n"
-        f"(mean over {_seed_note(df)}, error bars = {CI_NOTE})",
-        [
-            (
-                "architecture",
-                [_handle(_arch_label(df, a), color=palette[a], marker="o", lw=2) for a in archs],
-            ),
-            ("", _reference_handles(reference) + _flag_handles(df["flagged"].any()) + solved),
-        ],
-        [
-            _runs_note(df[df["value"].isna()], "left out, no finite test value"),
-            "optimizers pooled by line style" if len(opts) > 1 else "",
-            "only one training-set size in this grid" if len(sizes) == 1 else "",
-            CUT_NOTE if cut else "",
-        ],
+    legend = _line_legend(df, archs, palette, reference, memory)
+    notes = [
+        "optimizers pooled by line style" if len(opts) > 1 else "",
+        "only one training-set size in this grid" if len(sizes) == 1 else "",
+    ]
+    return _finish_lines(
+        grid, df, valid, ("training-set size", "training sequences (log scale)"), legend, notes
     )
 
 
