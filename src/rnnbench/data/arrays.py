@@ -88,6 +88,50 @@ def subsample_rows(total: int, n: int | None, seed: int, *, train: bool) -> np.n
     return np.sort(rng.choice(total, size=n, replace=False))
 
 
+# grid.train_sizes: one fixed order of the training rows per dataset, whatever the run seed,
+# so that every size's training set is a prefix of every larger one's (nested).
+TRAIN_SIZE_SEED = 0
+_TRAIN_SIZE_STREAM = 3
+
+
+class TrainSizeError(ValueError):
+    """A training-set size larger than the training split."""
+
+
+def train_order(y: np.ndarray, seed: int = TRAIN_SIZE_SEED) -> np.ndarray:
+    """The order in which grid.train_sizes takes the training rows: a seeded permutation,
+    stratified by label where ``y`` holds one label per row (sentiment, memory; NER's
+    per-token tags are not stratified). Every prefix of it holds each class in its
+    split-wide proportion, to within one row: each class's rows are shuffled and given
+    evenly spaced positions ``(i + 0.5) / n_class``; rows are taken in position order."""
+    rng = np.random.default_rng([seed, _TRAIN_SIZE_STREAM])
+    total = len(y)
+    if y.ndim != 1:
+        return rng.permutation(total)
+    position = np.empty(total, dtype=np.float64)
+    for label in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        position[rows] = (np.arange(len(rows)) + 0.5) / len(rows)
+    # ties (equal positions of different classes) by label, then row: deterministic
+    return np.lexsort((np.arange(total), y, position))
+
+
+def train_size_rows(y: np.ndarray, n: int | None, *, dataset: str = "") -> np.ndarray | None:
+    """The sorted training rows of a grid.train_sizes cell: the first ``n`` rows of
+    :func:`train_order` (so nested across sizes, identical for every run seed); None for
+    the whole split (``n`` None). A size above the split's count is a TrainSizeError
+    naming the dataset, the size and the count."""
+    if n is None:
+        return None
+    total = len(y)
+    if n > total:
+        raise TrainSizeError(
+            f"dataset {dataset!r}: grid.train_sizes has {n:,}, but its training split holds "
+            f"{total:,} examples; use sizes <= {total:,}"
+        )
+    return np.sort(train_order(y)[:n])
+
+
 @dataclass
 class EncodedDataset:
     meta: EncodedMeta
