@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from rnnbench.analysis.collect import AnalysisError
-from rnnbench.data.arrays import subsample_rows
+from rnnbench.data.arrays import subsample_rows, train_size_rows
 from rnnbench.io import read_jsonl, write_json_atomic
 from rnnbench.train.metrics import (
     HEADLINE,
@@ -118,6 +118,7 @@ def _json_safe(obj: Any) -> Any:
 # --- which examples ------------------------------------------------------------------
 
 SUBSAMPLE_KEYS: tuple[str, ...] = ("train_subsample", "eval_subsample")
+TRAIN_SIZE = "train_size"  # grid.train_sizes: the cell's training set (data.arrays)
 # Tasks whose baselines depend on the sequence length (the cut of NER and sentiment,
 # memory's files).
 LENGTH_TASKS: frozenset[str] = frozenset({"ner", "memory", "sentiment"})
@@ -126,19 +127,26 @@ LENGTH_TASKS: frozenset[str] = frozenset({"ner", "memory", "sentiment"})
 def subsample_groups(task: str, cells: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The baseline groups of a dataset's grid cells.
 
-    ``cells`` are ``{"length", "seed", "hparams"}`` (a cell's spec; missing subsample
-    keys mean none). One group per distinct (length, train_subsample, eval_subsample),
-    length left None for sentiment, whose baselines ignore it; each with the sorted
-    seeds of its cells. Groups are in first-seen order.
+    ``cells`` are ``{"length", "seed", "hparams"}`` (a cell's spec, with ``train_size``
+    under grid.train_sizes; missing subsample keys mean none). One group per distinct
+    (length, train_size, train_subsample, eval_subsample), each with the sorted seeds of
+    its cells; ``train_size`` only in the groups of cells that have one. Groups are in
+    first-seen order.
     """
     groups: dict[tuple, dict[str, Any]] = {}
     for cell in cells:
         hparams = cell.get("hparams") or {}
         length = int(cell["length"]) if task in LENGTH_TASKS else None
-        key = (length, *(hparams.get(k) for k in SUBSAMPLE_KEYS))
+        size = cell.get(TRAIN_SIZE)
+        key = (length, size, *(hparams.get(k) for k in SUBSAMPLE_KEYS))
         group = groups.setdefault(
             key,
-            {"length": length, **{k: hparams.get(k) for k in SUBSAMPLE_KEYS}, "seeds": []},
+            {
+                "length": length,
+                **({TRAIN_SIZE: int(size)} if size is not None else {}),
+                **{k: hparams.get(k) for k in SUBSAMPLE_KEYS},
+                "seeds": [],
+            },
         )
         if int(cell["seed"]) not in group["seeds"]:
             group["seeds"].append(int(cell["seed"]))
@@ -155,6 +163,7 @@ def _normalise_groups(groups: Sequence[dict[str, Any]] | None) -> list[dict[str,
         out.append(
             {
                 "length": None if g.get("length") is None else int(g["length"]),
+                TRAIN_SIZE: None if g.get(TRAIN_SIZE) is None else int(g[TRAIN_SIZE]),
                 **{k: g.get(k) for k in SUBSAMPLE_KEYS},
                 "seeds": sorted({int(seed) for seed in g.get("seeds") or []}),
             }
@@ -170,20 +179,29 @@ def _pick(items: Sequence[Any], rows: np.ndarray | None) -> list[Any]:
     return list(items) if rows is None else [items[i] for i in rows.tolist()]
 
 
-def _seed_runs(group: dict[str, Any], sizes: dict[str, int]) -> list[tuple[list[int], dict]]:
+def _seed_runs(
+    group: dict[str, Any], sizes: dict[str, int], train_labels: np.ndarray | None = None
+) -> list[tuple[list[int], dict]]:
     """``[(seeds, {split: row indices or None})]``: the distinct row sets of a group's
-    seeds (seeds that draw no subsample share one entry)."""
+    seeds (seeds that draw no subsample share one entry). A group's ``train_size`` takes
+    the models' training set first (data.arrays.train_size_rows on ``train_labels``, one
+    label per row; None: per-token tags, a plain seeded permutation), then its subsample
+    is drawn within it, as the training job does."""
+    labels = np.zeros((sizes["train"], 1)) if train_labels is None else train_labels
+    sized = train_size_rows(labels, group.get(TRAIN_SIZE), dataset=str(group.get("dataset", "")))
     runs: dict[tuple, tuple[list[int], dict]] = {}
     for seed in group["seeds"] or [None]:
         rows = {
             split: _rows(
-                sizes[split],
+                sizes[split] if split != "train" or sized is None else len(sized),
                 group["train_subsample" if split == "train" else "eval_subsample"],
                 seed,
                 train=split == "train",
             )
             for split in ("train", *EVAL_SPLITS)
         }
+        if sized is not None:
+            rows["train"] = sized if rows["train"] is None else sized[rows["train"]]
         key = tuple(None if r is None else tuple(r.tolist()) for r in rows.values())
         runs.setdefault(key, ([], rows))[0].append(seed)
     return list(runs.values())
@@ -231,19 +249,22 @@ def _combine(per_seed: list[tuple[list[int], dict[str, Any]]]) -> dict[str, Any]
 def _group_record(
     group: dict[str, Any], sizes: dict[str, int], baselines: dict[str, Any]
 ) -> dict[str, Any]:
+    available = {**sizes, "train": group.get(TRAIN_SIZE) or sizes["train"]}
     examples = {
         split: min(
-            sizes[split],
-            group["train_subsample" if split == "train" else "eval_subsample"] or sizes[split],
+            available[split],
+            group["train_subsample" if split == "train" else "eval_subsample"] or available[split],
         )
         for split in ("train", *EVAL_SPLITS)
     }
+    trained_on = examples_note("train", examples["train"], group["train_subsample"], group["seeds"])
+    if group.get(TRAIN_SIZE) is not None:
+        trained_on += f" of the {group[TRAIN_SIZE]:,}-example training set (grid.train_sizes)"
+    kept = {k: v for k, v in group.items() if k != TRAIN_SIZE or v is not None}
     return {
-        **group,
+        **kept,
         "examples": examples,
-        "trained_on": examples_note(
-            "train", examples["train"], group["train_subsample"], group["seeds"]
-        ),
+        "trained_on": trained_on,
         "evaluated_on": examples_note(
             "test", examples["test"], group["eval_subsample"], group["seeds"]
         ),
@@ -399,7 +420,7 @@ def sentiment_baselines(
     out = []
     for group in _normalise_groups(groups):
         per_seed = []
-        for seeds, rows in _seed_runs(group, sizes):
+        for seeds, rows in _seed_runs(group, sizes, labels["train"]):
             splits = {s: _pick(records[s], rows[s]) for s in records}
             y = {s: labels[s] if rows[s] is None else labels[s][rows[s]] for s in labels}
             key = tuple(None if r is None else tuple(r.tolist()) for r in rows.values())
@@ -550,7 +571,7 @@ def memory_baselines(
         names = data.meta.label_names
         sizes = {s: len(data.splits[s]) for s in ("train", *EVAL_SPLITS)}
         per_seed = []
-        for seeds, rows in _seed_runs(group, sizes):
+        for seeds, rows in _seed_runs(group, sizes, data.splits["train"].y):
             y = {
                 s: data.splits[s].y if rows[s] is None else data.splits[s].y[rows[s]] for s in sizes
             }
@@ -627,7 +648,8 @@ def compute_baselines(
 
 
 def _group_key(group: dict[str, Any]) -> tuple:
-    return (group.get("length"), *(group.get(k) for k in SUBSAMPLE_KEYS), tuple(group["seeds"]))
+    keys = ("length", TRAIN_SIZE, *SUBSAMPLE_KEYS)
+    return (*(group.get(k) for k in keys), tuple(group["seeds"]))
 
 
 def merge_fold_baselines(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -698,7 +720,8 @@ def baseline_rows(doc: dict[str, Any] | None, split: str = "test") -> list[dict[
                 continue
             # The whole-document figure is the same in every length group: one row.
             length = None if name == BOW_WHOLE else group.get("length")
-            key = (name, length, *(group.get(k) for k in SUBSAMPLE_KEYS), float(value))
+            size = group.get(TRAIN_SIZE)
+            key = (name, length, size, *(group.get(k) for k in SUBSAMPLE_KEYS), float(value))
             if key in seen:
                 continue
             seen.add(key)
@@ -707,6 +730,7 @@ def baseline_rows(doc: dict[str, Any] | None, split: str = "test") -> list[dict[
                     "name": name,
                     "score": float(value),
                     "length": length,
+                    TRAIN_SIZE: size,
                     **{k: group.get(k) for k in SUBSAMPLE_KEYS},
                     "seeds": group.get("seeds") or [],
                     "evaluated_on": group.get("evaluated_on", "")

@@ -98,6 +98,7 @@ LR_KEYS = ("hp_lr", TUNED_LR)
 # A baseline group's fields and the table columns they fill when those columns are shown.
 BASELINE_KEYS: dict[str, str] = {
     "length": "length",
+    "train_size": "train_size",
     "train_subsample": "hp_train_subsample",
     "eval_subsample": "hp_eval_subsample",
 }

@@ -93,6 +93,11 @@ def _length_matched_text(
         length = (table.attrs.get("setting") or {}).get("length")
     if missing(length):
         return ""
+    size = best.get("train_size") if "train_size" in best.index else None
+    if missing(size):
+        size = (table.attrs.get("setting") or {}).get("train_size")
+    size = None if missing(size) else int(size)
+    rows = [r for r in rows if r.get("train_size") == size]  # the same training set
     at = [r for r in rows if r["name"] == BOW and r["length"] == int(length)]
     whole = [r for r in rows if r["name"] == BOW_WHOLE]
     if not at:
