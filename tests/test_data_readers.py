@@ -127,10 +127,12 @@ def test_aclimdb_review_not_utf8(tmp_path: Path) -> None:
 # --- sentiment tables ---------------------------------------------------------------------
 
 ROWS = [["id", "text", "label"], [1, "Great fun, really", "pos"], [2, "Dull", "neg"]]
+# The tiny tables hold one row per class: fewer than an undeclared label needs (labels.py).
+DECLARED = {"labels": ["neg", "pos"]}
 
 
 def test_sentiment_csv(tmp_path: Path) -> None:
-    records = read_sentiment_table(table(tmp_path / "reviews.csv", ROWS), {})
+    records = read_sentiment_table(table(tmp_path / "reviews.csv", ROWS), DECLARED)
     assert records == [
         {"text": "Great fun, really", "label": "pos"},
         {"text": "Dull", "label": "neg"},
@@ -139,10 +141,10 @@ def test_sentiment_csv(tmp_path: Path) -> None:
 
 def test_sentiment_tsv_delimiter_is_inferred(tmp_path: Path) -> None:
     path = table(tmp_path / "reviews.tsv", ROWS, delimiter="\t")
-    assert read_sentiment_table(path, {})[0] == {"text": "Great fun, really", "label": "pos"}
+    assert read_sentiment_table(path, DECLARED)[0] == {"text": "Great fun, really", "label": "pos"}
     gz = tmp_path / "reviews.tsv.gz"
     gz.write_bytes(gzip.compress(path.read_bytes()))
-    assert read_sentiment_table(gz, {}) == read_sentiment_table(path, {})
+    assert read_sentiment_table(gz, DECLARED) == read_sentiment_table(path, DECLARED)
 
 
 def test_sentiment_explicit_delimiter_columns_and_label_map(tmp_path: Path) -> None:
@@ -163,7 +165,7 @@ def test_sentiment_explicit_delimiter_columns_and_label_map(tmp_path: Path) -> N
 
 def test_sentiment_without_header_uses_indexes(tmp_path: Path) -> None:
     path = table(tmp_path / "raw.csv", [["pos", "Fine film"], ["neg", "Bad film"]])
-    options = {"header": False, "text_column": 1, "label_column": 0}
+    options = {"header": False, "text_column": 1, "label_column": 0, **DECLARED}
     assert read_sentiment_table(path, options) == [
         {"text": "Fine film", "label": "pos"},
         {"text": "Bad film", "label": "neg"},
@@ -174,7 +176,7 @@ def test_sentiment_encoding_option(tmp_path: Path) -> None:
     path = table(
         tmp_path / "fr.csv", [["text", "label"], ["café crème", "pos"]], encoding="latin-1"
     )
-    assert read_sentiment_table(path, {"encoding": "latin-1"})[0]["text"] == "café crème"
+    assert read_sentiment_table(path, {"encoding": "latin-1", **DECLARED})[0]["text"] == "café crème"
 
 
 def test_sentiment_zip_member(tmp_path: Path) -> None:
@@ -182,7 +184,7 @@ def test_sentiment_zip_member(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("README.txt", "not this one")
         archive.writestr("data/reviews.csv", table(tmp_path / "r.csv", ROWS).read_bytes())
-    assert len(read_sentiment_table(path, {"member": "data/reviews.csv"})) == 2
+    assert len(read_sentiment_table(path, {"member": "data/reviews.csv", **DECLARED})) == 2
     with _raises("reviews.zip", "holds 2 files", "member"):
         read_sentiment_table(path, {})
     with _raises("reviews.zip", "no member 'other.csv'"):
@@ -479,5 +481,5 @@ def test_read_source_dispatch(tmp_path: Path) -> None:
     assert set(read_source("aclimdb", tarball, {})) == {"train", "test"}
     assert len(read_source("conll", conll(tmp_path / "c.txt"), {})) == 3
     path = table(tmp_path / "t.csv", ROWS)
-    assert read_source("sentiment_table", path, {}) == read_sentiment_table(path, {})
+    assert read_source("sentiment_table", path, DECLARED) == read_sentiment_table(path, DECLARED)
     assert gmb_csv_bytes(gmb_sentences(1)).startswith(b"Sentence #,Word,POS,Tag\n")

@@ -203,10 +203,10 @@ def test_split_table_with_given_validation_is_not_carved(tmp_path: Path) -> None
     ds = validated(
         {"task": "sentiment", "format": "sentiment_table", "url": "x", "grid": {"lengths": [5]}}
     )
-    rows = [["text", "label"], ["a", "pos"], ["b", "neg"], ["c", "pos"], ["d", "neg"]]
+    rows = [["text", "label"]] + [[f"r{i}", ("pos", "neg")[i % 2]] for i in range(6)]
     sources = {s: str(table(tmp_path / f"{s}.csv", rows)) for s in SPLITS}
     split_dataset("t", ds, sources, tmp_path / "out")
-    assert [len(r) for r in _out(tmp_path).values()] == [4, 4, 4]
+    assert [len(r) for r in _out(tmp_path).values()] == [6, 6, 6]
 
 
 @pytest.mark.fault

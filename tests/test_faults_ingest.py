@@ -51,6 +51,10 @@ from rnnbench.io import write_jsonl_atomic
 pytestmark = pytest.mark.fault
 
 
+# Tiny tables with one row per class declare their labels (rnnbench.data.labels).
+BINARY = {"labels": ["0", "1"]}
+
+
 def _raises(*parts: str, error: type[Exception] = DataError):
     """pytest.raises(error) whose message must contain every literal in ``parts``."""
     pattern = "".join(f"(?=.*{re.escape(p)})" for p in parts)
@@ -113,7 +117,7 @@ def test_properly_quoted_fields_with_newlines_and_delimiters_still_read(tmp_path
         '"Two\nlines, one comma",neg\n',
         encoding="utf-8",
     )
-    records = read_sentiment_table(path, {})
+    records = read_sentiment_table(path, {"labels": ["neg", "pos"]})
     assert records == [
         {"text": 'Great film.\nI loved it, really, "truly".', "label": "pos"},
         {"text": "Dull", "label": "neg"},
@@ -176,14 +180,14 @@ def test_a_label_map_of_every_spelling_makes_the_splits_agree(tmp_path: Path) ->
 def test_a_bom_is_stripped_from_a_headerless_table(tmp_path: Path) -> None:
     path = tmp_path / "r.tsv"
     path.write_bytes("\ufeff0\tdull\n1\tgreat\n".encode())
-    records = read_sentiment_table(path, {"header": False, "label_column": 0, "text_column": 1})
+    records = read_sentiment_table(path, {"header": False, "label_column": 0, "text_column": 1, **BINARY})
     assert [r["label"] for r in records] == ["0", "1"]
 
 
 def test_a_bom_is_stripped_from_a_header(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_bytes("\ufefftext,label\ndull,0\ngreat,1\n".encode())
-    assert read_sentiment_table(path, {})[0] == {"text": "dull", "label": "0"}
+    assert read_sentiment_table(path, BINARY)[0] == {"text": "dull", "label": "0"}
 
 
 def test_a_bom_is_stripped_from_conll_gmb_and_aclimdb(tmp_path: Path) -> None:
@@ -249,7 +253,7 @@ def test_a_gzip_bomb_fails_with_a_short_message_under_a_1_gib_memory_limit(
 def test_a_1_mb_review_is_read_and_not_a_raw_csv_field_limit_error(tmp_path: Path) -> None:
     review = "word " * 200_000  # 1 MB, far over csv's default 128 KiB field limit
     path = _tsv(tmp_path / "long.tsv", ["text\tlabel", f"{review}\t1", "short\t0"])
-    records = read_sentiment_table(path, {})
+    records = read_sentiment_table(path, BINARY)
     assert records[0]["text"] == review and records[1]["label"] == "0"
 
 
@@ -458,7 +462,7 @@ def test_a_tar_member_stored_twice_is_refused(tmp_path: Path) -> None:
 def test_the_member_option_picks_a_table_out_of_a_tar_gz(tmp_path: Path) -> None:
     members = {"data/README": "not a table", "data/reviews.csv": "text,label\ngood,1\nbad,0\n"}
     path = write_tar(tmp_path / "t.tar.gz", members)
-    records = read_sentiment_table(path, {"member": "data/reviews.csv"})
+    records = read_sentiment_table(path, {"member": "data/reviews.csv", **BINARY})
     assert records == [{"text": "good", "label": "1"}, {"text": "bad", "label": "0"}]
     with _raises("t.tar.gz", "holds 2 files", "member"):
         read_sentiment_table(path, {})

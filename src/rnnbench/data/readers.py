@@ -302,11 +302,14 @@ def read_aclimdb(path: str | Path, options: dict | None = None) -> dict[str, lis
                 f"{path}: no reviews under aclImdb/{split}/{{pos,neg}}/*.txt; is this the "
                 "aclImdb archive?"
             )
-    # Archive order is arbitrary; sort by member name so results never depend on it.
-    return {
-        split: [rec for _, rec in sorted(rows, key=lambda r: r[0])]
-        for split, rows in splits.items()
-    }
+    out = {}
+    for split, rows in splits.items():
+        rows.sort(key=lambda r: r[0])  # archive order is arbitrary: results never depend on it
+        out[split] = [rec for _, rec in rows]
+        # The directories declare the classes (a declared list must hold them).
+        declared = {**(options or {}), "labels": (options or {}).get("labels") or ["neg", "pos"]}
+        _consent(path, out[split], [name for name, _ in rows], declared)
+    return out
 
 
 # --- CSV/TSV of text and label ------------------------------------------------------------
@@ -398,6 +401,7 @@ def read_sentiment_table(path: str | Path, options: dict) -> list[Record]:
     quoting = options.get("quoting") or "minimal"
     label_map = options.get("label_map")
     records = []
+    record_lines: list[int] = []  # the first line of each record
     multi_line = []  # (first line, raw lines) of records spanning several lines
     single_line_labels: set[str] = set()
     limit = max_line_bytes(options)
@@ -413,26 +417,38 @@ def read_sentiment_table(path: str | Path, options: dict) -> list[Record]:
             header = None
         text_i = _column_index(header, options.get("text_column", "text"), path, "text_column")
         label_i = _column_index(header, options.get("label_column", "label"), path, "label_column")
+        width = len(header) if header is not None else len(first_record[1])
         for line, row, raw in rows:
             if not row:
                 continue
             if max(text_i, label_i) >= len(row):
                 raise DataError(f"{path}: row {line} has {len(row)} fields; expected more")
+            if header is not None and row == header:
+                raise DataError(
+                    f"{path}: line {line} repeats the header {excerpt(delimiter.join(header))}; "
+                    "were two files concatenated? Remove the line (and check the rows after it)"
+                )
+            if len(row) > width and options.get("extra_fields", "error") != "ignore":
+                raise DataError(
+                    f"{path}: line {line} has {len(row)} fields, more than the "
+                    f"{'header' if header is not None else 'first row'}'s {width}: a text "
+                    f"holding an unquoted delimiter {delimiter!r} shifts the columns after it "
+                    f"({excerpt(delimiter.join(row), 80)}); quote that text, or set "
+                    "`options: {extra_fields: ignore}` to read the chosen columns of such rows"
+                )
             label = row[label_i].strip()
             if len(raw) > 1:
                 multi_line.append((line, raw))
             else:
                 single_line_labels.add(label)
             if label_map is not None:
-                if label not in {str(k) for k in label_map}:
-                    raise DataError(
-                        f"{path}: row {line} has label {excerpt(label)}, not in label_map "
-                        f"{sorted(map(str, label_map))}"
-                    )
-                label = str({str(k): v for k, v in label_map.items()}[label])
+                label = _mapped(label, label_map, options, f"{path}: row {line}")
             records.append({"text": row[text_i], "label": label})
+            record_lines.append(line)
     if not records:
         raise DataError(f"{path} has a header but no data rows")
+    where = [f"line {n}" for n in record_lines]
+    _consent(path, records, where, options, header[label_i] if header else None)
     if quoting != "none":
         labels = {str(k) for k in label_map} if label_map is not None else single_line_labels
         width = len(header) if header is not None else max(text_i, label_i) + 1
@@ -459,6 +475,7 @@ def read_jsonl(path: str | Path, options: dict) -> list[Record]:
     label_map = options.get("label_map")
     encoding = options.get("encoding") or "utf-8"
     records = []
+    lines: list[int] = []
     with open_member(path, options.get("member")) as stream:
         for line_number, line in enumerate(
             _text_lines(stream, path, encoding, max_line_bytes(options)), start=1
@@ -495,17 +512,49 @@ def read_jsonl(path: str | Path, options: dict) -> list[Record]:
                 )
             label = label if isinstance(label, str) else json.dumps(label)
             if label_map is not None:
-                mapped = {str(k): v for k, v in label_map.items()}
-                if label not in mapped:
-                    raise DataError(
-                        f"{path}: line {line_number} has label {excerpt(label)}, not in "
-                        f"label_map {sorted(mapped)}"
-                    )
-                label = str(mapped[label])
+                label = _mapped(label, label_map, options, f"{path}: line {line_number}")
             records.append({"text": text, "label": label.strip()})
+            lines.append(line_number)
     if not records:
         raise DataError(f"{path} holds no records")
+    _consent(path, records, [f"line {n}" for n in lines], options)
     return records
+
+
+def _mapped(label: str, label_map: dict, options: dict, where: str) -> str:
+    """``label`` through ``label_map``; with ``labels: {case_insensitive: true}`` a key's
+    case or whitespace variant maps as the key does."""
+    from rnnbench.data.labels import declared_labels, spelling_key
+
+    mapped = {str(k): str(v) for k, v in label_map.items()}
+    if label in mapped:
+        return mapped[label]
+    variants = [k for k in mapped if spelling_key(k) == spelling_key(label)]
+    if variants and declared_labels(options)[1]:
+        return mapped[variants[0]]
+    hint = (
+        f"; it differs from the key {excerpt(variants[0])} only in case or whitespace: fix "
+        "the file, or merge the spellings with `options: {labels: {case_insensitive: true}}`"
+        if variants
+        else ""
+    )
+    raise DataError(f"{where} has label {excerpt(label)}, not in label_map {sorted(mapped)}{hint}")
+
+
+def _consent(
+    path: Path,
+    records: list[Record],
+    where: list[str],
+    options: dict | None,
+    header_label: str | None = None,
+) -> None:
+    """Refuse (or merge, where the options allow it) labels no one consented to
+    (:mod:`rnnbench.data.labels`); ``where`` names each record's row."""
+    from rnnbench.data.labels import check_labels  # it uses excerpt(), from this module
+
+    labels = check_labels(path, [r["label"] for r in records], where, options, header_label)
+    for record, label in zip(records, labels, strict=True):
+        record["label"] = label
 
 
 def read_lines(path: str | Path, options: dict, label: str) -> list[Record]:
@@ -516,19 +565,26 @@ def read_lines(path: str | Path, options: dict, label: str) -> list[Record]:
     path = Path(path)
     encoding = options.get("encoding") or "utf-8"
     records = []
+    lines: list[str] = []
     blank = 0
     with open_member(path, options.get("member")) as stream:
-        for line in _text_lines(stream, path, encoding, max_line_bytes(options)):
+        for number, line in enumerate(
+            _text_lines(stream, path, encoding, max_line_bytes(options)), start=1
+        ):
             text = line.rstrip("\r\n")
             if not text.strip():
                 blank += 1
                 continue
             records.append({"text": text, "label": label})
+            lines.append(f"line {number}")
     if not records:
         raise DataError(
             f"{path} holds no examples ({blank} blank line(s)); every non-blank line of a "
             f"class file is one example of its class ({label!r})"
         )
+    # The config's `classes` declare its class (a declared list must hold it).
+    declared = {**options, "labels": options.get("labels") or [label]}
+    _consent(path, records, lines, declared)
     log.info("%s: %d example(s) of %r, %d blank line(s) skipped", path, len(records), label, blank)
     return records
 
