@@ -176,7 +176,9 @@ def test_sentiment_encoding_option(tmp_path: Path) -> None:
     path = table(
         tmp_path / "fr.csv", [["text", "label"], ["café crème", "pos"]], encoding="latin-1"
     )
-    assert read_sentiment_table(path, {"encoding": "latin-1", **DECLARED})[0]["text"] == "café crème"
+    assert (
+        read_sentiment_table(path, {"encoding": "latin-1", **DECLARED})[0]["text"] == "café crème"
+    )
 
 
 def test_sentiment_zip_member(tmp_path: Path) -> None:

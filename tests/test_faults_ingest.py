@@ -180,7 +180,9 @@ def test_a_label_map_of_every_spelling_makes_the_splits_agree(tmp_path: Path) ->
 def test_a_bom_is_stripped_from_a_headerless_table(tmp_path: Path) -> None:
     path = tmp_path / "r.tsv"
     path.write_bytes("\ufeff0\tdull\n1\tgreat\n".encode())
-    records = read_sentiment_table(path, {"header": False, "label_column": 0, "text_column": 1, **BINARY})
+    records = read_sentiment_table(
+        path, {"header": False, "label_column": 0, "text_column": 1, **BINARY}
+    )
     assert [r["label"] for r in records] == ["0", "1"]
 
 
