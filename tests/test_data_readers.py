@@ -95,7 +95,7 @@ def test_aclimdb_corrupt_archive_is_not_read_as_a_shorter_one(tmp_path: Path, of
 def test_aclimdb_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "aclImdb_v1.tar.gz"
     path.write_bytes(b"")
-    with _raises("aclImdb_v1.tar.gz", "not a readable aclImdb tar archive"):
+    with _raises("aclImdb_v1.tar.gz", "neither a tar nor a zip archive"):
         read_aclimdb(path)
 
 
@@ -103,7 +103,7 @@ def test_aclimdb_empty_file(tmp_path: Path) -> None:
 def test_aclimdb_not_an_archive(tmp_path: Path) -> None:
     path = tmp_path / "aclImdb_v1.tar.gz"
     path.write_text("<html>404 Not Found</html>")
-    with _raises("aclImdb_v1.tar.gz", "not a readable aclImdb tar archive"):
+    with _raises("aclImdb_v1.tar.gz", "neither a tar nor a zip archive"):
         read_aclimdb(path)
 
 

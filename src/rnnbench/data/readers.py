@@ -14,10 +14,11 @@ import io
 import json
 import logging
 import re
+import stat
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -244,57 +245,102 @@ def _text_lines(
 ACLIMDB_MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg)/[^/]+\.txt$")
 
 
+# A member as the aclImdb reader sees it: name, size in bytes, and how to read its bytes.
+ArchiveMember = tuple[str, int, Callable[[int], bytes]]
+COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")  # gzip, bzip2, xz (a tar inside)
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
+
+
+def archive_kind(path: Path) -> str:
+    """``"zip"`` or ``"tar"`` from the file's magic bytes (never its name); a file that is
+    neither fails saying so."""
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    if head.startswith(ZIP_MAGIC):
+        return "zip"
+    if head.startswith(COMPRESSED_MAGIC) or _is_tar(head) or tarfile.is_tarfile(path):
+        return "tar"
+    raise DataError(
+        f"{path} is neither a tar nor a zip archive (it begins {head[:24]!r}, "
+        f"{path.stat().st_size:,} bytes in all): is it an error page, or another file? The aclimdb "
+        "format reads the aclImdb tree from a tar (.tar, .tar.gz, .tar.bz2, .tar.xz) or a zip "
+        "archive, whatever its name; delete it and re-fetch, or fix the dataset's source"
+    )
+
+
+def _tar_members(path: Path) -> Iterator[ArchiveMember]:
+    with tarfile.open(path, "r:*") as archive:
+        for member in archive:
+            check_tar_members(path, [member])
+            if member.isfile():
+                yield member.name, member.size, archive.extractfile(member).read
+        # tarfile stops quietly at a garbled header, so a corrupt archive would pass for a
+        # shorter one; reading on to the end makes gzip check its CRC and length.
+        while archive.fileobj.read(1 << 20):
+            pass
+
+
+def _zip_members(path: Path) -> Iterator[ArchiveMember]:
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            check_member_name(path, info.filename)
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise DataError(
+                    f"{path}: member {excerpt(info.filename)} is a link; links in archives "
+                    "are refused: repack it with the files themselves"
+                )
+            if not info.is_dir():
+                yield info.filename, info.file_size, archive.open(info).read
+
+
 def read_aclimdb(path: str | Path, options: dict | None = None) -> dict[str, list[Record]]:
-    """The aclImdb tarball: ``train``/``test`` reviews labelled ``pos``/``neg``; unsup ignored.
+    """The aclImdb tree in a tar (any compression) or zip archive, told apart by its magic
+    bytes: ``train``/``test`` reviews labelled ``pos``/``neg``; unsup ignored.
 
     Links, absolute or ``..`` member names and a tree stored twice (the same
     ``aclImdb/...`` path under one or two prefixes) are refused, naming the member.
     """
     path = Path(path)
     limit = max_line_bytes(options)
+    kind = archive_kind(path)
     splits: dict[str, list[tuple[str, Record]]] = {"train": [], "test": []}
     seen: dict[str, str] = {}
+    members = _zip_members(path) if kind == "zip" else _tar_members(path)
     try:
-        with tarfile.open(path, "r:*") as archive:
-            for member in archive:
-                check_tar_members(path, [member])
-                match = ACLIMDB_MEMBER.search(member.name)
-                if not match or not member.isfile():
-                    continue
-                key = match.group(0).lstrip("/")
-                if seen.get(key) == member.name:
-                    raise DataError(
-                        f"{path}: member {excerpt(member.name)} is stored twice; the archive "
-                        "was packed twice (or appended to): repack it with each file once"
-                    )
-                if key in seen:
-                    raise DataError(
-                        f"{path}: members {excerpt(seen[key])} and {excerpt(member.name)} are "
-                        "the same review (the aclImdb tree is packed twice); repack the "
-                        "archive with one aclImdb tree"
-                    )
-                seen[key] = member.name
-                split, label = match.groups()
-                if member.size > limit:
-                    raise DataError(
-                        f"{path}: {member.name} is {member.size:,} bytes, over the "
-                        f"{limit:,}-byte limit on one review; is the archive corrupt? If not, "
-                        "raise the dataset's `options: {max_line_bytes: ...}`"
-                    )
-                raw = archive.extractfile(member).read(limit + 1)
-                try:
-                    text = raw.decode("utf-8").removeprefix(BOM)
-                except UnicodeDecodeError as err:
-                    raise DataError(f"{path}: {member.name} is not valid UTF-8 ({err})") from err
-                splits[split].append((member.name, {"text": text, "label": label}))
-            # tarfile stops quietly at a garbled header, so a corrupt archive would pass for a
-            # shorter one; reading on to the end makes gzip check its CRC and length.
-            while archive.fileobj.read(1 << 20):
-                pass
+        for name, size, read in members:
+            match = ACLIMDB_MEMBER.search(name)
+            if not match:
+                continue
+            key = match.group(0).lstrip("/")
+            if seen.get(key) == name:
+                raise DataError(
+                    f"{path}: member {excerpt(name)} is stored twice; the archive "
+                    "was packed twice (or appended to): repack it with each file once"
+                )
+            if key in seen:
+                raise DataError(
+                    f"{path}: members {excerpt(seen[key])} and {excerpt(name)} are "
+                    "the same review (the aclImdb tree is packed twice); repack the "
+                    "archive with one aclImdb tree"
+                )
+            seen[key] = name
+            split, label = match.groups()
+            if size > limit:
+                raise DataError(
+                    f"{path}: {name} is {size:,} bytes, over the "
+                    f"{limit:,}-byte limit on one review; is the archive corrupt? If not, "
+                    "raise the dataset's `options: {max_line_bytes: ...}`"
+                )
+            raw = read(limit + 1)
+            try:
+                text = raw.decode("utf-8").removeprefix(BOM)
+            except UnicodeDecodeError as err:
+                raise DataError(f"{path}: {name} is not valid UTF-8 ({err})") from err
+            splits[split].append((name, {"text": text, "label": label}))
     except (tarfile.TarError, EOFError, OSError, zipfile.BadZipFile, zlib.error) as err:
         raise DataError(
-            f"{path} is not a readable aclImdb tar archive ({type(err).__name__}: {err}); "
-            "it is probably truncated: delete it and re-fetch"
+            f"{path} is not a readable aclImdb {kind} archive ({type(err).__name__}: {err}); "
+            "it is probably truncated or corrupt: delete it and re-fetch"
         ) from err
     for split, rows in splits.items():
         if not rows:
