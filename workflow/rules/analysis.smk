@@ -27,6 +27,10 @@ rule baselines:
 rule aggregate:
     input:
         metrics=run_targets(),
+        # The sanity gate flags every run of a dataset whose data card finds leakage.
+        datacards=lambda wildcards: [
+            f"results/prepared/{name}/datacard.json" for name in TRAINED_DATASETS
+        ],
         code=package_code("analysis/collect.py", "analysis/sanity.py"),
     output:
         report(
@@ -40,7 +44,8 @@ rule aggregate:
     conda:
         ENV
     shell:
-        "rnnbench aggregate --metrics {input.metrics:q} --out {output:q} > {log:q} 2>&1"
+        "rnnbench aggregate --metrics {input.metrics:q} --datacards {input.datacards:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule compare:
@@ -147,6 +152,9 @@ rule summarize:
         baselines=lambda wildcards: [
             f"results/baselines/{name}.json" for name in TRAINED_DATASETS
         ],
+        datacards=lambda wildcards: [
+            f"results/prepared/{name}/datacard.json" for name in TRAINED_DATASETS
+        ],
         code=package_code(
             "analysis/summary.py",
             "analysis/compare.py",
@@ -171,8 +179,11 @@ rule summarize:
             for name in TRAINED_DATASETS
         ),
         published=json.dumps(config.get("published") or [], sort_keys=True),
+        datacards=lambda wildcards, input: " ".join(
+            f"--datacard {path}" for path in input.datacards
+        ),
     shell:
-        "rnnbench summarize --runs {input.runs:q} {params.datasets}"
+        "rnnbench summarize --runs {input.runs:q} {params.datasets} {params.datacards}"
         " --published-json {params.published:q} --md {output.md:q} --rst {output.rst:q}"
         " > {log:q} 2>&1"
 
@@ -184,6 +195,11 @@ rule summarize:
 #   snakemake --report reports/all.html summarize_all
 ALL_METRICS = sorted(glob.glob("results/runs/*/*/*/*/*/metrics.json"))
 ALL_RUN_DATASETS = sorted({path.split("/")[2] for path in ALL_METRICS})
+ALL_DATACARDS = [
+    path
+    for name in ALL_RUN_DATASETS
+    if os.path.exists(path := f"results/prepared/{name}/datacard.json")
+]
 
 
 rule summarize_all:
@@ -196,6 +212,7 @@ rule summarize_all:
 rule collect_all:
     input:
         metrics=ALL_METRICS,
+        datacards=ALL_DATACARDS,
         configs=["config.yaml", *sorted(glob.glob("presets/*.yaml"))],
         code=package_code(
             "analysis/summary.py",
@@ -224,7 +241,7 @@ rule collect_all:
         ENV
     shell:
         "rnnbench summarize-all --metrics {input.metrics:q} --configs {input.configs:q}"
-        " --out-dir results/summary/all > {log:q} 2>&1"
+        " --datacards {input.datacards:q} --out-dir results/summary/all > {log:q} 2>&1"
 
 
 rule compare_all:

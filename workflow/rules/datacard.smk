@@ -13,7 +13,12 @@ rule datacard:
         ENV
     params:
         dataset_config=dataset_config(
-            "format", "url", "splits", "text", "synthetic", optional=("classes",)
+            "format",
+            "url",
+            "splits",
+            "text",
+            "synthetic",
+            optional=("classes", "checks"),
         ),
         dirs=lambda w: (
             f"--split-dir results/prepared/{w.dataset}/split"
@@ -22,6 +27,10 @@ rule datacard:
             if DATASETS[w.dataset]["task"] != "memory"
             else "--encoded " + " ".join(encoded_paths(w.dataset))
         ),
+    # Its warnings (leakage, entity types train lacks) go to the terminal as well as the
+    # log; on failure, the log's end.
     shell:
         "rnnbench datacard --dataset {wildcards.dataset}"
-        " --dataset-config {params.dataset_config:q} {params.dirs} --out {output:q} > {log:q} 2>&1"
+        " --dataset-config {params.dataset_config:q} {params.dirs} --out {output:q}"
+        " > {log:q} 2>&1 || {{ tail -n 8 {log:q} >&2; exit 1; }};"
+        " grep -h ' WARNING ' {log:q} >&2 || true"

@@ -119,7 +119,7 @@ use rule datacard as datacard_folds with:
             "text",
             "synthetic",
             "split",
-            optional=("classes",),
+            optional=("classes", "checks"),
         ),
         dirs=lambda w: (
             f"--split-dir results/prepared/{w.dataset}/fold0/split"

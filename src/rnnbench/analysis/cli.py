@@ -70,12 +70,12 @@ def cmd_baselines_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    from rnnbench.analysis.collect import write_runs_csv
+    from rnnbench.analysis.collect import load_datacards, write_runs_csv
 
     paths = list(args.metrics or [])
     if args.metrics_from:
         paths += _read_lines(args.metrics_from)
-    write_runs_csv(paths, args.out)
+    write_runs_csv(paths, args.out, load_datacards(args.datacards))
     return 0
 
 
@@ -143,6 +143,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("aggregate", help=COMMANDS["aggregate"])
     p.add_argument("--metrics", nargs="*", default=[], help="metrics.json files")
     p.add_argument("--metrics-from", help="a file listing metrics.json paths, one a line")
+    p.add_argument(
+        "--datacards", nargs="*", default=[], help="the datasets' datacard.json (leakage flag)"
+    )
     p.add_argument("--out", required=True, help="runs.csv")
     p.set_defaults(func=cmd_aggregate)
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -206,9 +206,13 @@ def provenance(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_row(
-    metrics: dict[str, Any], run_dir: str, history: pd.DataFrame | None = None
+    metrics: dict[str, Any],
+    run_dir: str,
+    history: pd.DataFrame | None = None,
+    card: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The runs.csv row of one run (unordered; :func:`collect_runs` orders columns)."""
+    """The runs.csv row of one run (unordered; :func:`collect_runs` orders columns);
+    ``card`` is its dataset's data card."""
     spec = metrics["spec"]
     headline = metrics["headline_metric"]
     test = metrics.get("test")
@@ -225,7 +229,7 @@ def run_row(
         {
             "task": metrics["task"],
             "status": metrics["status"],
-            "flags": join_flags(flag_run(metrics, history)),
+            "flags": join_flags(flag_run(metrics, history, card)),
             "headline_metric": headline,
             "test_headline": (test or {}).get(headline),
             "majority_label": majority.get("label"),
@@ -329,14 +333,33 @@ def _sort_key(row: dict[str, Any]) -> tuple:
     return (*keys, part(row["seed"]), str(row["run_dir"]))
 
 
-def collect_runs(metrics_paths: Iterable[str | Path]) -> pd.DataFrame:
-    """One row per metrics.json (see the module doc); raises AnalysisError naming a file
+def load_datacards(paths: Iterable[str | Path]) -> dict[str, dict[str, Any]]:
+    """``{dataset: data card}`` of the given datacard.json files (the sanity gate's
+    ``leakage`` flag and the summary read them)."""
+    cards = {}
+    for path in paths:
+        try:
+            card = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise AnalysisError(f"{path}: cannot read the data card: {err}") from None
+        if not isinstance(card, dict) or "dataset" not in card:
+            raise AnalysisError(f"{path}: not a data card (no `dataset` key)")
+        cards[str(card["dataset"])] = card
+    return cards
+
+
+def collect_runs(
+    metrics_paths: Iterable[str | Path], cards: Mapping[str, Mapping[str, Any]] | None = None
+) -> pd.DataFrame:
+    """One row per metrics.json (see the module doc); ``cards`` the data cards by dataset
+    (a leaking dataset's runs are flagged ``leakage``). Raises AnalysisError naming a file
     that is missing or malformed."""
     rows = []
     for path in metrics_paths:
         metrics = load_metrics(path)
         run_dir = str(Path(path).parent)
-        rows.append(run_row(metrics, run_dir, load_history(run_dir)))
+        card = (cards or {}).get(str(metrics["spec"].get("dataset")))
+        rows.append(run_row(metrics, run_dir, load_history(run_dir), card))
     rows.sort(key=_sort_key)
     frame = pd.DataFrame(rows, columns=column_order(rows))
     optional = [c for c in (FOLD, TRAIN_SIZE, SIGNAL_INDEX) if c in frame]
@@ -348,9 +371,13 @@ def collect_runs(metrics_paths: Iterable[str | Path]) -> pd.DataFrame:
     return frame
 
 
-def write_runs_csv(metrics_paths: Iterable[str | Path], out_csv: str | Path) -> pd.DataFrame:
+def write_runs_csv(
+    metrics_paths: Iterable[str | Path],
+    out_csv: str | Path,
+    cards: Mapping[str, Mapping[str, Any]] | None = None,
+) -> pd.DataFrame:
     """Collect the runs and write them atomically to ``out_csv``; return the table."""
-    frame = collect_runs(metrics_paths)
+    frame = collect_runs(metrics_paths, cards)
     with atomic_path(out_csv) as tmp:
         frame.to_csv(tmp, index=False)
     flagged = int((frame["flags"] != "").sum())

@@ -32,6 +32,10 @@ Flags, in the order they are reported:
     - any task: a run that finished (status ok) with no test headline value.
 
     A run that diverged before any epoch has no test score and is only ``diverged``.
+``leakage``
+    the dataset's data card marks its test split as leaking: more than
+    ``checks.max_test_leakage`` (default 1%) of its test examples have exactly the text of
+    a training example, so every test score of the dataset is inflated, however good.
 
 The memory task is the exception to ``stuck`` and ``degenerate``: there, a model that
 stays at chance is the measurement itself (the signal lies beyond what it can carry), not
@@ -56,7 +60,8 @@ ACCURACY_MARGIN = 0.02
 ENTITY_F1_FLOOR = 0.05
 
 DIVERGED, SINGLE_CLASS, STUCK, DEGENERATE = "diverged", "single_class", "stuck", "degenerate"
-FLAGS: tuple[str, ...] = (DIVERGED, SINGLE_CLASS, STUCK, DEGENERATE)
+LEAKAGE = "leakage"
+FLAGS: tuple[str, ...] = (DIVERGED, SINGLE_CLASS, STUCK, DEGENERATE, LEAKAGE)
 FLAG_HELP: dict[str, str] = {
     DIVERGED: "training hit a non-finite loss and stopped",
     SINGLE_CLASS: "the training labels hold a single class",
@@ -65,6 +70,8 @@ FLAG_HELP: dict[str, str] = {
     DEGENERATE: "the test score is not clearly above a constant prediction "
     f"(accuracy <= the best constant class's accuracy + {ACCURACY_MARGIN}; "
     f"NER: entity F1 <= {ENTITY_F1_FLOOR} or token accuracy <= the majority tag's)",
+    LEAKAGE: "the data card finds more of the test examples in train than "
+    "checks.max_test_leakage allows (default 1%): the test score is inflated",
 }
 
 
@@ -177,14 +184,21 @@ def _history_losses(history: pd.DataFrame | Sequence[float] | None) -> list[floa
     return [_num(v) for v in history]
 
 
+def leaks(card: Mapping[str, Any] | None) -> bool:
+    """Whether a data card marks its dataset's test split as leaking."""
+    return bool(((card or {}).get("leakage") or {}).get("flagged"))
+
+
 def flag_run(
     run: Mapping[str, Any] | pd.Series,
     history: pd.DataFrame | Sequence[float] | None = None,
+    card: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """The run's flags, in :data:`FLAGS` order (empty when it passes every check).
 
     ``run`` is a metrics.json dict or a runs.csv row; ``history`` is the run's
-    history.csv (a DataFrame with ``train_loss``) or the per-epoch training losses.
+    history.csv (a DataFrame with ``train_loss``) or the per-epoch training losses;
+    ``card`` its dataset's data card (for ``leakage``).
     """
     facts = run_facts(run)
     flags = []
@@ -195,12 +209,13 @@ def flag_run(
     losses = _history_losses(history)
     if not losses or not any(math.isfinite(v) for v in losses):
         losses = [facts.final_train_loss]
-    if facts.task == "memory":
-        return flags  # at chance = not solved, reported as such (module docstring)
-    if is_stuck(facts.initial_loss, losses):
-        flags.append(STUCK)
-    if is_degenerate(facts):
-        flags.append(DEGENERATE)
+    if facts.task != "memory":  # at chance = not solved, reported as such (module docstring)
+        if is_stuck(facts.initial_loss, losses):
+            flags.append(STUCK)
+        if is_degenerate(facts):
+            flags.append(DEGENERATE)
+    if leaks(card):
+        flags.append(LEAKAGE)
     return flags
 
 

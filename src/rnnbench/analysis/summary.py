@@ -40,7 +40,7 @@ from rnnbench.analysis.compare import (
 )
 from rnnbench.analysis.formats import fmt_ci, fmt_value, missing, setting_text
 from rnnbench.analysis.published import published_vs_measured, short_verdict
-from rnnbench.analysis.sanity import split_flags
+from rnnbench.analysis.sanity import leaks, split_flags
 from rnnbench.io import write_text_atomic
 
 SUMMARY_ROOT = "results/summary"
@@ -182,10 +182,40 @@ def _factor_effect(
     return parts
 
 
+def data_statements(dataset: str, card: Mapping[str, Any] | None) -> list[Statement]:
+    """What the data card holds against the verdict: leakage, entity types train lacks."""
+    from rnnbench.data.datacard import leakage_text, unseen_tags_text
+
+    card = card or {}
+    link = Link("data card", f"{SUMMARY_ROOT}/{dataset}/datacard.html")
+    out: list[Statement] = []
+    if leaks(card):
+        out.append(
+            [
+                f"**Leakage**: {leakage_text(card['leakage'])}; every run of this dataset is "
+                "flagged `leakage`, so no cell is ranked and its test scores are inflated. ",
+                link,
+            ]
+        )
+    if card.get("unseen_tag_types"):
+        out.append(
+            [
+                "Entity types that train never has (a model can only miss them): "
+                f"{unseen_tags_text(card['unseen_tag_types'])}. ",
+                link,
+            ]
+        )
+    return out
+
+
 def dataset_statements(
-    runs: pd.DataFrame, dataset: str, baselines: Mapping[str, Any] | None = None
+    runs: pd.DataFrame,
+    dataset: str,
+    baselines: Mapping[str, Any] | None = None,
+    card: Mapping[str, Any] | None = None,
 ) -> list[Statement]:
-    """The statements of one dataset, each ending with the link to its evidence."""
+    """The statements of one dataset, each ending with the link to its evidence; ``card``
+    is its data card."""
     table = comparison_table(runs, dataset, baselines)
     keys = list(table.attrs["parameters"])
     headline = table.attrs["headline_metric"]
@@ -193,7 +223,7 @@ def dataset_statements(
     root = f"{SUMMARY_ROOT}/{dataset}"
     comparison = Link("comparison table", f"{root}/comparison.html")
     models = table[table["kind"] == KIND_MODEL]
-    out: list[Statement] = []
+    out: list[Statement] = data_statements(dataset, card)
 
     best = models[models["mark"] == stats.MARK_BEST]
     if best.empty:
@@ -506,17 +536,22 @@ def build_summary(
     datasets: Sequence[str],
     baselines: Mapping[str, Mapping[str, Any] | None] | None = None,
     published: Sequence[Mapping[str, Any]] = (),
+    cards: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[tuple[str, list[Statement]]]:
     """``[(section title, statements)]``: one section per dataset with runs, then the
-    published numbers."""
+    published numbers; ``cards`` are the datasets' data cards."""
     baselines = baselines or {}
+    cards = cards or {}
     known = set(runs["dataset"].dropna().astype(str)) if "dataset" in runs else set()
     sections = []
     for name in datasets:
         if name not in known:
-            sections.append((name, [["No finished runs yet."]]))
+            sections.append(
+                (name, [["No finished runs yet."], *data_statements(name, cards.get(name))])
+            )
             continue
-        sections.append((name, dataset_statements(runs, name, baselines.get(name))))
+        statements = dataset_statements(runs, name, baselines.get(name), cards.get(name))
+        sections.append((name, statements))
     entries = published_statements(runs, published)
     if entries:
         sections.append(("Published vs measured", entries))
@@ -577,7 +612,7 @@ def _load_json(path: str) -> Any:
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from rnnbench.analysis.collect import read_runs_csv
+    from rnnbench.analysis.collect import load_datacards, read_runs_csv
     from rnnbench.analysis.published import load_published
 
     runs = read_runs_csv(args.runs)
@@ -587,7 +622,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         datasets.append(name)
         baselines[name] = _load_json(path) if path else None
     published = load_published(args.published_json) if args.published_json else []
-    sections = build_summary(runs, datasets, baselines, published)
+    sections = build_summary(runs, datasets, baselines, published, load_datacards(args.datacard))
     write_text_atomic(args.md, render_markdown(sections))
     if args.rst:
         write_text_atomic(args.rst, render_rst(sections))
@@ -615,7 +650,7 @@ def union_published(config_paths: Sequence[str | Path], datasets: Sequence[str])
 
 def cmd_summarize_all(args: argparse.Namespace) -> int:
     """Every finished experiment in one place (see :func:`summarize_all`)."""
-    summarize_all(args.metrics, args.configs, args.baselines_dir, args.out_dir)
+    summarize_all(args.metrics, args.configs, args.baselines_dir, args.out_dir, args.datacards)
     return 0
 
 
@@ -624,16 +659,18 @@ def summarize_all(
     configs: Sequence[str | Path],
     baselines_dir: str | Path,
     out_dir: str | Path,
+    datacards: Sequence[str | Path] = (),
 ) -> list[str]:
     """runs.csv of every run on disk, published vs measured over every config's published
     numbers, and the summary, under ``out_dir`` (the workflow's compare_all rule writes
     the comparison table of each dataset beside them); the datasets, in order."""
-    from rnnbench.analysis.collect import collect_runs, write_runs_csv
+    from rnnbench.analysis.collect import collect_runs, load_datacards, write_runs_csv
     from rnnbench.analysis.published import write_published
 
     out = Path(out_dir)
-    write_runs_csv([str(p) for p in metrics], out / "runs.csv")
-    runs = collect_runs([str(p) for p in metrics])
+    cards = load_datacards(datacards)
+    write_runs_csv([str(p) for p in metrics], out / "runs.csv", cards)
+    runs = collect_runs([str(p) for p in metrics], cards)
     datasets = list(dict.fromkeys(runs["dataset"].dropna().astype(str))) if len(runs) else []
     baselines = {}
     for name in datasets:
@@ -642,7 +679,7 @@ def summarize_all(
     published = union_published(configs, datasets)
     table = published_vs_measured(runs, published)
     write_published(table, out / "published.csv", out / "published.html")
-    sections = build_summary(runs, datasets, baselines, published)
+    sections = build_summary(runs, datasets, baselines, published, cards)
     write_text_atomic(out / "summary.md", render_markdown(sections, root=str(out)))
     return datasets
 
@@ -664,6 +701,9 @@ def register(subparsers: Any) -> None:
         help="NAME or NAME=baselines.json (repeat; the order of the summary)",
     )
     p.add_argument("--published-json", default=None, help="the config's `published` list")
+    p.add_argument(
+        "--datacard", action="append", default=[], help="a dataset's datacard.json (repeat)"
+    )
     p.add_argument("--md", required=True, help="summary.md")
     p.add_argument("--rst", default=None, help="summary.rst for the report's landing page")
     p.set_defaults(func=cmd_summarize)
@@ -678,5 +718,8 @@ def register(subparsers: Any) -> None:
         "--configs", nargs="*", default=[], help="config.yaml and presets/*.yaml (published)"
     )
     p.add_argument("--baselines-dir", default="results/baselines")
+    p.add_argument(
+        "--datacards", nargs="*", default=[], help="the datasets' datacard.json (leakage flag)"
+    )
     p.add_argument("--out-dir", default=f"{SUMMARY_ROOT}/all")
     p.set_defaults(func=cmd_summarize_all)

@@ -15,7 +15,16 @@ import numpy as np
 
 from rnnbench.config import check_array_budget, folds_of, signal_index, source_parts
 from rnnbench.data.arrays import SPLITS, EncodedMeta, save_encoded
-from rnnbench.data.datacard import cross_split_duplicates, memory_split_card, text_split_card
+from rnnbench.data.datacard import (
+    DEFAULT_MAX_TEST_LEAKAGE,
+    cross_split_duplicates,
+    leakage_text,
+    memory_split_card,
+    test_leakage,
+    text_split_card,
+    unseen_tag_types,
+    unseen_tags_text,
+)
 from rnnbench.data.encode import encode_split
 from rnnbench.data.readers import excerpt, read_lines, read_source
 from rnnbench.data.splitting import (
@@ -273,7 +282,8 @@ def write_text_datacard(
     vocab = Vocab.load(vocab_path)
     splits = {split: read_jsonl(token_paths[split]) for split in SPLITS}
     check_splits(name, splits)
-    duplicates = cross_split_duplicates({s: read_jsonl(split_paths[s]) for s in SPLITS})
+    raw = {s: read_jsonl(split_paths[s]) for s in SPLITS}
+    duplicates = cross_split_duplicates(raw)
     for pair, count in duplicates.items():
         if count:
             first, second = pair.split("_", 1)
@@ -286,6 +296,27 @@ def write_text_datacard(
                 first,
                 second,
             )
+    checks = ds.get("checks") or {}
+    leakage = test_leakage(raw, checks.get("max_test_leakage", DEFAULT_MAX_TEST_LEAKAGE))
+    if leakage["flagged"]:
+        log.warning(
+            "dataset %r: LEAKAGE: %s; every run of it is flagged `leakage` and never ranked. "
+            "Deduplicate the source (or raise checks.max_test_leakage)",
+            name,
+            leakage_text(leakage),
+        )
+    unseen = unseen_tag_types(splits) if ds["task"] == "ner" else {}
+    if unseen:
+        message = (
+            f"dataset {name!r}: entity type(s) that train never has, so a model can only miss "
+            f"them: {unseen_tags_text(unseen)}"
+        )
+        if checks.get("unseen_tags") == "error":
+            raise DataError(
+                f"{message}; re-split the corpus so train holds every type, or drop those "
+                "types (checks.unseen_tags: error; `warn` reports them instead)"
+            )
+        log.warning("%s (checks.unseen_tags: error makes this an error)", message)
     card = {
         "dataset": name,
         "task": ds["task"],
@@ -297,6 +328,8 @@ def write_text_datacard(
         "num_labels": len(vocab.label_names),
         "labels": vocab.label_names,
         "duplicates_across_splits": duplicates,
+        "leakage": leakage,
+        "unseen_tag_types": unseen,
         "splits": {
             split: text_split_card(
                 splits[split], vocab, _count_lines(split_paths[split]) - len(splits[split])
