@@ -70,6 +70,27 @@ def test_failed_npz_write_leaves_no_file(tmp_path: Path) -> None:
     assert loaded.splits["test"].y.dtype == np.int64
 
 
+@pytest.mark.fault
+def test_re_encoding_the_same_arrays_writes_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written again an hour later, equal arrays are equal bytes (np.savez stamps its zip
+    members 1980-01-01, not the time of writing), so Snakemake's input checksum of a
+    re-encoded file sees no change."""
+    import time
+
+    meta = EncodedMeta("d", "sentiment", 3, "post", "post", 10, 2, ["neg", "pos"])
+    split = Split(np.arange(6, dtype=np.int32).reshape(2, 3), np.ones(2, np.int32), np.ones(2))
+    splits = {"train": split, "validation": split, "test": split}
+    save_encoded(tmp_path / "a.npz", meta, splits)
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    save_encoded(tmp_path / "b.npz", meta, splits)
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    loaded = load_encoded(tmp_path / "b.npz")
+    assert loaded.meta == meta and (loaded.splits["test"].x == split.x).all()
+
+
 def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
     path = tmp_path / "card.json"
     write_json_atomic(path, {"a": [1, 2]})

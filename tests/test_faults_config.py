@@ -185,8 +185,9 @@ def test_a_memory_task_length_over_the_memory_budget_fails_before_any_job() -> N
 
 
 def test_a_text_length_over_the_memory_budget_fails_in_encode_before_allocating(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from rnnbench.data import stages
     from rnnbench.data.stages import encode_dataset
     from rnnbench.data.vocab import build_vocab
     from rnnbench.errors import DataError
@@ -200,6 +201,11 @@ def test_a_text_length_over_the_memory_budget_fails_in_encode_before_allocating(
     build_vocab([r["tokens"] for r in records], ["neg", "pos"]).save(tmp_path / "vocab.json")
     ds = {"task": "sentiment", "padding": "post", "truncating": "post"}
     out = tmp_path / "len100000.npz"
+
+    def allocate(*args: object, **kwargs: object) -> None:
+        raise AssertionError("encode_split (which allocates the arrays) ran before the check")
+
+    monkeypatch.setattr(stages, "encode_split", allocate)  # "before allocating", checked
     with pytest.raises(DataError) as info:
         encode_dataset("imdb", ds, paths, tmp_path / "vocab.json", 100_000, out, 0.001)
     assert "datasets.imdb.grid.lengths: length 100000 needs" in str(info.value)

@@ -7,6 +7,9 @@ downloaded fails in the fetch job with the same ways out, on the terminal.
 
 from __future__ import annotations
 
+import http.server
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -78,3 +81,56 @@ def test_failed_download_names_key_and_ways_out(tmp_path: Path) -> None:
     assert message.startswith("datasets.imdb.url: download of http://127.0.0.1:9/corpus.tar.gz")
     assert "`make run`" in message and "point `datasets.imdb.url` at a local copy" in message
     assert not (tmp_path / "x").exists()
+
+
+class _CutOffHandler(http.server.BaseHTTPRequestHandler):
+    """Promises 100,000 bytes, sends 1,000, and drops the connection: a download cut off."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.write(b"x" * 1000)
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_download_cut_off_midway_leaves_no_partial_file(tmp_path: Path) -> None:
+    """Unlike a refused connection (nothing written), 1,000 bytes arrive before the cut: the
+    fetch fails naming the key, and neither the file nor a temp file is left."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), _CutOffHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/corpus.tar.gz"
+    try:
+        with pytest.raises(DataError) as err:
+            fetch(url, tmp_path / "x", None, timeout=5, key="datasets.imdb.url")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(err.value).startswith(f"datasets.imdb.url: download of {url} failed")
+    assert "dropped after 1,000 of 100,000 bytes" in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_download_prints_the_log_s_end_on_the_terminal(tmp_path: Path) -> None:
+    config = {
+        "datasets_to_run": ["t"],
+        "datasets": {
+            "t": {
+                "task": "sentiment",
+                "format": "sentiment_table",
+                "url": "http://127.0.0.1:9/reviews.tsv",
+                "grid": {"lengths": [8]},
+            }
+        },
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    result = run_snakemake(tmp_path, "--cores", "1", "prepare")
+    assert result.returncode != 0
+    # The fetch job's own stderr (the log's end), not only Snakemake's pointer to the log:
+    assert "datasets.t.url: download of http://127.0.0.1:9/reviews.tsv failed" in result.stderr
+    assert "`make run`" in result.stderr

@@ -8,6 +8,7 @@ never leaves a file that looks complete.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 import urllib.parse
@@ -159,7 +160,15 @@ def fetch(
             try:
                 with urllib.request.urlopen(request, timeout=timeout) as response:
                     actual, size = _copy_hashing(response, out)
-            except OSError as err:
+                    promised = response.headers.get("Content-Length")
+                    if promised and promised.isdigit() and size < int(promised):
+                        # http.client ends a read quietly when the connection drops early.
+                        raise DataError(
+                            f"{key}: download of {source} failed: the connection dropped "
+                            f"after {size:,} of {int(promised):,} bytes (nothing is kept).\n"
+                            + WAYS_OUT.format(key=key)
+                        )
+            except (OSError, http.client.HTTPException) as err:  # IncompleteRead: cut off
                 raise DataError(
                     f"{key}: download of {source} failed: {err}.\n" + WAYS_OUT.format(key=key)
                 ) from err
