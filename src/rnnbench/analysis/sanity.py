@@ -34,7 +34,7 @@ Flags, in the order they are reported:
     A run that diverged before any epoch has no test score and is only ``diverged``.
 ``leakage``
     the dataset's data card marks its test split as leaking: more than
-    ``checks.max_test_leakage`` (default 1%) of its test examples have exactly the text of
+    ``checks.max_test_leakage`` (default 2%) of its test examples have exactly the text of
     a training example, so every test score of the dataset is inflated, however good.
 
 The memory task is the exception to ``stuck`` and ``degenerate``: there, a model that
@@ -71,7 +71,7 @@ FLAG_HELP: dict[str, str] = {
     f"(accuracy <= the best constant class's accuracy + {ACCURACY_MARGIN}; "
     f"NER: entity F1 <= {ENTITY_F1_FLOOR} or token accuracy <= the majority tag's)",
     LEAKAGE: "the data card finds more of the test examples in train than "
-    "checks.max_test_leakage allows (default 1%): the test score is inflated",
+    "checks.max_test_leakage allows (default 2%): the test score is inflated",
 }
 
 

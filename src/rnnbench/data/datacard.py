@@ -33,7 +33,9 @@ def text_split_card(records: list[dict], vocab: Vocab, dropped_empty: int = 0) -
     }
 
 
-DEFAULT_MAX_TEST_LEAKAGE = 0.01
+# Above the real corpora's exact duplicates (full IMDB 0.49%, full GMB 1.08% of test
+# examples, mostly short stock sentences), far below a copied split's.
+DEFAULT_MAX_TEST_LEAKAGE = 0.02
 
 
 def _text_key(record: dict) -> str:
