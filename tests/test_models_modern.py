@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from rnnbench.data.arrays import EncodedMeta
-from rnnbench.models import build_model
+from rnnbench.models import build_model, native
 from rnnbench.models.minrnn import parallel_scan_log, reverse_within_lengths
 from rnnbench.registry import ModelConfigError
 from test_models import make_meta, real_mask, run_summary, token_batch
@@ -37,22 +37,92 @@ def with_impl(model: torch.nn.Module, impl: str) -> torch.nn.Module:
     return other
 
 
+needs_native = pytest.mark.skipif(
+    not native.available(), reason=f"no compiled kernels: {native.describe()}"
+)
+# The compiled sequential scan and the log-space parallel scan, each against the loop.
+FAST_IMPLS = [pytest.param("compiled", marks=needs_native), "scan"]
+
+
+@pytest.mark.parametrize("impl", FAST_IMPLS)
 @pytest.mark.parametrize("arch", MIN_ARCHS)
 @pytest.mark.parametrize("task", ["sentiment", "ner", "memory"])
 @pytest.mark.parametrize("padding", ["post", "pre"])
-def test_parallel_scan_equals_a_sequential_loop_in_float64(
-    arch: str, task: str, padding: str
+def test_every_scan_equals_a_sequential_loop_in_float64(
+    impl: str, arch: str, task: str, padding: str
 ) -> None:
+    """Outputs and every parameter's gradient, for ragged and full-length rows."""
     meta = make_meta(task=task, padding=padding, num_classes=3 if task == "ner" else 2)
     torch.manual_seed(0)
-    scan = build_model(arch, meta, SMALL | {"layers": 2}).double().eval()
+    scan = with_impl(build_model(arch, meta, SMALL | {"layers": 2}).double().eval(), impl)
     loop = with_impl(scan, "loop")
-    lengths = torch.tensor(LENGTHS)
-    if task == "memory":
-        x = torch.randn(len(LENGTHS), meta.length, dtype=torch.float64)
-    else:
-        x = token_batch(meta, LENGTHS, junk=False)
-    torch.testing.assert_close(scan(x, lengths), loop(x, lengths), rtol=1e-10, atol=1e-10)
+    for lengths in [LENGTHS, [meta.length] * 3]:
+        if task == "memory":
+            x = torch.randn(len(lengths), meta.length, dtype=torch.float64)
+        else:
+            x = token_batch(meta, lengths, junk=False)
+        lengths = torch.tensor(lengths)
+        out_scan, out_loop = scan(x, lengths), loop(x, lengths)
+        torch.testing.assert_close(out_scan, out_loop, rtol=1e-10, atol=1e-10)
+        weights = torch.linspace(-1, 1, out_loop.numel(), dtype=out_loop.dtype)
+        (out_scan.flatten() * weights).sum().backward()
+        (out_loop.flatten() * weights).sum().backward()
+        for name, param in loop.named_parameters():
+            got = scan.get_parameter(name).grad
+            torch.testing.assert_close(got, param.grad, rtol=1e-9, atol=1e-10, msg=name)
+        scan.zero_grad()
+        loop.zero_grad()
+
+
+@needs_native
+@pytest.mark.parametrize("kind", ["mingru", "minlstm"])
+def test_compiled_min_scan_has_exact_gradients_and_the_same_bits_on_any_thread_count(
+    kind: str,
+) -> None:
+    from rnnbench.models.scan import MinScan
+
+    lstm = kind == "minlstm"
+    gen = torch.Generator().manual_seed(0)
+    pre = torch.randn(70, 6, (3 if lstm else 2) * 5, generator=gen, dtype=torch.float64)
+    torch.autograd.gradcheck(MinScan.apply, (pre[:3].requires_grad_(), lstm))
+    # 70 rows are 3 pieces of rows: the split never changes a row's bits.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        one = MinScan.apply(pre.float(), lstm)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, MinScan.apply(pre.float(), lstm))
+
+
+@pytest.mark.parametrize(
+    ("device", "compiled", "impl", "label"),
+    [
+        ("cpu", True, "compiled", "compiled kernels"),
+        ("cpu", False, "scan", "parallel scan (torch ops)"),
+        ("cuda", True, "scan", "parallel scan (torch ops)"),
+    ],
+)
+def test_the_plan_picks_the_compiled_scan_on_a_cpu_and_the_parallel_scan_elsewhere(
+    device: str, compiled: bool, impl: str, label: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rnnbench.models.bodies import execution_path
+
+    monkeypatch.setattr(native, "available", lambda: compiled)
+    model = build_model("bimingru", make_meta(), SMALL, device=device)  # planned only
+    assert model.body.recurrence.impl == impl
+    assert execution_path(model) == label
+
+
+def test_a_min_rnn_can_be_forced_to_its_reference_loop_and_has_no_library_path() -> None:
+    from rnnbench.models.bodies import plan_model
+    from rnnbench.models.plan import Path
+
+    model = build_model("minlstm", make_meta(), SMALL)
+    plan_model(model, torch.device("cpu"), Path.REFERENCE)
+    assert model.body.recurrence.impl == "loop"
+    with pytest.raises(ValueError, match="no module for minGRU"):
+        plan_model(model, torch.device("cpu"), Path.LIBRARY)
 
 
 def test_the_backward_direction_reads_each_row_reversed_within_its_length() -> None:

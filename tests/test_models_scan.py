@@ -466,3 +466,78 @@ def test_scan_equals_torch_with_inputs_wider_than_the_gates(arch: str) -> None:
     meta = make_meta(length=7)
     scan, reference = scan_and_torch(arch, meta, {"embedding_dim": 12, "hidden": 2, "layers": 2})
     assert_same_outputs_and_gradients(scan, reference, meta, LENGTHS, dim=12)
+
+
+# --- the per-batch choice (plan.uniform_rows_plan) ---------------------------------------
+
+# Rows of one length (the full length 7, and one shorter than the padded width) and ragged.
+BATCH_LENGTHS = {
+    "full": torch.tensor([7, 7, 7, 7]),
+    "uniform-short": torch.tensor([5, 5, 5]),
+    "ragged": torch.tensor([7, 2, 5, 1]),
+}
+
+
+@pytest.mark.parametrize("arch", ["lstm", "bilstm", "lstm_peephole", "lstm_cifg"])
+@pytest.mark.parametrize("rows", list(BATCH_LENGTHS))
+@pytest.mark.parametrize("task", ["sentiment", "ner"])
+def test_the_per_batch_path_equals_the_reference_loop(arch: str, rows: str, task: str) -> None:
+    """The model as planned (every batch on the path its rows pick) equals the reference
+    loop in float64, outputs and gradients, for rows of one length and ragged rows."""
+    meta = make_meta(task=task, length=7, num_classes=3 if task == "ner" else 2)
+    model = build_model(arch, meta, SMALL | {"layers": 2}).double()
+    with torch.no_grad():  # non-zero peepholes (Keras-style init starts them at zero)
+        for name, param in model.body.named_parameters():
+            if "peephole" in name:
+                param.uniform_(-0.5, 0.5)
+    loop = on_path(model, Path.REFERENCE)
+    assert_same_outputs_and_gradients(model, loop, meta, BATCH_LENGTHS[rows])
+
+
+def _batch_counts(model: nn.Module) -> dict[str, int]:
+    return dict(model.body.recurrence.batches)
+
+
+@pytest.mark.parametrize("arch", ["lstm", "bilstm"])
+def test_an_lstm_takes_onednn_for_rows_of_one_length_and_the_kernels_for_ragged_rows(
+    arch: str,
+) -> None:
+    from rnnbench.models.bodies import batch_shares
+    from rnnbench.names import EXEC_COMPILED, EXEC_ONEDNN, UNPACKED
+
+    if not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
+        pytest.skip("torch was built without oneDNN")
+    meta = make_meta(length=7)
+    model = build_model(arch, meta, SMALL)
+    own = model.body.recurrence.plan.label
+    uniform = EXEC_ONEDNN + UNPACKED
+    for rows in ["full", "full", "uniform-short", "ragged"]:
+        lengths = BATCH_LENGTHS[rows]
+        model(torch.randint(2, 50, (len(lengths), 7)), lengths).sum().backward()
+    assert _batch_counts(model) == {uniform: 3, own: 1}
+    if native.available():
+        assert own == EXEC_COMPILED
+    assert batch_shares(model) == {uniform: 0.75, own: 0.25}
+    # Decided once per batch shape: rows and the common length (0: ragged).
+    assert model.body.recurrence.batch_plans.keys() == {(4, 7), (3, 5), (4, 0)}
+    model.eval()  # evaluation batches are not counted
+    model(torch.randint(2, 50, (4, 7)), BATCH_LENGTHS["full"])
+    assert sum(_batch_counts(model).values()) == 4
+
+
+@pytest.mark.parametrize("path", [*FAST_PATHS, Path.LIBRARY])
+def test_a_forced_path_is_kept_for_every_batch(path: Path) -> None:
+    from rnnbench.models.bodies import batch_shares
+
+    model = build_model("lstm", make_meta(length=7), SMALL)
+    plan_model(model, CPU, path)
+    for lengths in BATCH_LENGTHS.values():
+        model(torch.randint(2, 50, (len(lengths), 7)), lengths)
+    assert set(_batch_counts(model)) == {model.body.recurrence.plan.label}
+    assert batch_shares(model) == {}  # no per-batch choice: exec_path says it all
+
+
+@pytest.mark.parametrize("arch", ["rnn", "gru", "bigru", "lstm_cifg"])
+def test_only_lstms_have_a_uniform_rows_path(arch: str) -> None:
+    recurrence = build_model(arch, make_meta(length=7), SMALL).body.recurrence
+    assert getattr(recurrence, "uniform_plan", None) is None

@@ -269,6 +269,13 @@ def test_provenance_reaches_metrics_runs_csv_and_the_comparison(
         assert hardware["exec_path"] == path, arch
         assert hardware["exec_layers"] == [path]
         assert hardware["exec_plan"] == [_PLANS[path]]
+        # An LSTM's batches of rows of one length may take oneDNN: each path's share.
+        shares = hardware["exec_batches"]
+        if arch == "lstm" and onednn:
+            assert set(shares) <= {path, "torch module (oneDNN), unpacked"}
+            assert sum(shares.values()) == pytest.approx(1.0, abs=1e-3)
+        else:
+            assert shares == {}
         assert hardware["cpu_model"] == report.cpu_model() and hardware["cpu_model"]
         assert hardware["device_name"] == hardware["cpu_model"] and hardware["gpu"] is None
         assert hardware["tf32"] is None and hardware["amp_dtype"] is None  # CPU

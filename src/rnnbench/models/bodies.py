@@ -16,6 +16,8 @@ seed A do (which is part of what that experiment measures).
 
 from __future__ import annotations
 
+from collections import Counter
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -24,7 +26,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from rnnbench.models.alignment import post_to_pre, pre_to_post
 from rnnbench.models.cells import CELLS, Cell, run_cell
 from rnnbench.models.padded import run_padded
-from rnnbench.models.plan import Path, Plan, choose_plan
+from rnnbench.models.plan import Path, Plan, choose_plan, uniform_rows_plan
 from rnnbench.models.recurrent import (
     check_lengths,
     per_token_outputs,
@@ -83,6 +85,11 @@ class FusedRecurrence(nn.Module):
     torch's module itself (on packed sequences on a CPU, over the padded batch elsewhere:
     padded.py) or the loop over the textbook cell (recurrent.reference_stack). All give
     the same results.
+
+    A planned (not forced) LSTM may take another path for a batch whose rows all have
+    the same length (plan.uniform_rows_plan): decided once per batch shape
+    (:meth:`plan_for_batch`), and counted per training batch (``batches``, which
+    metrics.json's hardware.exec_batches reports as shares: :func:`batch_shares`).
     """
 
     def __init__(
@@ -112,33 +119,63 @@ class FusedRecurrence(nn.Module):
         self.plan_for(device)
 
     def plan_for(self, device: torch.device, path: Path | None = None) -> None:
-        """Choose the path for ``device`` (or force ``path``); the forward keeps to it."""
+        """Choose the path for ``device`` (or force ``path``); the forward keeps to it, and
+        to the uniform-rows alternative where a planned path has one."""
         self.plan: Plan = choose_plan(self.kind, self.num_layers, self.num_directions, device, path)
+        self.uniform_plan = None if path else uniform_rows_plan(self.kind, device, self.plan)
+        self.batch_plans: dict[tuple[int, int], Plan] = {}  # (rows, uniform length or 0)
+        self.batches: Counter[str] = Counter()  # training batches per path label
+
+    def plan_for_batch(self, lengths: Tensor) -> Plan:
+        """The plan for a batch with these row lengths: the uniform-rows plan if every row
+        has the same length and there is one, else the recurrence's own. Decided once per
+        batch shape (rows, and the common length if any); only a recurrence with an
+        alternative reads the lengths (on the CPU: no device sync)."""
+        if self.uniform_plan is None or not lengths.numel():
+            return self.plan
+        low, high = int(lengths.min()), int(lengths.max())
+        shape = (len(lengths), high if low == high else 0)
+        if shape not in self.batch_plans:
+            self.batch_plans[shape] = self.uniform_plan if shape[1] else self.plan
+        return self.batch_plans[shape]
 
     def forward(
         self, h: Tensor, lengths: Tensor, per_token: bool, embedding: nn.Module | None = None
     ) -> Tensor:
         """h: encoded inputs [B, L, D], or token ids [B, L] if ``embedding`` is given
         (the compiled path may then project them through the embedding table)."""
-        if self.plan.path is Path.COMPILED:
+        plan = self.plan_for_batch(lengths)
+        if self.training:
+            self.batches[plan.label] += 1
+        if plan.path is Path.COMPILED:
             check_lengths(lengths, h.shape[1])
             return run_stack(self.kind, self.rnn, h, lengths, per_token, embedding)
         if embedding is not None:
             h = embedding(h)
-        if self.plan.path is Path.REFERENCE:
+        if plan.path is Path.REFERENCE:
             check_lengths(lengths, h.shape[1])
             return reference_stack(self.kind, self.rnn, h, lengths, per_token)
-        if self.plan.unpacked:  # checks the lengths on the device: no host sync
+        if plan.unpacked and plan is not self.uniform_plan:  # lengths checked on the device
             return run_padded(self.kind, self.rnn, h, lengths, per_token)
         check_lengths(lengths, h.shape[1])
-        # Packing runs each row for exactly lengths[b] steps; the backward direction starts
-        # at the last real token. Packing needs the lengths on the CPU.
-        packed = pack_padded_sequence(h, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, state = self.rnn(packed)
-        if per_token:
-            # Zeros at padding positions; total_length keeps the original L.
-            seq, _ = pad_packed_sequence(out, batch_first=True, total_length=h.shape[1])
-            return seq
+        if plan is self.uniform_plan:
+            # Every row has the same length: the module over those steps, no packing, is
+            # exact (its backward direction starts at each row's last token) and runs
+            # oneDNN's fused LSTM.
+            steps = int(lengths[0])
+            out, state = self.rnn(h[:, :steps])
+            if per_token:
+                return F.pad(out, (0, 0, 0, h.shape[1] - steps))
+        else:
+            # Packing runs each row for exactly lengths[b] steps; the backward direction
+            # starts at the last real token. Packing needs the lengths on the CPU.
+            lengths = lengths.cpu()
+            packed = pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False)
+            out, state = self.rnn(packed)
+            if per_token:
+                # Zeros at padding positions; total_length keeps the original L.
+                seq, _ = pad_packed_sequence(out, batch_first=True, total_length=h.shape[1])
+                return seq
         h_n = state[0] if isinstance(state, tuple) else state  # LSTMs return (h_n, c_n)
         # h_n is [layers * directions, B, H]; the top layer's rows come last, forward first.
         # Forward's final state is at the last real step, backward's at position 0.
@@ -238,9 +275,11 @@ Planned = FusedRecurrence | CellRecurrence
 
 def plan_model(model: nn.Module, device: torch.device, path: Path | None = None) -> None:
     """Plan every recurrence of ``model`` for ``device`` (models/plan.py), once, when the
-    model is built for it; ``path`` forces one path on all of them (tests, benchmarks)."""
+    model is built for it; ``path`` forces one path on all of them (tests, benchmarks).
+    minGRU/minLSTM layers (minrnn.MinRecurrence, which imports this module) plan
+    themselves through the same ``plan_for``."""
     for module in model.modules():
-        if isinstance(module, Planned):
+        if isinstance(module, Planned) or callable(getattr(module, "plan_for", None)):
             module.plan_for(device, path)
 
 
@@ -261,6 +300,19 @@ def layer_paths(model: nn.Module) -> list[str]:
         elif isinstance(label := getattr(module, "exec_label", None), str):
             labels += [label] * module.num_layers
     return labels
+
+
+def batch_shares(model: nn.Module) -> dict[str, float]:
+    """The share of training batches each path computed, over the recurrences that choose
+    per batch (FusedRecurrence.plan_for_batch): metrics.json's hardware.exec_batches,
+    e.g. {"compiled kernels": 0.25, "torch module (oneDNN), unpacked": 0.75}. Empty where
+    every batch took the plan's path (exec_path) or none was counted."""
+    counts: Counter[str] = Counter()
+    for module in model.modules():
+        if isinstance(module, FusedRecurrence) and module.uniform_plan is not None:
+            counts.update(module.batches)
+    total = sum(counts.values())
+    return {label: round(count / total, 4) for label, count in sorted(counts.items())}
 
 
 def execution_path(model: nn.Module) -> str:

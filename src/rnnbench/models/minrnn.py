@@ -12,8 +12,16 @@ log-space parallel scan (the paper's appendix B.3; h_0 = 0):
   i' = i/(f+i); h~_t = g(W_h x_t); a_t = f'_t, b_t = i'_t * h~_t.
 
 g(x) = x + 0.5 for x >= 0, sigmoid(x) below, keeps h~ (so h) positive, which the log
-space needs. ``impl="loop"`` runs the same maths one step at a time: the reference the
-scan is tested against.
+space needs.
+
+Three ways to compute the recurrence (``impl``), tested equal in float64:
+
+- ``"compiled"``: after the Linear, gates and recurrence one step at a time in the
+  compiled kernels (scan.MinScan: one fused elementwise pass each way);
+- ``"scan"``: the log-space parallel scan in torch ops;
+- ``"loop"``: the cell's step in Python, one step at a time: the reference.
+
+:func:`min_impl` picks between the first two per device, as measured (see there).
 
 Rows come post-padded (RecurrentBody rolls pre-padded ones first). The forward direction
 is causal, so padding after a row's end never reaches its real positions, and a sequence
@@ -32,11 +40,35 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnbench.data.arrays import EncodedMeta
+from rnnbench.models import native
 from rnnbench.models.bodies import RecurrentBody
+from rnnbench.models.plan import Path
 from rnnbench.models.recurrent import check_lengths, per_token_outputs
-from rnnbench.names import EXEC_PARALLEL_SCAN, EXEC_PYTHON
+from rnnbench.models.scan import MinScan
+from rnnbench.names import EXEC_COMPILED, EXEC_PARALLEL_SCAN, EXEC_PYTHON
 
-IMPLS = ("scan", "loop")
+IMPLS = ("compiled", "scan", "loop")
+_LABELS = {"compiled": EXEC_COMPILED, "scan": EXEC_PARALLEL_SCAN, "loop": EXEC_PYTHON}
+
+
+def min_impl(device: torch.device, path: Path | None = None) -> str:
+    """How minGRU/minLSTM layers compute on ``device``: ``path`` forced (COMPILED: the
+    compiled sequential scan, REFERENCE: the Python loop), else the faster as measured
+    (bench/RESULTS.md, "minGRU and minLSTM"): on a CPU with the compiled kernels the
+    sequential scan, faster than the parallel scan at every length measured (50 to
+    1,000 steps), since both do O(T) work and the parallel one spends it on logs, exps
+    and two cumulative sums over the whole sequence; elsewhere (GPUs, where its
+    parallelism pays; CPUs without a compiler) the parallel scan."""
+    if path is None:
+        compiled = device.type == "cpu" and native.available()
+        return "compiled" if compiled else "scan"
+    if Path(path) is Path.REFERENCE:
+        return "loop"
+    if Path(path) is Path.COMPILED:
+        if device.type != "cpu" or not native.available():
+            raise ValueError(f"no compiled kernels on {device}: {native.describe()}")
+        return "compiled"
+    raise ValueError("torch has no module for minGRU or minLSTM")
 
 
 def g(x: Tensor) -> Tensor:
@@ -98,6 +130,8 @@ LAYERS: dict[str, type[nn.Module]] = {"mingru": MinGRULayer, "minlstm": MinLSTML
 
 def _run(layer: nn.Module, x: Tensor, impl: str) -> Tensor:
     """One direction over x [B, T, I] from h_0 = 0: h [B, T, H]."""
+    if impl == "compiled":
+        return MinScan.apply(layer.linear(x), isinstance(layer, MinLSTMLayer))
     if impl == "scan":
         return parallel_scan_log(*layer.log_terms(x))
     h = x.new_zeros(x.shape[0], layer.hidden_size)
@@ -129,12 +163,12 @@ class MinRecurrence(nn.Module):
         layers: int,
         bidirectional: bool,
         dropout: float,
-        impl: str = "scan",
+        impl: str | None = None,
     ) -> None:
         super().__init__()
-        if impl not in IMPLS:
+        if impl is not None and impl not in IMPLS:
             raise ValueError(f"unknown minRNN impl {impl!r}; allowed: {', '.join(IMPLS)}")
-        self.impl = impl
+        self.impl = impl or min_impl(torch.device("cpu"))
         self.num_directions = 2 if bidirectional else 1
         self.out_features = hidden * self.num_directions
         layer = LAYERS[kind]
@@ -145,10 +179,15 @@ class MinRecurrence(nn.Module):
         )
         self.dropout = nn.Dropout(dropout)
 
+    def plan_for(self, device: torch.device, path: Path | None = None) -> None:
+        """Choose how the layers compute on ``device`` (:func:`min_impl`); bodies.plan_model
+        calls it when the model is built for its device."""
+        self.impl = min_impl(device, path)
+
     @property
     def exec_label(self) -> str:
         """What computes its layers, for metrics.json's exec_path (bodies.layer_paths)."""
-        return EXEC_PARALLEL_SCAN if self.impl == "scan" else EXEC_PYTHON
+        return _LABELS[self.impl]
 
     @property
     def num_layers(self) -> int:

@@ -113,3 +113,31 @@ def _library_label(kind: str, device: torch.device) -> str:
         onednn = kind == "lstm" and device.type == "cpu" and mkldnn.is_available()
         label = EXEC_ONEDNN if onednn and mkldnn.enabled else EXEC_TORCH
     return label + (UNPACKED if device.type != "cpu" else "")
+
+
+# ---- the per-batch choice (issue 28) -------------------------------------------------
+
+
+def uniform_rows_plan(kind: str, device: torch.device, plan: Plan) -> Plan | None:
+    """The plan a batch takes instead of ``plan`` when all its rows have the same length,
+    or None where such a batch keeps ``plan``. Decided with the plan, applied per batch
+    (bodies.FusedRecurrence.plan_for_batch).
+
+    The measured rule (bench/RESULTS.md, "Per-batch path"; 2 threads, AMD EPYC and Intel
+    Xeon): on a CPU, an LSTM (either direction count) over rows of one length runs
+    fastest as torch's module over the unpacked batch, which is oneDNN's fused LSTM;
+    packed, the same module runs a per-step loop, and with rows of different lengths it
+    has to be packed (8-10x slower than the compiled kernels, "Uneven rows"). RNNs and
+    GRUs have no oneDNN kernel: torch's modules lose to the compiled kernels at any
+    lengths. Without a compiler, the packed module's LSTMs get the same alternative. The
+    caller asks only for a planned path, not a forced one, so that a path forced for a
+    test or a benchmark column stays that path for every batch.
+    """
+    mkldnn = torch.backends.mkldnn
+    onednn = mkldnn.is_available() and mkldnn.enabled
+    packed = plan.path is Path.LIBRARY and not plan.unpacked
+    if device.type != "cpu" or kind != "lstm" or not onednn:
+        return None
+    if plan.path is not Path.COMPILED and not packed:
+        return None
+    return Plan(Path.LIBRARY, EXEC_ONEDNN + UNPACKED, unpacked=True)

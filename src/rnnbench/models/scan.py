@@ -212,3 +212,40 @@ class GRUScan(Function):
         native.run("gru_backward", _dims(mixed, hidden), *args)
         d_bias_hn = d_mixed[:, :, 2 * hidden :].sum(dim=(0, 3))
         return d_x, _weight_grad(d_mixed, out), d_bias_hn
+
+
+# Rows per piece of the minGRU/minLSTM scan: its rows share nothing, so any split gives
+# the same bits, and at batch 128 this spreads one direction over the threads.
+_MIN_ROWS = 32
+
+
+class MinScan(Function):
+    """minGRU or minLSTM (``lstm``) over their Linear's output pre [B, T, G*H] (blocks
+    candidate, gate; or candidate, forget, input): h [B, T, H] from h[-1] = 0.
+
+    Gates, h[t] = a[t] h[t-1] + b[t] and every gradient in one compiled pass each way,
+    step by step (minrnn.py has the maths; its loop is the reference this is tested
+    against).
+    """
+
+    @staticmethod
+    @full_precision
+    def forward(ctx, pre: Tensor, lstm: bool) -> Tensor:
+        pre = pre.contiguous()
+        batch, steps, width = pre.shape
+        hidden = width // (3 if lstm else 2)
+        h = pre.new_empty(batch, steps, hidden)
+        native.run("min_scan_forward", (steps, 1, hidden, batch), lstm, pre, h, group=_MIN_ROWS)
+        ctx.save_for_backward(pre, h)
+        ctx.lstm = lstm
+        return h
+
+    @staticmethod
+    @full_precision
+    def backward(ctx, grad_out: Tensor) -> tuple[Tensor, None]:
+        pre, h = ctx.saved_tensors
+        d_pre = torch.empty_like(pre)
+        batch, steps, hidden = h.shape
+        args = (ctx.lstm, pre, h, grad_out.contiguous(), d_pre)
+        native.run("min_scan_backward", (steps, 1, hidden, batch), *args, group=_MIN_ROWS)
+        return d_pre, None

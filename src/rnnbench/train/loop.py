@@ -289,6 +289,7 @@ def run_training(
             "exec_layers": exec_layers,
             "exec_path": exec_path,
             "exec_plan": exec_plan,
+            "exec_batches": bodies.batch_shares(model),
             "amp_dtype": amp_dtype,
         },
         data_path=data_path,

@@ -93,6 +93,7 @@ def hardware(
     exec_layers: Sequence[str] = (),
     exec_path: str | None = None,
     exec_plan: Sequence[str] = (),
+    exec_batches: dict[str, float] | None = None,
     amp_dtype: torch.dtype | None = None,
 ) -> dict[str, Any]:
     """Where and how a run computed: metrics.json's ``hardware``.
@@ -105,6 +106,9 @@ def hardware(
       "compiled kernels", "torch module (oneDNN)", "cuDNN", "Python loops"), and
       ``exec_layers`` the same per recurrent layer, bottom up; ``exec_plan`` each layer's
       path as planned (models/plan.py): "compiled", "library" or "reference";
+      ``exec_batches`` the share of training batches each path computed where a
+      recurrence chooses per batch (an LSTM's rows of one length may take oneDNN:
+      models.bodies.batch_shares), else {};
     - ``tf32``: {"matmul", "cudnn"}, torch's allow_tf32 switches as the run left them
       (hparams.tf32 sets both; on a GPU only, None on a CPU where TF32 does not apply),
       and ``amp_dtype`` ("bfloat16", "float16") when autocast was on (hparams.amp, on any
@@ -130,6 +134,7 @@ def hardware(
         "exec_path": exec_path,
         "exec_layers": list(exec_layers),
         "exec_plan": list(exec_plan),
+        "exec_batches": dict(exec_batches or {}),
         "tf32": tf32,
         "amp_dtype": str(amp_dtype).removeprefix("torch.") if amp_dtype else None,
     }

@@ -128,6 +128,8 @@ _SIGNATURES = {
     "gru_layer_backward": "ippppppppp",
     "table_gather": "ippp",
     "table_scatter": "ippp",
+    "min_scan_forward": "ipp",
+    "min_scan_backward": "ipppp",
 }
 
 
@@ -164,10 +166,11 @@ def available() -> bool:
     return _library()[0] is not None
 
 
-def pieces(dirs: int, batch: int) -> list[tuple[int, int, int, int]]:
-    """(d_lo, d_hi, lo, hi) for every direction and column group, direction-major: one
-    direction per piece (the layer kernels return partial gradient sums per piece)."""
-    bounds = [*range(0, batch, _GROUP), batch] if batch else [0, 0]
+def pieces(dirs: int, batch: int, group: int = _GROUP) -> list[tuple[int, int, int, int]]:
+    """(d_lo, d_hi, lo, hi) for every direction and group of ``group`` columns,
+    direction-major: one direction per piece (the layer kernels return partial gradient
+    sums per piece)."""
+    bounds = [*range(0, batch, group), batch] if batch else [0, 0]
     return [(d, d + 1, lo, hi) for d in range(dirs) for lo, hi in itertools.pairwise(bounds)]
 
 
@@ -177,13 +180,17 @@ def sum_over_pieces(partial: Tensor, dirs: int) -> Tensor:
     return partial.view(dirs, -1, *partial.shape[1:]).sum(1)
 
 
-def run(name: str, dims: tuple[int, int, int, int], *args: Tensor | int | None) -> None:
+def run(
+    name: str, dims: tuple[int, int, int, int], *args: Tensor | int | None, group: int = _GROUP
+) -> None:
     """Call kernel ``name`` over dims (steps, dirs, hidden, batch) with ``args``.
 
     Tensors must be contiguous and of one floating dtype, or int64 (token ids); the
     outputs are written in place. None is a null pointer (no peepholes), a bool or int an
     int argument (a flag, a width). The pieces (directions x column groups) run on
-    torch's OpenMP threads; each writes its own memory, so they need no locks.
+    torch's OpenMP threads; each writes its own memory, so they need no locks. ``group``:
+    the columns per piece, for kernels whose columns share nothing (no partial sums), so
+    that a narrow batch still spreads over the threads.
 
     The plan (models/plan.py) gives the compiled path only where these hold; a model
     moved to another device after it was planned fails here, not with wrong results.
@@ -208,6 +215,6 @@ def run(name: str, dims: tuple[int, int, int, int], *args: Tensor | int | None) 
             pointers.append(arg.data_ptr())
         else:
             pointers.append(None if arg is None else int(arg))
-    parts = pieces(dims[1], dims[3])
+    parts = pieces(dims[1], dims[3], group)
     flat = [value for piece in parts for value in piece]
     fn((ctypes.c_int64 * 4)(*dims), len(parts), (ctypes.c_int64 * len(flat))(*flat), *pointers)

@@ -474,6 +474,94 @@ void gru_backward(const Layout& L, index_t H, const T* mixed, const T* cand, con
 }
 
 
+// ---- minGRU / minLSTM: h[t] = a[t] h[t-1] + b[t], h[-1] = 0 (Feng et al. 2024) -------
+//
+// The gates read only the input, so a and b come from the step's own pre-activations
+// (the layer's Linear output, rows [B, T, G*H]: candidate, gate for minGRU; candidate,
+// forget, input for minLSTM), and the step is elementwise. A piece's "columns" are rows
+// b in [lo, hi): each an independent recurrence whose H units are one contiguous vector
+// per step. Gates, recurrence and (in the backward) every gradient in one pass over the
+// rows, with no log-space terms: the sequential definition the parallel scan computes.
+
+// g(x) = x + 0.5 for x >= 0, sigmoid(x) below (keeps h~ positive); dg its derivative.
+template <typename T>
+[[gnu::always_inline]] inline T min_candidate(T x, T& dg) {
+  const T s = sigmoid(x);
+  dg = x >= T(0) ? T(1) : s * (T(1) - s);
+  return x >= T(0) ? x + T(0.5) : s;
+}
+
+// One element's a and b (and what the backward needs) from its pre-activations.
+template <typename T, bool Lstm>
+struct MinElement {
+  T a, b, gc, dg, z, f, i, sum;
+  [[gnu::always_inline]] MinElement(const T* p, index_t H, index_t k) {
+    gc = min_candidate(p[k], dg);
+    if constexpr (Lstm) {  // f' = f / (f + i), i' = i / (f + i)
+      f = sigmoid(p[H + k]);
+      i = sigmoid(p[2 * H + k]);
+      sum = f + i;
+      a = f / sum;
+      b = i / sum * gc;
+    } else {  // a = 1 - z, b = z g(candidate)
+      z = sigmoid(p[H + k]);
+      a = T(1) - z;
+      b = z * gc;
+    }
+  }
+};
+
+template <typename T, bool Lstm>
+void min_scan_forward(const Layout& L, index_t H, const T* pre, T* h) {
+  const index_t steps = L.steps, G = (Lstm ? 3 : 2) * H;
+  const std::vector<T> zeros(H);
+  for (index_t b = L.lo; b < L.hi; ++b) {
+    for (index_t t = 0; t < steps; ++t) {
+      const T* __restrict p = pre + (b * steps + t) * G;
+      const T* __restrict hp = t ? h + (b * steps + t - 1) * H : zeros.data();
+      T* __restrict ht = h + (b * steps + t) * H;
+      for (index_t k = 0; k < H; ++k) {
+        const MinElement<T, Lstm> e(p, H, k);
+        ht[k] = e.a * hp[k] + e.b;
+      }
+    }
+  }
+}
+
+// g = grad_out[t] + a[t + 1] g[t + 1] reaches h[t]; from it the pre-activations' gradients.
+template <typename T, bool Lstm>
+void min_scan_backward(const Layout& L, index_t H, const T* pre, const T* h, const T* grad_out,
+                       T* d_pre) {
+  const index_t steps = L.steps, G = (Lstm ? 3 : 2) * H;
+  const std::vector<T> zeros(H);
+  std::vector<T> carry(H);
+  for (index_t b = L.lo; b < L.hi; ++b) {
+    std::fill(carry.begin(), carry.end(), T(0));
+    for (index_t t = steps - 1; t >= 0; --t) {
+      const index_t at = b * steps + t;
+      const T* __restrict p = pre + at * G;
+      const T* __restrict hp = t ? h + (at - 1) * H : zeros.data();
+      const T* __restrict go = grad_out + at * H;
+      T* __restrict dp = d_pre + at * G;
+      T* __restrict c = carry.data();
+      for (index_t k = 0; k < H; ++k) {
+        const MinElement<T, Lstm> e(p, H, k);
+        const T g = go[k] + c[k];
+        if constexpr (Lstm) {
+          const T da = g * hp[k], dbg = g * e.gc, scale = T(1) / (e.sum * e.sum);
+          dp[k] = g * (e.i / e.sum) * e.dg;
+          dp[H + k] = e.i * scale * (da - dbg) * e.f * (T(1) - e.f);
+          dp[2 * H + k] = e.f * scale * (dbg - da) * e.i * (T(1) - e.i);
+        } else {
+          dp[k] = g * e.z * e.dg;
+          dp[H + k] = g * (e.gc - hp[k]) * e.z * (T(1) - e.z);
+        }
+        c[k] = e.a * g;
+      }
+    }
+  }
+}
+
 // ---- whole layers: input projection, recurrence and weight gradients in one pass -----
 //
 // Why: at seed C (hidden 8, batch 1000, 25 layers) a layer run as projection + time loop
@@ -1016,6 +1104,32 @@ void for_pieces(const index_t* shape, index_t count, const index_t* pieces, Body
       table_scatter<T>(L, G, V, ids, grad, partial + p * G * V);                           \
     });                                                                                    \
   }
+
+// minGRU / minLSTM over rows: pre [B, T, G*H], h [B, T, H]; shape (T, 1, H, B).
+#define RNNBENCH_EXPORT_MIN(T, SUFFIX)                                                     \
+  extern "C" void min_scan_forward_##SUFFIX(const index_t* s, index_t np,                  \
+                                            const index_t* pc, int lstm, const T* pre,     \
+                                            T* h) {                                        \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t) {                       \
+      if (lstm)                                                                            \
+        min_scan_forward<T, true>(L, H, pre, h);                                           \
+      else                                                                                 \
+        min_scan_forward<T, false>(L, H, pre, h);                                          \
+    });                                                                                    \
+  }                                                                                        \
+  extern "C" void min_scan_backward_##SUFFIX(const index_t* s, index_t np,                 \
+                                             const index_t* pc, int lstm, const T* pre,    \
+                                             const T* h, const T* grad_out, T* d_pre) {    \
+    for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t) {                       \
+      if (lstm)                                                                            \
+        min_scan_backward<T, true>(L, H, pre, h, grad_out, d_pre);                         \
+      else                                                                                 \
+        min_scan_backward<T, false>(L, H, pre, h, grad_out, d_pre);                        \
+    });                                                                                    \
+  }
+
+RNNBENCH_EXPORT_MIN(float, f32)
+RNNBENCH_EXPORT_MIN(double, f64)
 
 RNNBENCH_EXPORT_TABLE(float, f32)
 RNNBENCH_EXPORT_TABLE(double, f64)
