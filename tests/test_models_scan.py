@@ -541,3 +541,10 @@ def test_a_forced_path_is_kept_for_every_batch(path: Path) -> None:
 def test_only_lstms_have_a_uniform_rows_path(arch: str) -> None:
     recurrence = build_model(arch, make_meta(length=7), SMALL).body.recurrence
     assert getattr(recurrence, "uniform_plan", None) is None
+
+
+def test_a_wide_lstm_keeps_the_compiled_kernels_for_rows_of_one_length() -> None:
+    from rnnbench.models.plan import ONEDNN_MAX_HIDDEN
+
+    hparams = SMALL | {"hidden": ONEDNN_MAX_HIDDEN + 1}
+    assert build_model("lstm", make_meta(length=7), hparams).body.recurrence.uniform_plan is None

@@ -122,7 +122,10 @@ class FusedRecurrence(nn.Module):
         """Choose the path for ``device`` (or force ``path``); the forward keeps to it, and
         to the uniform-rows alternative where a planned path has one."""
         self.plan: Plan = choose_plan(self.kind, self.num_layers, self.num_directions, device, path)
-        self.uniform_plan = None if path else uniform_rows_plan(self.kind, device, self.plan)
+        hidden = self.rnn.hidden_size
+        self.uniform_plan = (
+            None if path else uniform_rows_plan(self.kind, hidden, device, self.plan)
+        )
         self.batch_plans: dict[tuple[int, int], Plan] = {}  # (rows, uniform length or 0)
         self.batches: Counter[str] = Counter()  # training batches per path label
 

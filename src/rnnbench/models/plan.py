@@ -118,25 +118,31 @@ def _library_label(kind: str, device: torch.device) -> str:
 # ---- the per-batch choice (issue 28) -------------------------------------------------
 
 
-def uniform_rows_plan(kind: str, device: torch.device, plan: Plan) -> Plan | None:
+# The widest LSTM (hidden units per direction) that runs faster on oneDNN than on the
+# compiled kernels over rows of one length, as measured (bench/batch_path.py).
+ONEDNN_MAX_HIDDEN = 64
+
+
+def uniform_rows_plan(kind: str, hidden: int, device: torch.device, plan: Plan) -> Plan | None:
     """The plan a batch takes instead of ``plan`` when all its rows have the same length,
     or None where such a batch keeps ``plan``. Decided with the plan, applied per batch
     (bodies.FusedRecurrence.plan_for_batch).
 
-    The measured rule (bench/RESULTS.md, "Per-batch path"; 2 threads, AMD EPYC and Intel
-    Xeon): on a CPU, an LSTM (either direction count) over rows of one length runs
-    fastest as torch's module over the unpacked batch, which is oneDNN's fused LSTM;
-    packed, the same module runs a per-step loop, and with rows of different lengths it
-    has to be packed (8-10x slower than the compiled kernels, "Uneven rows"). RNNs and
-    GRUs have no oneDNN kernel: torch's modules lose to the compiled kernels at any
-    lengths. Without a compiler, the packed module's LSTMs get the same alternative. The
-    caller asks only for a planned path, not a forced one, so that a path forced for a
-    test or a benchmark column stays that path for every batch.
+    The measured rule (bench/batch_path.py, bench/RESULTS.md "Per-batch path"): on a
+    CPU, over rows of one length, torch's module over the unpacked batch (oneDNN's fused
+    LSTM) trains an LSTM of hidden 32-64 1.3-1.6x faster than the compiled kernels per
+    thread, both directions, batch 32 and 128; at hidden 128 the compiled kernels were
+    faster. Rows of different lengths must be packed, and there the compiled kernels win
+    8-10x ("Uneven rows"). RNNs and GRUs have no oneDNN kernel: torch's modules lose to
+    the compiled kernels at any lengths. Without a compiler, the packed module's LSTMs
+    get the same alternative. The caller asks only for a planned path, not a forced one,
+    so that a path forced for a test or a benchmark column stays that path for every
+    batch.
     """
     mkldnn = torch.backends.mkldnn
     onednn = mkldnn.is_available() and mkldnn.enabled
     packed = plan.path is Path.LIBRARY and not plan.unpacked
-    if device.type != "cpu" or kind != "lstm" or not onednn:
+    if device.type != "cpu" or kind != "lstm" or hidden > ONEDNN_MAX_HIDDEN or not onednn:
         return None
     if plan.path is not Path.COMPILED and not packed:
         return None

@@ -81,6 +81,16 @@ def _previous(x: Tensor) -> Tensor:
     return torch.cat([x.new_zeros(1, *x.shape[1:]), x[:-1]])
 
 
+# Columns per piece of the scan kernels. Their columns share nothing (no partial sums),
+# so any split gives the same bits; 64 (not native's 256) spreads a batch of 128, one
+# direction, over two threads, with no synchronisation until the layer ends.
+SCAN_COLUMNS = 64
+
+
+def _run_scan(name: str, dims: tuple[int, int, int, int], *args: Tensor | bool | None) -> None:
+    native.run(name, dims, *args, group=SCAN_COLUMNS)
+
+
 def _dims(x: Tensor, hidden: int) -> tuple[int, int, int, int]:
     """(steps, dirs, hidden, batch) of a [T, D, features, B] tensor, for native.run."""
     steps, dirs, _, batch = x.shape
@@ -112,7 +122,7 @@ class ElmanScan(Function):
         hidden = x_proj.shape[2]
         out = torch.empty_like(x_proj)
         weight_hh = weight_hh.contiguous()
-        native.run("elman_forward", _dims(x_proj, hidden), x_proj, weight_hh, out)
+        _run_scan("elman_forward", _dims(x_proj, hidden), x_proj, weight_hh, out)
         ctx.save_for_backward(out, weight_hh)
         return out
 
@@ -122,7 +132,7 @@ class ElmanScan(Function):
         out, weight_hh = ctx.saved_tensors
         d_pre = torch.empty_like(out)
         args = (out, weight_hh, grad_out.contiguous(), d_pre)
-        native.run("elman_backward", _dims(out, out.shape[2]), *args)
+        _run_scan("elman_backward", _dims(out, out.shape[2]), *args)
         return d_pre, _weight_grad(d_pre, out)
 
 
@@ -155,7 +165,7 @@ class LSTMScan(Function):
         weight_hh = weight_hh.contiguous()
         peepholes = None if peepholes is None else peepholes.contiguous()
         args = (coupled, x_proj, weight_hh, peepholes, gates, cell, tanh_cell, out)
-        native.run("lstm_forward", _dims(x_proj, hidden), *args)
+        _run_scan("lstm_forward", _dims(x_proj, hidden), *args)
         ctx.save_for_backward(gates, cell, tanh_cell, out, weight_hh, peepholes)
         ctx.coupled = coupled
         return out
@@ -167,7 +177,7 @@ class LSTMScan(Function):
         hidden = cell.shape[2]
         d_pre = torch.empty_like(gates)
         args = (ctx.coupled, gates, cell, tanh_cell, weight_hh, peepholes)
-        native.run("lstm_backward", _dims(gates, hidden), *args, grad_out.contiguous(), d_pre)
+        _run_scan("lstm_backward", _dims(gates, hidden), *args, grad_out.contiguous(), d_pre)
         d_peepholes = None
         if peepholes is not None:
             c_prev = _previous(cell)
@@ -198,7 +208,7 @@ class GRUScan(Function):
         out = torch.empty_like(new)
         weight_hh, bias_hn = weight_hh.contiguous(), bias_hn.contiguous()
         args = (x_proj, weight_hh, bias_hn, mixed, new, out)
-        native.run("gru_forward", _dims(x_proj, hidden), *args)
+        _run_scan("gru_forward", _dims(x_proj, hidden), *args)
         ctx.save_for_backward(mixed, new, out, weight_hh)
         return out
 
@@ -209,7 +219,7 @@ class GRUScan(Function):
         hidden = new.shape[2]
         d_mixed, d_x = torch.empty_like(mixed), torch.empty_like(mixed)
         args = (mixed, new, out, weight_hh, grad_out.contiguous(), d_mixed, d_x)
-        native.run("gru_backward", _dims(mixed, hidden), *args)
+        _run_scan("gru_backward", _dims(mixed, hidden), *args)
         d_bias_hn = d_mixed[:, :, 2 * hidden :].sum(dim=(0, 3))
         return d_x, _weight_grad(d_mixed, out), d_bias_hn
 
