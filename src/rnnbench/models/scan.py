@@ -239,13 +239,18 @@ class MinScan(Function):
     """
 
     @staticmethod
+    def _run(name: str, h: Tensor, *args: Tensor | bool) -> None:
+        """Kernel ``name`` over rows h [B, T, H]: dims (T, 1, H, B), pieces of rows."""
+        batch, steps, hidden = h.shape
+        native.run(name, (steps, 1, hidden, batch), *args, group=_MIN_ROWS)
+
+    @staticmethod
     @full_precision
     def forward(ctx, pre: Tensor, lstm: bool) -> Tensor:
         pre = pre.contiguous()
         batch, steps, width = pre.shape
-        hidden = width // (3 if lstm else 2)
-        h = pre.new_empty(batch, steps, hidden)
-        native.run("min_scan_forward", (steps, 1, hidden, batch), lstm, pre, h, group=_MIN_ROWS)
+        h = pre.new_empty(batch, steps, width // (3 if lstm else 2))
+        MinScan._run("min_scan_forward", h, lstm, pre, h)
         ctx.save_for_backward(pre, h)
         ctx.lstm = lstm
         return h
@@ -255,7 +260,5 @@ class MinScan(Function):
     def backward(ctx, grad_out: Tensor) -> tuple[Tensor, None]:
         pre, h = ctx.saved_tensors
         d_pre = torch.empty_like(pre)
-        batch, steps, hidden = h.shape
-        args = (ctx.lstm, pre, h, grad_out.contiguous(), d_pre)
-        native.run("min_scan_backward", (steps, 1, hidden, batch), *args, group=_MIN_ROWS)
+        MinScan._run("min_scan_backward", h, ctx.lstm, pre, h, grad_out.contiguous(), d_pre)
         return d_pre, None
