@@ -217,3 +217,34 @@ def test_summary_compares_the_best_model_with_the_baseline_at_its_length(tmp_pat
     table = comparison_table(runs, "imdb", baselines)
     shown = table[table["kind"] == "baseline"]["arch"].tolist()
     assert shown.count("baseline: bow-logreg (whole documents)") == 1
+
+
+def test_published_rows_say_at_which_size_a_number_holds(tmp_path: Path) -> None:
+    """Seed B publishes no sample count: each size gets its own row and verdict, and the
+    summary says at which sizes, if any, the published number holds."""
+    outcomes = {
+        ("lstm", 100, 4000): [0.5, 0.51, 0.5],
+        ("lstm", 100, 20000): [0.95, 0.94, 0.945],
+        ("rnn", 100, 4000): [0.51, 0.512, 0.514],
+        ("rnn", 100, 20000): [0.511, 0.512, 0.513],
+    }
+    runs = _grid(tmp_path, outcomes)
+    published = [
+        {"source": "Seed B", "dataset": "mem", "arch": arch, "optimizer": "adam",
+         "length": 100, "metric": "accuracy", "value": value}
+        for arch, value in (("lstm", 0.945), ("rnn", 0.512))
+    ]  # fmt: skip
+    from rnnbench.analysis.published import display_frame, published_vs_measured
+
+    table = published_vs_measured(runs, published)
+    assert table["train_size"].tolist() == [4000, 20000, 4000, 20000]
+    assert table["verdict"].tolist() == ["not reproduced", "reproduced"] + ["reproduced"] * 2
+    cells = display_frame(table)["cell"].tolist()
+    assert cells[1] == "mem · lstm · adam · len 100 · 20,000 training sequences"
+    md = render_markdown(build_summary(runs, ["mem"], published=published))
+    assert "mem lstm/adam/len 100, 20,000 training sequences, test accuracy: published" in md
+    assert "Seed B: mem lstm/len 100 (accuracy) holds at 20,000 training sequences." in md
+    assert "Seed B: mem rnn/len 100 (accuracy) holds at 4,000, 20,000 training sequences." in md
+    # without sizes the table keeps its columns
+    plain = _grid(tmp_path / "p", {("lstm", 100, None): [0.94, 0.95, 0.945]})
+    assert "train_size" not in published_vs_measured(plain, published[:1]).columns

@@ -18,6 +18,11 @@ difference (measured - published), the runs' flags and a verdict:
   measurement meets it within the tolerance;
 - ``not reproduced`` otherwise (better or worse: the number differs).
 
+A cell trained at several training-set sizes (grid.train_sizes; runs.csv's ``train_size``)
+gives one row per size, smallest first, each with its own verdict: where a source gives
+no sample count, the table says at which size, if any, its number holds. The
+``train_size`` column is there only when some row has a size.
+
 For the memory task the table also gives the fraction of the cell's seeds that solve it
 (test accuracy >= stats.SOLVED_ACCURACY, e.g. "2/3 solved (acc >= 0.9)"): a mean
 over seeds that solved it and seeds at chance describes none of them.
@@ -71,6 +76,7 @@ COLUMNS: tuple[str, ...] = (
     "arch",
     "optimizer",
     "length",
+    "train_size",
     "metric",
     "published",
     "measured",
@@ -260,43 +266,61 @@ def published_vs_measured(
     rows: list[dict[str, Any]] = []
     for index, raw in enumerate(published):
         entry = normalize_entry(raw, index)
-        cell = _cell_rows(runs, entry)
-        if cell.empty:
-            scores: list[float] = []
-        else:
-            scores = _scores(cell, entry["metric"], entry)
-        mean, _sd, lo, hi = stats.mean_sd_ci(scores, confidence)
-        n_scored = int(stats.finite(scores).size)
-        also = []
-        for name in entry["extra_metrics"]:
-            column = f"test_{name}"
-            values = [] if column not in cell.columns else cell[column].tolist()
-            extra_mean = stats.mean_sd_ci(values, confidence)[0] if len(values) else math.nan
-            also.append(f"{name} {extra_mean:.4f}" if math.isfinite(extra_mean) else f"{name} -")
-        rows.append(
-            {
-                **{key: entry[key] for key in ("source", *CELL_KEYS, "metric")},
-                "published": float(entry["value"]),
-                "measured": mean,
-                "solved": _solved(cell),
-                "n_seeds": len(cell),
-                "n_scored": n_scored,
-                "ci_low": lo,
-                "ci_high": hi,
-                "difference": mean - float(entry["value"]),
-                "flags": union_flags(cell["flags"].tolist())[0] if "flags" in cell else "",
-                "verdict": verdict(entry, mean, lo, hi, tolerance, n_scored=n_scored),
-                "relation": entry["relation"],
-                "also_measured": "; ".join(also),
-                "note": entry["note"],
-            }
-        )
+        for size, cell in _by_size(_cell_rows(runs, entry)):
+            rows.append(_row(entry, cell, size, tolerance, confidence))
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     table["length"] = pd.to_numeric(table["length"]).astype("Int64")
-    for column in ("n_seeds", "n_scored"):
+    for column in ("n_seeds", "n_scored", "train_size"):
         table[column] = pd.to_numeric(table[column]).astype("Int64")
+    if table["train_size"].isna().all():
+        table = table.drop(columns="train_size")  # no grid.train_sizes: as before
     table.attrs.update({"tolerance": tolerance, "confidence": confidence})
     return table
+
+
+def _by_size(cell: pd.DataFrame) -> list[tuple[int | None, pd.DataFrame]]:
+    """The cell's runs per training-set size, smallest first (one group, size None, when
+    no run records a size)."""
+    if "train_size" not in cell or cell["train_size"].isna().all():
+        return [(None, cell)]
+    sizes = pd.to_numeric(cell["train_size"], errors="coerce")
+    return [(int(s), cell[sizes == s]) for s in sorted(sizes.dropna().unique())]
+
+
+def _row(
+    entry: dict[str, Any],
+    cell: pd.DataFrame,
+    size: int | None,
+    tolerance: float,
+    confidence: float,
+) -> dict[str, Any]:
+    """The table row of one published entry and one training-set size of its cell."""
+    scores = [] if cell.empty else _scores(cell, entry["metric"], entry)
+    mean, _sd, lo, hi = stats.mean_sd_ci(scores, confidence)
+    n_scored = int(stats.finite(scores).size)
+    also = []
+    for name in entry["extra_metrics"]:
+        column = f"test_{name}"
+        values = [] if column not in cell.columns else cell[column].tolist()
+        extra_mean = stats.mean_sd_ci(values, confidence)[0] if len(values) else math.nan
+        also.append(f"{name} {extra_mean:.4f}" if math.isfinite(extra_mean) else f"{name} -")
+    return {
+        **{key: entry[key] for key in ("source", *CELL_KEYS, "metric")},
+        "train_size": size,
+        "published": float(entry["value"]),
+        "measured": mean,
+        "solved": _solved(cell),
+        "n_seeds": len(cell),
+        "n_scored": n_scored,
+        "ci_low": lo,
+        "ci_high": hi,
+        "difference": mean - float(entry["value"]),
+        "flags": union_flags(cell["flags"].tolist())[0] if "flags" in cell else "",
+        "verdict": verdict(entry, mean, lo, hi, tolerance, n_scored=n_scored),
+        "relation": entry["relation"],
+        "also_measured": "; ".join(also),
+        "note": entry["note"],
+    }
 
 
 # --- output ----------------------------------------------------------------------------
@@ -328,6 +352,15 @@ def _verdict_cell(row: pd.Series) -> str:
     return f"<details><summary>{summary}</summary>" + "<br>".join(details) + "</details>"
 
 
+def _size_text(table: pd.DataFrame) -> pd.Series | str:
+    """ " · 4,000 training sequences" per row of a table with sizes ("" otherwise)."""
+    if "train_size" not in table:
+        return ""
+    return table["train_size"].map(
+        lambda s: "" if pd.isna(s) else f" · {int(s):,} training sequences"
+    )
+
+
 def display_frame(table: pd.DataFrame) -> pd.DataFrame:
     """The table as the report shows it (formatted text, HTML in the verdict column)."""
     if table.empty:
@@ -338,7 +371,8 @@ def display_frame(table: pd.DataFrame) -> pd.DataFrame:
         "source": table["source"].map(str),
         "cell": table[["dataset", "arch", "optimizer"]].astype(str).agg(" · ".join, axis=1)
         + " · len "
-        + table["length"].map(fmt_value),
+        + table["length"].map(fmt_value)
+        + _size_text(table),
         "metric (test)": table["metric"].map(str).str.replace("_", " "),
         "published": [
             _RELATION_SIGN.get(r, "") + f"{float(v):g}"

@@ -509,22 +509,42 @@ def _budget_statements(sub: pd.DataFrame, root: str) -> list[Statement]:
 def published_statements(
     runs: pd.DataFrame, published: Sequence[Mapping[str, Any]]
 ) -> list[Statement]:
-    """One statement per published entry: its verdict and the numbers behind it."""
+    """One statement per published entry (per training-set size where the grid has
+    several): its verdict and the numbers behind it; then, for an entry measured at
+    several sizes, at which sizes it holds."""
     if not published:
         return []
     table = published_vs_measured(runs, published)
     link = Link("published vs measured", f"{SUMMARY_ROOT}/published.html")
     out: list[Statement] = []
+    held: dict[tuple, list[str]] = {}
     for _, row in table.iterrows():
         sign = {"at_least": "≥ ", "at_most": "≤ "}.get(row["relation"], "")
         measured = fmt_ci(row["measured"], row["ci_low"], row["ci_high"]) or "–"
         seeds = int(row["n_scored"]) if not missing(row["n_scored"]) else 0
+        size = row.get("train_size")
+        at = "" if missing(size) else f", {int(size):,} training sequences"
+        short = short_verdict(str(row["verdict"]))
         out.append(
             [
                 f"{row['source']}, {row['dataset']} {row['arch']}/{row['optimizer']}/len "
-                f"{fmt_value(row['length'])}, test {str(row['metric']).replace('_', ' ')}: "
+                f"{fmt_value(row['length'])}{at}, test {str(row['metric']).replace('_', ' ')}: "
                 f"published {sign}{float(row['published']):g}, measured {measured} "
-                f"({seeds} seeds): **{short_verdict(str(row['verdict']))}**. ",
+                f"({seeds} seeds): **{short}**. ",
+                link,
+            ]
+        )
+        if at:
+            key = (row["source"], row["dataset"], row["arch"], row["length"], row["metric"])
+            held.setdefault(key, [])
+            if short == "reproduced":
+                held[key].append(f"{int(size):,}")
+    for (source, dataset, arch, length, metric), sizes in held.items():
+        where = f"at {', '.join(sizes)} training sequences" if sizes else "at no size in this grid"
+        out.append(
+            [
+                f"{source}: {dataset} {arch}/len {fmt_value(length)} ({metric.replace('_', ' ')}) "
+                f"holds {where}. ",
                 link,
             ]
         )
