@@ -604,6 +604,12 @@ def main_job_section(result: Result | None) -> list[str]:
             f"Main job (`{result.get('main_job', 'quick')}`): {main['wall_seconds']:.0f} s, "
             f"target <= {target / 60:g} min on 2 cores: {met}.",
         ]
+    # Presets changed since their row was measured: what is not measured yet, and the
+    # estimate, each labelled as such (bench/main_job.py replaces them when rerun).
+    pending = result.get("pending") or {}
+    if pending:
+        lines += ["", "Not measured since the preset changed (estimates, not measurements):", ""]
+        lines += [f"- `{name}`: {note}" for name, note in pending.items()]
     return [*lines, ""]
 
 
