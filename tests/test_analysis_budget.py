@@ -189,6 +189,10 @@ def test_bidirectional_memory_cell_is_marked_everywhere(tmp_path: Path) -> None:
     plot("metric_vs_length", runs, "mem", out)
     assert "bidirectional: reads the signal within 5 steps" in out.read_text()
     assert "Best cell: **bilstm (\u21c4 bidirectional: reads the signal within 5 steps)**" in md
+    heat = tmp_path / "heat.svg"
+    plot("heatmap", runs, "mem", heat)
+    assert "bilstm \u21c4" in heat.read_text()
+    assert "bilstm \u21c4 bidirectional: reads the signal within 5 steps" in heat.read_text()
 
 
 def test_summary_compares_the_best_model_with_the_baseline_at_its_length(tmp_path: Path) -> None:

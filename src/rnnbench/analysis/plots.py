@@ -467,6 +467,10 @@ def _heatmap(df: pd.DataFrame) -> Figure:
     grid.map_dataframe(_heatmap_panel, archs=archs, opts=opts, cmap=cmap, norm=norm)
     grid.set_titles("length {col_name} tokens")
     grid.set_axis_labels("optimizer", "architecture")
+    # memory task: a bidirectional row reads the signal within a few steps (marked)
+    marked = [a for a in archs if _arch_label(df, a) != a]
+    for ax in grid.axes.flat:
+        ax.set_yticklabels([f"{a} \u21c4" if a in marked else a for a in archs])
     empty = len(cells) < len(archs) * len(opts) * len(lengths) or cells["mean"].isna().any()
     fig = _finish(
         grid.figure,
@@ -478,6 +482,7 @@ def _heatmap(df: pd.DataFrame) -> Figure:
             if cells["flagged"].any()
             else "",
             "– = no finite test value (every seed diverged or missing)" if empty else "",
+            *(f"{a} {_arch_label(df, a).removeprefix(a + ' (').rstrip(')')}" for a in marked),
         ],
     )
     colours = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
