@@ -7,6 +7,9 @@ CORES ?= 2
 # The main job: the quick preset, on the real-data samples shipped in data/samples/ (no
 # download, no ../shared). The full corpora: add tests/shared-data.yaml or download them.
 RUN_CONFIG ?= presets/quick.yaml
+# Optional extras installed with the package: `make install EXTRAS=test,trackers` adds
+# TensorBoard and MLflow for `rnnbench export` (CI does).
+EXTRAS ?= test
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
@@ -17,7 +20,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet torch==2.13.0
-	$(VENV)/bin/pip install --quiet -e ".[test]"
+	$(VENV)/bin/pip install --quiet -e ".[$(EXTRAS)]"
 	touch $@
 
 run: install

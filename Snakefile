@@ -41,6 +41,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/tune.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/folds.smk"
+include: "workflow/rules/export.smk"
 include: "workflow/rules/terminal.smk"
 
 

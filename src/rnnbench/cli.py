@@ -36,6 +36,7 @@ HEAVY_COMMANDS = {
     "rnnbench.progress": {"progress": "the training grid's state: done, running, waiting"},
     "rnnbench.tuning": {"tune-select": "pick a tuned cell's lr from its trials' validation"},
     "rnnbench.analysis.lr_figure": {"lr-figure": "a dataset's lr-sensitivity figure (SVG)"},
+    "rnnbench.trackers": {"export": "the runs in TensorBoard or MLflow (the trackers extra)"},
 }
 
 

@@ -131,9 +131,9 @@ def check(dag: Any) -> str | None:
 def install() -> None:
     """Put :func:`check` in front of Snakemake's report (called by the Snakefile)."""
     try:
+        # CliException prints as "Error: <message>"; a WorkflowError raised outside
+        # Snakemake's own code would print the frames that raised it, like a crash.
         import snakemake.report as report
-        # Printed as "Error: <message>": a WorkflowError raised outside Snakemake's own
-        # code would be printed with the frames that raised it, as if rnnbench had crashed.
         from snakemake.exceptions import CliException
     except ImportError:  # another Snakemake layout: keep its own behaviour
         return

@@ -360,7 +360,7 @@ def final_targets(target):
     """The default target: the data stage only, or everything through the report."""
     if target == "prepare":
         return prepared_targets()
-    return prepared_targets() + run_targets() + analysis_targets()
+    return prepared_targets() + run_targets() + analysis_targets() + export_targets()
 
 
 def fetch_source(wildcards):
