@@ -1,4 +1,5 @@
 # Shared helpers: config validation, wildcard constraints, paths and input functions.
+import importlib.util
 import json
 import os
 import posixpath
@@ -354,6 +355,29 @@ def analysis_targets():
         targets += ["results/summary/published.csv", "results/summary/published.html"]
     targets.append("results/summary/summary.md")
     return targets
+
+
+def export_targets():
+    """The tracker exports the config asks for (`export`, rule export)."""
+    return [f"results/export/{tracker}/export.json" for tracker in config["export"]]
+
+
+def missing_tracker_packages():
+    """The trackers of `export` whose package is not installed, found at parse time rather
+    than after the training (under --sdm conda the rule's environment brings them)."""
+    if not workflow.is_main_process or "conda" in str(
+        workflow.deployment_settings.deployment_method
+    ):
+        return []
+    return [t for t in config["export"] if importlib.util.find_spec(t) is None]
+
+
+if missing_tracker_packages():
+    raise WorkflowError(
+        f"config export: {config['export']} needs the package(s) "
+        f"{missing_tracker_packages()}, not installed here: pip install -e '.[trackers]' "
+        "(or leave `export` empty)"
+    )
 
 
 def final_targets(target):
