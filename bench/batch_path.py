@@ -31,7 +31,7 @@ from rnnbench.models.plan import Plan
 from rnnbench.names import EXEC_ONEDNN, UNPACKED
 from rnnbench.train.cpu import configure_cpu
 from rnnbench.train.optimizers import build_optimizer
-from rnnbench.train.report import cpu_model
+from rnnbench.train.report import cpu_model, cpu_vector_flags
 
 BENCH = Path(__file__).resolve().parent
 # (name, arch, batch, length, input: vocab for text (embedding 16) or 0 for scalars, hidden)
@@ -131,6 +131,11 @@ def main() -> None:
         "results": results,
         "machine": {
             "cpu": cpu_model(),
+            "cpu_flags": cpu_vector_flags(),
+            # libgomp's wait policy (read when torch loads): on a machine whose other
+            # processes keep the cores busy, PASSIVE stops a thread that waits at one of
+            # torch's barriers from spinning away the time slice its partner needs.
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
             "logical_cores": os.cpu_count(),
             "python": platform.python_version(),
             "torch": torch.__version__,

@@ -31,6 +31,20 @@ EXEC_PLAN_CMD = "python bench/exec_plan.py (collates paired bench/train_throughp
 BATCHING_CMD = "python bench/batching.py"
 UNEVEN_CMD = "python bench/uneven_rows.py --threads 2"
 ROUND2_CMD = "python bench/train_throughput.py --threads 2 --shapes seed-a --no-naive --out bench/results/train_throughput_round2.json"
+ISSUE28_CMD = "python bench/train_throughput.py --threads 2 --shapes seed-a --no-naive"
+ISSUE28_ROUNDS = ("train_throughput_issue28_round1", "train_throughput_issue28_round2")
+BATCH_PATH_CMD = "python bench/batch_path.py --threads 2"
+BATCH_PATH_T1_CMD = (
+    "python bench/batch_path.py --threads 1 --out bench/results/batch_path_threads1.json"
+)
+# The check an Intel (or any other) machine runs for issue 28's targets.
+CHECK_CMD = (
+    "for round in 1 2; do python bench/train_throughput.py --threads 2 --shapes seed-a "
+    "--no-naive --out bench/results/train_throughput_issue28_round$round.json; done && "
+    "python bench/make_results.py"
+)
+# minGRU/minLSTM (and their bidirectional variants) against the LSTM they should beat.
+MIN_VS = {"mingru": "lstm", "minlstm": "lstm", "bimingru": "bilstm", "biminlstm": "bilstm"}
 MAIN_JOB_CMD = (
     "python bench/main_job.py --preset quick kovac2023 kobylin2024 holodnikov2024 karanik"
 )
@@ -103,6 +117,8 @@ def machine_line(result: Result, *extra: str) -> str:
         f"{machine['logical_cores']} logical cores" if "logical_cores" in machine else None,
         f"Python {machine['python']}" if "python" in machine else None,
         f"torch {machine['torch']}" if "torch" in machine else None,
+        f"flags {' '.join(machine['cpu_flags'])}" if machine.get("cpu_flags") else None,
+        f"OMP_WAIT_POLICY={machine['omp_wait_policy']}" if machine.get("omp_wait_policy") else None,
         *extra,
     ]
     return f"Measured {result.get('date', '?')} on " + ", ".join(p for p in parts if p) + "."
@@ -445,6 +461,125 @@ def keras_rounds_section(rounds: list[Result]) -> list[str]:
     return [*lines, ""]
 
 
+def _issue28_cells(rows: dict[str, Result], arch: str) -> tuple[list[str], bool | None]:
+    """One round's cells for ``arch``: samples/s of rnnbench / torch module / Keras, and
+    the ratios the targets read; with whether every target of the arch was met."""
+    row = rows.get(arch, {})
+    ours, torch_module, keras = (rate(row.get(k)) for k in ("rnnbench", "torch_module", "keras"))
+    checks = []
+    vs_keras, vs_torch = ratio(ours, keras), ratio(ours, torch_module)
+    if vs_keras is not None:
+        checks.append(vs_keras >= KERAS_FACTOR)
+    if vs_torch is not None:
+        checks.append(vs_torch >= 1.0)
+    base = MIN_VS.get(arch)
+    vs_base = ratio(ours, rate(rows.get(base, {}).get("rnnbench"))) if base else None
+    if vs_base is not None:
+        checks.append(vs_base >= 1.0)
+    rates = " / ".join(fmt_int(v) for v in (ours, torch_module, keras))
+    ratios = [fmt_ratio(vs_keras), fmt_ratio(vs_torch), fmt_ratio(vs_base)]
+    return [rates, *ratios], (all(checks) if checks else None)
+
+
+def issue28_section(rounds: list[Result]) -> list[str]:
+    """Issue 28's targets at seed A, round by round, on the machine at hand."""
+    if not rounds:
+        return [*not_measured(ISSUE28_CMD), f"To check on another machine: `{CHECK_CMD}`", ""]
+    machine = rounds[0].get("machine", {})
+    loads = [r.get("machine", {}).get("load_average_before") or [0] for r in rounds]
+    shared = []
+    if max(load[0] for load in loads) > machine.get("logical_cores", 1):
+        shared = [
+            f"A shared machine: load averages of {', '.join(str(load[0]) for load in loads)} "
+            f"on {machine.get('logical_cores')} cores at the rounds' starts, so every figure "
+            "is a contended one and they move several-fold between rounds for rnnbench and "
+            "Keras alike; ratios within a round (same minutes) are what compare.",
+            "",
+        ]
+    lines = [
+        machine_line(rounds[0], f"{rounds[0]['threads']} thread(s)"),
+        "",
+        *shared,
+        f"Each round a separate `{ISSUE28_CMD} --out bench/results/<round>.json`, the rounds "
+        "back to back. Targets, in every round: every recurrent architecture at least "
+        f"{KERAS_FACTOR:g}x Keras 3; none slower than torch's own module on the same batches "
+        "(the bench's batches are full length, so an LSTM takes the per-batch path of its "
+        "rows, oneDNN: models/plan.py uniform_rows_plan); minGRU/minLSTM at least as fast "
+        "as the LSTM, the bidirectional ones as the BiLSTM. samples/s, rnnbench / torch "
+        "module / Keras 3 (– where there is no twin):",
+        "",
+        "| round | arch | samples/s | ÷ Keras | ÷ torch module | ÷ (Bi)LSTM | met |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
+    for index, result in enumerate(rounds, 1):
+        rows = {r["arch"]: r for r in result["shapes"]["seed-a"]["results"]}
+        load_avg = result.get("machine", {}).get("load_average_before")
+        for arch in (*RECURRENT, *MIN_VS):
+            cells, met = _issue28_cells(rows, arch)
+            lines.append(f"| {index} | {arch} | " + " | ".join(cells) + f" | {yes_no(met)} |")
+        if load_avg:
+            lines.append(f"| {index} | load average before | {load_avg} | | | | |")
+    lines += [
+        "",
+        f"To check the targets on another machine (this one is AMD; for Intel): `{CHECK_CMD}`. "
+        "On a machine that other processes keep busy, set `OMP_WAIT_POLICY=PASSIVE` before "
+        "it (the JSON records it): torch's threads then sleep at a barrier instead of "
+        "spinning away the time slice their partner thread needs, which under a load of ~15 "
+        "on 2 cores made a 2-thread training step 30x slower (a seed-A RNN step, 1.86 s vs "
+        "58 ms, paired). Keras' thread pool has no such barrier.",
+        "",
+    ]
+    return lines
+
+
+def batch_path_section(two: Result | None, one: Result | None) -> list[str]:
+    """bench/batch_path.py: the per-batch rule's measurements."""
+    if two is None and one is None:
+        return not_measured(BATCH_PATH_CMD)
+    lines = [
+        "Full-length batches (every row one length), an LSTM trained on the compiled kernels "
+        "and on torch's module over the unpacked batch (oneDNN), alternated round by round "
+        "in one process; ms per training step (median) and oneDNN's speed-up in each round. "
+        "The rule in models/plan.py (oneDNN for rows of one length up to hidden "
+        "ONEDNN_MAX_HIDDEN) reads these.",
+        "",
+    ]
+    for result, command in ((one, BATCH_PATH_T1_CMD), (two, BATCH_PATH_CMD)):
+        if result is None:
+            lines += not_measured(command)
+            continue
+        machine = result.get("machine", {})
+        load_avg = (machine.get("load_average_before"), machine.get("load_average_after"))
+        if load_avg[0] and load_avg[0][0] > machine.get("logical_cores", 1):
+            lines += [
+                f"A shared machine: the load average ({load_avg[0][0]}) exceeded the "
+                f"{machine.get('logical_cores')} cores, so each thread waited for a core "
+                "and a multi-threaded step also for its other thread (oneDNN synchronises "
+                "its threads at every step; the compiled kernels' pieces never do).",
+                "",
+            ]
+        lines += [
+            machine_line(
+                result,
+                f"{result['threads']} thread(s), load average {load_avg[0]} "
+                f"before and {load_avg[1]} after",
+            ),
+            "",
+            "| shape | arch | batch | length | hidden | compiled | oneDNN | oneDNN's speed-up "
+            "per round |",
+            "|---|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for row in result["results"]:
+            speedups = ", ".join(f"{v:.2f}x" for v in row["onednn_speedup_per_round"])
+            lines.append(
+                f"| {row['shape']} | {row['arch']} | {row['batch']} | {row['length']} "
+                f"| {row['hidden']} | {row['compiled_ms']} ms | {row['onednn_ms']} ms "
+                f"| {speedups} |"
+            )
+        lines.append("")
+    return lines
+
+
 # --- workflow scale --------------------------------------------------------------------
 
 
@@ -729,6 +864,7 @@ def render(results: Path) -> str:
     batching = load(results, "batching")
     uneven = load(results, "uneven_rows")
     rounds = [r for r in (throughput, load(results, "train_throughput_round2")) if r]
+    issue28 = [r for r in (load(results, name) for name in ISSUE28_ROUNDS) if r]
     lines = [
         "# Benchmark results",
         "",
@@ -745,6 +881,10 @@ def render(results: Path) -> str:
         f"- `{BATCHING_CMD}`: `batching.json`",
         f"- `{UNEVEN_CMD}`: `uneven_rows.json`",
         f"- `{ROUND2_CMD}`: `train_throughput_round2.json`",
+        f"- `{ISSUE28_CMD} --out bench/results/<name>.json`, twice: "
+        + ", ".join(f"`{name}.json`" for name in ISSUE28_ROUNDS),
+        f"- `{BATCH_PATH_CMD}` and `{BATCH_PATH_T1_CMD}`: `batch_path.json`, "
+        "`batch_path_threads1.json`",
         f"- `{MAIN_JOB_CMD}`: `main_job.json`",
         "",
         "## The main job and the presets, end to end",
@@ -765,9 +905,15 @@ def render(results: Path) -> str:
         "## Execution plan (issue 17): CPU throughput before and after",
         "",
         *exec_plan_section(exec_plan),
-        "### Uneven rows: why every LSTM runs on the compiled kernels",
+        "### Uneven rows: why ragged batches run on the compiled kernels",
         "",
         *uneven_rows_section(uneven),
+        "### Per-batch path (issue 28): rows of one length, compiled kernels vs oneDNN",
+        "",
+        *batch_path_section(load(results, "batch_path"), load(results, "batch_path_threads1")),
+        "## Issue 28: the LSTM family, minGRU and minLSTM against torch and Keras",
+        "",
+        *issue28_section(issue28),
         "## Length-bucketed batches (`hparams.batching`), CPU",
         "",
         *batching_section(batching),

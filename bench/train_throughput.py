@@ -53,7 +53,7 @@ from rnnbench.names import CELL_ARCHS
 from rnnbench.registry import TransformerConfig
 from rnnbench.train.cpu import configure_cpu
 from rnnbench.train.optimizers import build_optimizer
-from rnnbench.train.report import cpu_model
+from rnnbench.train.report import cpu_model, cpu_vector_flags
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from keras_env import keras_python
@@ -234,6 +234,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "train_throughput.json"))
     args = parser.parse_args()
     configure_cpu(args.threads)  # as `rnnbench train` does: threads, denormals, allocator
+    load_before = [round(v, 2) for v in os.getloadavg()]
     print(f"recurrent kernels: {native.describe()}", flush=True)
 
     python, keras_note = (None, "skipped (--no-keras)") if args.no_keras else keras_python()
@@ -261,6 +262,12 @@ def main() -> None:
         "shapes": shapes,
         "machine": {
             "cpu": cpu_model(),
+            "cpu_flags": cpu_vector_flags(),
+            # libgomp's wait policy (read when torch loads): on a machine whose other
+            # processes keep the cores busy, PASSIVE stops a thread that waits at one of
+            # torch's barriers from spinning away the time slice its partner needs.
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            "load_average_before": load_before,
             "logical_cores": os.cpu_count(),
             "python": platform.python_version(),
             "torch": torch.__version__,

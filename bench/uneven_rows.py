@@ -29,7 +29,7 @@ from rnnbench.models import build_model
 from rnnbench.models.bodies import plan_model
 from rnnbench.models.plan import Path as ExecPath
 from rnnbench.train.optimizers import build_optimizer
-from rnnbench.train.report import cpu_model
+from rnnbench.train.report import cpu_model, cpu_vector_flags
 
 BENCH = Path(__file__).resolve().parent
 LENGTH, BATCH, VOCAB = 120, 128, 10_000
@@ -92,6 +92,7 @@ def main() -> None:
     results = measure(args.archs)
     machine = {
         "cpu": cpu_model(),
+        "cpu_flags": cpu_vector_flags(),
         "logical_cores": os.cpu_count(),
         "python": platform.python_version(),
         "torch": torch.__version__,

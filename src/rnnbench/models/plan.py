@@ -128,16 +128,18 @@ def uniform_rows_plan(kind: str, hidden: int, device: torch.device, plan: Plan) 
     or None where such a batch keeps ``plan``. Decided with the plan, applied per batch
     (bodies.FusedRecurrence.plan_for_batch).
 
-    The measured rule (bench/batch_path.py, bench/RESULTS.md "Per-batch path"): on a
-    CPU, over rows of one length, torch's module over the unpacked batch (oneDNN's fused
-    LSTM) trains an LSTM of hidden 32-64 1.3-1.6x faster than the compiled kernels per
-    thread, both directions, batch 32 and 128; at hidden 128 the compiled kernels were
-    faster. Rows of different lengths must be packed, and there the compiled kernels win
-    8-10x ("Uneven rows"). RNNs and GRUs have no oneDNN kernel: torch's modules lose to
-    the compiled kernels at any lengths. Without a compiler, the packed module's LSTMs
-    get the same alternative. The caller asks only for a planned path, not a forced one,
-    so that a path forced for a test or a benchmark column stays that path for every
-    batch.
+    The measured rule (bench/batch_path.py, bench/RESULTS.md "Per-batch path"; AMD EPYC
+    with AVX-512, one thread per job, the workflow's default): over rows of one length,
+    torch's module over the unpacked batch (oneDNN's fused LSTM) trained an LSTM of
+    hidden 32-64 faster than the compiled kernels in 24 of 25 paired rounds (median
+    1.4x), both directions, batch 32 and 128; at hidden 128 the compiled kernels were
+    faster in 4 of 5. Rows of different lengths must
+    be packed, and there the compiled kernels win 8-10x ("Uneven rows"). RNNs and GRUs
+    have no oneDNN kernel: torch's modules lose to the compiled kernels at any lengths.
+    Without a compiler, the packed module's LSTMs get the same alternative. The caller
+    asks only for a planned path, not a forced one, so that a path forced for a test or
+    a benchmark column stays that path for every batch. The rule reads the shape only,
+    never the thread count, so that the thread count never changes a batch's path.
     """
     mkldnn = torch.backends.mkldnn
     onednn = mkldnn.is_available() and mkldnn.enabled

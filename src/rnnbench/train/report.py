@@ -87,6 +87,24 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# The vector instruction sets the compiled kernels (-march=native) and oneDNN choose by.
+VECTOR_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16")
+
+
+def cpu_vector_flags() -> list[str]:
+    """The CPU's vector flags among VECTOR_FLAGS and any AMX flag, as /proc/cpuinfo lists
+    them (empty where it cannot be read): what a speed figure's CPU could use."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            flags = next(
+                (line.split(":", 1)[1].split() for line in handle if line.startswith("flags")), []
+            )
+    except OSError:
+        return []
+    amx = sorted(flag for flag in flags if flag.startswith("amx"))
+    return [flag for flag in VECTOR_FLAGS if flag in flags] + amx
+
+
 def hardware(
     device: torch.device,
     *,
