@@ -160,6 +160,7 @@ def check_tensorboard(root: Path, runs: Path) -> None:
             assert [e.value for e in events] == pytest.approx([v for _, v in expected], rel=1e-6)
         final = accumulator.Scalars("test/accuracy")
         assert [e.value for e in final] == pytest.approx([float(row["test_accuracy"])], rel=1e-6)
+        assert accumulator.Scalars("run/params")[0].value == float(row["params"])
         hparams = hparams_of(accumulator)
         for key in grid_columns(runs):
             assert str(hparams[key]).removesuffix(".0") == row[key], key

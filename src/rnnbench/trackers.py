@@ -5,7 +5,8 @@ One tracker run per grid cell (a row of ``results/summary/runs.csv``):
 - **TensorBoard** (``--to tensorboard DIR``): ``DIR/<cell>/`` holds the per-epoch curves of
   the cell's ``history.csv`` (``curves/<column>``, step = epoch), and through the HParams
   plugin its grid dimensions and hyperparameters with its final test metrics
-  (``test/<metric>``), so the HParams dashboard filters and compares the cells.
+  (``test/<metric>``) and cost (``run/params``, ``run/seconds_per_epoch``, ...), so the
+  HParams dashboard filters and compares the cells.
 - **MLflow** (``--to mlflow DIR``): an MLflow store in DIR (``DIR/mlflow.db`` and
   ``DIR/artifacts``; ``mlflow ui --backend-store-uri sqlite:///DIR/mlflow.db``),
   experiment ``rnnbench``: per cell one run with the grid dimensions and
@@ -45,7 +46,7 @@ CELL_TAG = "rnnbench.cell"
 FINGERPRINT_TAG = "rnnbench.fingerprint"
 DATABASE = "mlflow.db"
 INDEX = "export.json"
-FORMAT = 1  # bump when the export's layout changes, so every run is rewritten
+FORMAT = 2  # bump when the export's layout changes, so every run is rewritten
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,14 @@ def curves(cell: Cell) -> Iterator[tuple[str, int, float]]:
 # --- TensorBoard ----------------------------------------------------------------------------
 
 
+def final_tag(column: str) -> str:
+    """A final figure's TensorBoard tag: ``test/<metric>``, or ``run/<figure>`` for the
+    run's cost (parameters, epochs, seconds per epoch)."""
+    if column.startswith("test_"):
+        return "test/" + column.removeprefix("test_")
+    return "run/" + column
+
+
 def _tensorboard_run(cell: Cell, out: Path) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
@@ -158,7 +167,7 @@ def _tensorboard_run(cell: Cell, out: Path) -> None:
     with SummaryWriter(str(out)) as writer:
         for key, epoch, value in curves(cell):
             writer.add_scalar(f"curves/{key}", value, epoch)
-        metrics = {f"test/{k.removeprefix('test_')}": v for k, v in cell.final.items()}
+        metrics = {final_tag(k): v for k, v in cell.final.items()}
         # run_name ".": the hparams and final metrics go into the cell's own run, not a
         # sub-run named by the time, so the HParams dashboard shows one row per cell.
         writer.add_hparams(hparams, metrics, run_name=".")
