@@ -541,7 +541,12 @@ def batch_path_section(two: Result | None, one: Result | None) -> list[str]:
         "and on torch's module over the unpacked batch (oneDNN), alternated round by round "
         "in one process; ms per training step (median) and oneDNN's speed-up in each round. "
         "The rule in models/plan.py (oneDNN for rows of one length up to hidden "
-        "ONEDNN_MAX_HIDDEN) reads these.",
+        "ONEDNN_MAX_HIDDEN) follows the one-thread pairs: one thread per job is the "
+        "workflow's default, and the rule reads the shape only, never the thread count, so "
+        "that the thread count never changes a batch's path (or its rounding). At two "
+        "threads the order came out the other way round (the compiled kernels' pieces run "
+        "without synchronising, oneDNN meets its threads at every step), on a machine too "
+        "contended to settle it.",
         "",
     ]
     for result, command in ((one, BATCH_PATH_T1_CMD), (two, BATCH_PATH_CMD)):

@@ -126,7 +126,8 @@ def hardware(
       path as planned (models/plan.py): "compiled", "library" or "reference";
       ``exec_batches`` the share of training batches each path computed where a
       recurrence chooses per batch (an LSTM's rows of one length may take oneDNN:
-      models.bodies.batch_shares), else {};
+      models.bodies.batch_shares; the batches this process trained, so a resumed run's
+      from its resumption), else {};
     - ``tf32``: {"matmul", "cudnn"}, torch's allow_tf32 switches as the run left them
       (hparams.tf32 sets both; on a GPU only, None on a CPU where TF32 does not apply),
       and ``amp_dtype`` ("bfloat16", "float16") when autocast was on (hparams.amp, on any
