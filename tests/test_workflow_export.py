@@ -11,9 +11,11 @@ import yaml
 from conftest import run_snakemake, write_memory_grid
 from test_trackers import check_mlflow, check_tensorboard, needs
 
-pytestmark = [pytest.mark.slow, needs("tensorboard"), needs("mlflow")]
+pytestmark = pytest.mark.slow
 
 
+@needs("tensorboard")
+@needs("mlflow")
 def test_the_export_rule_keeps_both_trackers_up_to_date(tmp_path: Path) -> None:
     write_memory_grid(tmp_path, ["rnn"], ["adam"], seeds=[0, 1])
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
