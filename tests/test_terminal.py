@@ -70,6 +70,11 @@ def test_the_answer_names_the_summary_the_tables_and_the_report_command(tmp_path
         "HTML report: snakemake --configfile presets/quick.yaml --report reports/report.html"
         "   (or: make report)"
     )
+    lines = answer_lines(summary, tables, report, tmp_path, ["results/export/mlflow"])
+    assert lines[-1] == (
+        "MLflow export: results/export/mlflow   "
+        "(open: mlflow ui --backend-store-uri sqlite:///results/export/mlflow/mlflow.db)"
+    )
 
 
 def test_the_report_command_repeats_the_experiments_config():

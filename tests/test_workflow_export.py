@@ -25,6 +25,8 @@ def test_the_export_rule_keeps_both_trackers_up_to_date(tmp_path: Path) -> None:
     result = run_snakemake(tmp_path, "--cores", "2")
     assert result.returncode == 0, result.stderr
     runs = tmp_path / "results/summary/runs.csv"
+    output = result.stdout + result.stderr
+    assert "TensorBoard export: results/export/tensorboard   (open: tensorboard --logdir" in output
     check_tensorboard(tmp_path / "results/export/tensorboard", runs)
     check_mlflow(tmp_path / "results/export/mlflow", runs)
     assert "Nothing to be done" in run_snakemake(tmp_path, "-n").stdout

@@ -122,9 +122,14 @@ def report_command(
 
 
 def answer_lines(
-    summary: Path, tables: Iterable[str], report: str, workdir: Path = Path()
+    summary: Path,
+    tables: Iterable[str],
+    report: str,
+    workdir: Path = Path(),
+    exports: Iterable[str] = (),
 ) -> list[str]:
-    """The terminal's answer after a successful run that built ``summary``."""
+    """The terminal's answer after a successful run that built ``summary`` (and the
+    tracker exports, ``results/export/<tracker>``, it brought up to date)."""
     lines, left_out = headline(summary.read_text(encoding="utf-8"))
     where = relative(summary, workdir)
     out = ["", f"rnnbench: the answer ({where})", *lines]
@@ -135,6 +140,12 @@ def answer_lines(
     if tables:
         out.append("Comparison tables: " + ", ".join(tables))
     out.append(f"HTML report: {report}")
+    for folder in exports:
+        from rnnbench.trackers import NAMES, OPEN_COMMANDS
+
+        tracker = Path(folder).name
+        command = OPEN_COMMANDS[tracker].format(dir=folder)
+        out.append(f"{NAMES[tracker]} export: {folder}   (open: {command})")
     return out
 
 
@@ -192,8 +203,12 @@ def print_answer(workflow: Any, workdir: Path = Path()) -> None:
     report = report_command(
         files, args, "reports/all.html" if targets else "reports/report.html", targets
     )
+    exports = sorted(
+        os.path.dirname(str(f)) for job in jobs if job.rule.name == "export" for f in job.output
+    )
     if Path(summary).is_file():
-        logger.info("\n".join(answer_lines(Path(summary), tables, report, workdir)))
+        lines = answer_lines(Path(summary), tables, report, workdir, exports)
+        logger.info("\n".join(lines))
 
 
 def failed_jobs(workflow: Any) -> list[tuple[str, list[str]]]:

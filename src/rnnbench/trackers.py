@@ -279,6 +279,7 @@ OPEN_COMMANDS = {
     "mlflow": "mlflow ui --backend-store-uri sqlite:///{dir}/mlflow.db",
 }
 PACKAGES = {"tensorboard": "tensorboard", "mlflow": "mlflow"}
+NAMES = {"tensorboard": "TensorBoard", "mlflow": "MLflow"}
 
 
 def export(tracker: str, out: Path, runs_csv: Path, workdir: Path = Path()) -> dict[str, int]:
