@@ -422,13 +422,17 @@ def uneven_rows_section(result: Result | None) -> list[str]:
         "rows vs uneven rows (30% shorter). torch's CPU modules read packed sequences and, "
         "on uneven rows, fall back to a per-step loop. samples/s:",
         "",
-        "| arch | rows | compiled | library (torch module) | reference loop |",
-        "|---|---|---:|---:|---:|",
+        "| arch | rows | compiled | library (torch module) | reference loop | as planned "
+        "(issue 28: per batch) |",
+        "|---|---|---:|---:|---:|---|",
     ]
     for row in result["results"]:
+        planned = DASH
+        if "planned" in row:
+            planned = f"{fmt_int(row['planned'])} ({row['planned_path']})"
         lines.append(
             f"| {row['arch']} | {row['rows']} | {fmt_int(row['compiled'])} "
-            f"| {fmt_int(row['library'])} | {fmt_int(row['reference'])} |"
+            f"| {fmt_int(row['library'])} | {fmt_int(row['reference'])} | {planned} |"
         )
     return [*lines, ""]
 

@@ -68,16 +68,18 @@ def measure(archs: list[str], windows: int = 3, steps: int = 5) -> list[dict]:
     for arch in archs:
         for rows_kind, lengths in (("full", torch.full((BATCH,), LENGTH)), ("uneven", uneven)):
             row = {"arch": arch, "rows": rows_kind}
-            for path in (ExecPath.COMPILED, ExecPath.LIBRARY, ExecPath.REFERENCE):
+            for path in (ExecPath.COMPILED, ExecPath.LIBRARY, ExecPath.REFERENCE, None):
                 torch.manual_seed(0)
                 model = build_model(arch, meta, HPARAMS)
-                plan_model(model, torch.device("cpu"), path)
+                plan_model(model, torch.device("cpu"), path)  # None: as planned, per batch
                 rate = samples_per_second(model, (x, lengths, y), windows, steps)
-                row[str(path)] = round(rate, 1)
+                row[str(path or "planned")] = round(rate, 1)
+            # What the planned model ran this batch on (models/plan.py, per batch).
+            row["planned_path"] = model.body.recurrence.plan_for_batch(lengths).label
             rows.append(row)
             print(f"  {arch:>6} {rows_kind:>6}: " + ", ".join(
-                f"{p} {row[str(p)]:,.0f}" for p in ExecPath
-            ) + " samples/s", flush=True)  # fmt: skip
+                f"{p} {row[p]:,.0f}" for p in (*map(str, ExecPath), "planned")
+            ) + f" samples/s; planned: {row['planned_path']}", flush=True)  # fmt: skip
     return rows
 
 
@@ -93,6 +95,7 @@ def main() -> None:
     machine = {
         "cpu": cpu_model(),
         "cpu_flags": cpu_vector_flags(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "logical_cores": os.cpu_count(),
         "python": platform.python_version(),
         "torch": torch.__version__,
