@@ -418,7 +418,7 @@ def uneven_rows_section(result: Result | None) -> list[str]:
         measured_line(result),
         "",
         f"Seed A's shape (length {setup['length']}, batch {setup['batch']}, embedding "
-        f"{setup['embedding_dim']}, hidden {setup['hidden']}), each path forced; full-length "
+        f"{setup['embedding_dim']}, hidden {setup['hidden']}), each path forced, and as planned; full-length "
         "rows vs uneven rows (30% shorter). torch's CPU modules read packed sequences and, "
         "on uneven rows, fall back to a per-step loop. samples/s:",
         "",
