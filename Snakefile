@@ -19,15 +19,11 @@ include: "workflow/rules/common.smk"
 
 
 wildcard_constraints:
+    **GRID_WILDCARDS,
     dataset=one_of(DATASETS),
     split=one_of(SPLITS),
     source=one_of(SOURCE_KEYS),
-    length=r"[1-9][0-9]*",
-    arch=one_of({cell["arch"] for cell in ALL_CELLS}),
-    optimizer=one_of({cell["optimizer"] for cell in ALL_CELLS}),
-    seed=r"[0-9]+",
-    fold=r"[0-9]+",
-    kind=one_of(PLOT_KINDS + NER_PLOT_KINDS),
+    kind=one_of(PLOT_KINDS),
     lr=LR_WILDCARD,
 
 

@@ -29,8 +29,8 @@ from rnnbench.models.bodies import plan_model
 from rnnbench.models.plan import Path as ExecPath
 from rnnbench.models.plan import Plan
 from rnnbench.names import EXEC_ONEDNN, UNPACKED
+from rnnbench.optimizers import build_optimizer
 from rnnbench.train.cpu import configure_cpu
-from rnnbench.train.optimizers import build_optimizer
 from rnnbench.train.report import cpu_model, cpu_vector_flags
 
 BENCH = Path(__file__).resolve().parent

@@ -34,11 +34,11 @@ from torch import nn
 
 from rnnbench.data.arrays import load_encoded
 from rnnbench.models import build_model, native
+from rnnbench.optimizers import build_optimizer
 from rnnbench.train.batches import BUCKET_WINDOW, batches, epoch_batches, to_tensors
 from rnnbench.train.checkpoint import file_sha256
 from rnnbench.train.cpu import configure_cpu
 from rnnbench.train.loop import Task, batch_loss
-from rnnbench.train.optimizers import build_optimizer
 
 REPO = Path(__file__).resolve().parents[1]
 BATCHINGS = ("shuffled", "by_length")

@@ -41,13 +41,13 @@ from torch import nn
 from rnnbench import registry
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.data.synthetic import generate_memory_split
+from rnnbench.experiment.spec import RECURRENT_CLIP_NORM
 from rnnbench.models import build_model, native
 from rnnbench.models.bodies import execution_path
 from rnnbench.names import EXEC_NO_RECURRENCE
+from rnnbench.optimizers import build_optimizer
 from rnnbench.train.cpu import configure_cpu
-from rnnbench.train.optimizers import build_optimizer
 from rnnbench.train.report import cpu_model
-from rnnbench.train.spec import RECURRENT_CLIP_NORM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_results import length_scaling_table

@@ -50,9 +50,9 @@ from rnnbench.models.bodies import plan_model
 from rnnbench.models.build import FUSED
 from rnnbench.models.plan import Path as ExecPath
 from rnnbench.names import CELL_ARCHS
+from rnnbench.optimizers import build_optimizer
 from rnnbench.registry import TransformerConfig
 from rnnbench.train.cpu import configure_cpu
-from rnnbench.train.optimizers import build_optimizer
 from rnnbench.train.report import cpu_model, cpu_vector_flags
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -28,7 +28,7 @@ from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models import build_model
 from rnnbench.models.bodies import plan_model
 from rnnbench.models.plan import Path as ExecPath
-from rnnbench.train.optimizers import build_optimizer
+from rnnbench.optimizers import build_optimizer
 from rnnbench.train.report import cpu_model, cpu_vector_flags
 
 BENCH = Path(__file__).resolve().parent

@@ -12,6 +12,7 @@ import csv
 import gzip
 import hashlib
 import io
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -165,6 +166,16 @@ def table(
     return path
 
 
+def reviews_table(path: Path, n: int) -> Path:
+    """A two-class sentiment CSV (text, label) of ``n`` short reviews, alternating labels."""
+    words = {"pos": ["great", "superb", "fine"], "neg": ["awful", "dull", "weak"]}
+    rows: list[list[Any]] = [["text", "label"]]
+    for i in range(n):
+        label = "pos" if i % 2 else "neg"
+        rows.append([f"a {words[label][i % 3]} film, number {i}", label])
+    return table(path, rows)
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -221,6 +232,15 @@ def run_snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.C
     return subprocess.run(
         [*command, "-d", str(workdir), *args], capture_output=True, text=True, timeout=timeout
     )
+
+
+def copy_workflow(dest: Path) -> Path:
+    """The workflow with its own copy of the package sources (so a test can touch them)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.so", "*.pyc")
+    for name in ("workflow", "src", "reports", "envs"):
+        shutil.copytree(REPO_ROOT / name, dest / name, ignore=ignore)
+    shutil.copy(REPO_ROOT / "Snakefile", dest / "Snakefile")
+    return dest / "Snakefile"
 
 
 def write_memory_grid(

@@ -16,14 +16,14 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT, SCHEMA_PATH, base_config
-from rnnbench.config import (
+from rnnbench.config import validate_config
+from rnnbench.errors import ConfigError
+from rnnbench.experiment.sources import (
     dataset_sources,
     is_remote,
     signal_index,
     stage_options,
-    validate_config,
 )
-from rnnbench.errors import ConfigError
 
 Mutation = Callable[[dict[str, Any]], None]
 

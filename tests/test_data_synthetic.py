@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from conftest import validated
-from rnnbench.config import signal_index
 from rnnbench.data.arrays import load_encoded
 from rnnbench.data.stages import synthesize_memory, write_memory_datacard
 from rnnbench.data.synthetic import generate_memory_split
 from rnnbench.errors import DataError
+from rnnbench.experiment.sources import signal_index
 
 
 def test_deterministic_for_seed_split_and_length() -> None:

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from conftest import SCHEMA_PATH, table, validated
-from rnnbench.config import stage_options, validate_config
+from rnnbench.config import validate_config
 from rnnbench.data.readers import read_jsonl
 from rnnbench.data.stages import split_dataset
 from rnnbench.errors import ConfigError, DataError
+from rnnbench.experiment.sources import stage_options
 from rnnbench.io import read_jsonl as read_records
 
 pytestmark = pytest.mark.fault
@@ -185,7 +186,7 @@ def _polarity(tmp_path: Path, n: int = 20) -> tuple[Path, Path]:
 
 def _lines_split(tmp_path: Path, ds: dict) -> dict[str, list[dict]]:
     """The split stage on the class files the config names, keyed as fetch writes them."""
-    from rnnbench.config import dataset_sources
+    from rnnbench.experiment.sources import dataset_sources
 
     sources = {key: Path(src["url"]) for key, src in dataset_sources("x", validated(ds)).items()}
     return _split(tmp_path, ds, sources)
@@ -257,8 +258,8 @@ def test_a_latin_1_class_file_read_as_utf_8_names_the_line_and_the_option(tmp_pa
 
 
 def test_class_files_are_fetched_one_source_key_each() -> None:
-    from rnnbench.config import dataset_sources
     from rnnbench.data.fetch import source_key
+    from rnnbench.experiment.sources import dataset_sources
 
     ds = validated(
         {

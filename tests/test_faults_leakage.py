@@ -21,10 +21,11 @@ import yaml
 
 from conftest import run_snakemake, validated
 from rnnbench.analysis.collect import collect_runs
+from rnnbench.analysis.datacard_page import datacard_html
 from rnnbench.analysis.sanity import LEAKAGE, flag_run
 from rnnbench.analysis.summary import build_summary, render_markdown
 from rnnbench.data.arrays import SPLITS
-from rnnbench.data.datacard import cross_split_duplicates, datacard_html
+from rnnbench.data.datacard import cross_split_duplicates
 from rnnbench.data.stages import build_vocab_file, tokenize_split, write_text_datacard
 from rnnbench.errors import DataError
 from rnnbench.io import write_jsonl_atomic

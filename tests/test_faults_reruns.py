@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, sha256_of, table
+from conftest import REPO_ROOT, reviews_table, sha256_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.fault]
 
@@ -97,12 +97,7 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workdir = tmp_path_factory.mktemp("reruns")
-    words = {"pos": ["great", "superb", "fine"], "neg": ["awful", "dull", "weak"]}
-    rows: list[list[Any]] = [["text", "label"]]
-    for i in range(60):
-        label = "pos" if i % 2 else "neg"
-        rows.append([f"a {words[label][i % 3]} film, number {i}", label])
-    table(workdir / "data" / "reviews.csv", rows)
+    reviews_table(workdir / "data" / "reviews.csv", 60)
     (workdir / "config.yaml").write_text(yaml.safe_dump(_config(), sort_keys=False))
     stub = workdir / "stub" / "rnnbench"
     stub.parent.mkdir()

@@ -13,11 +13,13 @@ import pytest
 from conftest import validated
 from rnnbench.analysis.collect import collect_runs
 from rnnbench.analysis.compare import FOLDS_NOTE, comparison_table
-from rnnbench.config import grid_cells, run_dir, stage_options
 from rnnbench.data.splitting import fold_ids, fold_split
 from rnnbench.data.stages import build_vocab_file, split_dataset, tokenize_split
+from rnnbench.experiment.grid import grid_cells
+from rnnbench.experiment.paths import run_dir
+from rnnbench.experiment.sources import stage_options
+from rnnbench.experiment.spec import resolve_spec
 from rnnbench.io import read_jsonl
-from rnnbench.train.spec import resolve_spec
 from test_analysis_helpers import make_metrics
 
 pytestmark = pytest.mark.fault

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT, SCHEMA_PATH, sha256_of
-from rnnbench.config import grid_cells, validate_config, validate_grids
+from rnnbench.config import validate_config, validate_grids
+from rnnbench.experiment.grid import grid_cells
 
 PRESETS = sorted((REPO_ROOT / "presets").glob("*.yaml"))
 SHARED_DATA = REPO_ROOT / "tests" / "shared-data.yaml"

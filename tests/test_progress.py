@@ -18,9 +18,8 @@ import yaml
 from conftest import REPO_ROOT
 from rnnbench.config import memory_grid_config
 from rnnbench.errors import ConfigError
+from rnnbench.experiment import paths
 from rnnbench.progress import (
-    LOG_PATH,
-    RUN_DIR,
     cell_progress,
     duration,
     format_table,
@@ -100,11 +99,11 @@ def write(path: Path, text: str, mtime: float = NOW - 5) -> Path:
 
 
 def run_dir(workdir: Path, c: dict) -> Path:
-    return workdir / RUN_DIR.format(**c)
+    return workdir / paths.run_dir(c)
 
 
 def log_path(workdir: Path, c: dict) -> Path:
-    return workdir / LOG_PATH.format(**c)
+    return workdir / paths.train_log(c)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,14 @@ import pytest
 import torch
 import yaml
 
-from conftest import REPO_ROOT, SCHEMA_PATH, run_snakemake, write_memory_grid
+from conftest import REPO_ROOT, SCHEMA_PATH, copy_workflow, run_snakemake, write_memory_grid
 from rnnbench import registry
 from rnnbench.config import memory_grid_config, validate_config, validate_grids
 from rnnbench.errors import ConfigError
+from rnnbench.experiment.spec import MODEL_KEYS, RECURRENT_ARCHS, TRAINING_DEFAULTS
 from rnnbench.models import build_model
 from rnnbench.models.summary import register as register_summary
 from rnnbench.names import ARCHITECTURES, RECURRENT
-from rnnbench.train.spec import MODEL_KEYS, RECURRENT_ARCHS, TRAINING_DEFAULTS
 from test_models import make_meta
 
 BUILT_IN = (
@@ -252,15 +251,6 @@ def test_a_bad_model_hparam_fails_at_snakemake_dry_run(
 
 
 # --- code inputs, and the modern preset's tiny version ----------------------------------
-
-
-def copy_workflow(dest: Path) -> Path:
-    """The workflow with its own copy of the package sources (so a test can touch them)."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.so", "*.pyc")
-    for name in ("workflow", "src", "reports", "envs"):
-        shutil.copytree(REPO_ROOT / name, dest / name, ignore=ignore)
-    shutil.copy(REPO_ROOT / "Snakefile", dest / "Snakefile")
-    return dest / "Snakefile"
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from rnnbench.train.optimizers import (
+from rnnbench.optimizers import (
     DEFAULT_LR,
     OPTIMIZER_DEFS,
     OPTIMIZERS,

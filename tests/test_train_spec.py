@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from rnnbench.models import DEFAULT_HPARAMS, RECURRENT
-from rnnbench.train.optimizers import DEFAULT_LR
-from rnnbench.train.spec import (
+from rnnbench.experiment.spec import (
     MODEL_KEYS,
     RECURRENT_ARCHS,
     TRAINING_DEFAULTS,
     SpecError,
     resolve_spec,
 )
+from rnnbench.models import DEFAULT_HPARAMS, RECURRENT
+from rnnbench.optimizers import DEFAULT_LR
 
 BASE = {"dataset": "toy", "arch": "lstm", "optimizer": "adam", "length": 12, "seed": 0}
 

@@ -14,14 +14,14 @@ import pytest
 from conftest import SCHEMA_PATH, base_config, validated
 from rnnbench.analysis.collect import read_runs_csv, write_runs_csv
 from rnnbench.analysis.compare import TUNED_LR, comparison_table
-from rnnbench.config import cell_spec, validate_config, validate_grids
+from rnnbench.config import validate_config, validate_grids
 from rnnbench.errors import ConfigError
-from rnnbench.train.cli import _tuned_lr
-from rnnbench.train.spec import SpecError
-from rnnbench.tuning import (
+from rnnbench.experiment.grid import cell_spec
+from rnnbench.experiment.spec import SpecError
+from rnnbench.experiment.tuning import (
     TUNED_LR as TUNED_MARK,
 )
-from rnnbench.tuning import (
+from rnnbench.experiment.tuning import (
     TuningError,
     apply_selected_lr,
     final_spec,
@@ -32,6 +32,7 @@ from rnnbench.tuning import (
     tuned_cells,
     write_selection,
 )
+from rnnbench.train.cli import _tuned_lr
 
 LRS = [3.0e-4, 1.0e-3, 3.0e-3, 1.0e-2]
 

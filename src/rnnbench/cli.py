@@ -34,7 +34,6 @@ HEAVY_COMMANDS = {
         "summarize-all": "every finished experiment in one place",
     },
     "rnnbench.progress": {"progress": "the training grid's state: done, running, waiting"},
-    "rnnbench.tuning": {"tune-select": "pick a tuned cell's lr from its trials' validation"},
     "rnnbench.analysis.lr_figure": {"lr-figure": "a dataset's lr-sensitivity figure (SVG)"},
     "rnnbench.trackers": {"export": "the runs in TensorBoard or MLflow (the trackers extra)"},
 }
@@ -45,12 +44,9 @@ def _split_paths(prefix: str, suffix: str) -> dict[str, str]:
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from rnnbench.config import check_config_files, schema_path
 
-    from rnnbench.config import check_config_files
-
-    schema = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-    for note in check_config_files(args.files, args.schema or schema):
+    for note in check_config_files(args.files, args.schema or schema_path()):
         logging.getLogger("rnnbench").warning("config warning: %s", note)
     print(f"config OK: {' + '.join(args.files)}")
     return 0
@@ -127,11 +123,23 @@ def _cmd_datacard(args: argparse.Namespace) -> int:
 
 
 def _cmd_datacard_html(args: argparse.Namespace) -> int:
-    from rnnbench.data.datacard import datacard_html
+    from rnnbench.analysis.datacard_page import datacard_html
     from rnnbench.io import write_text_atomic
 
     with open(args.card, encoding="utf-8") as handle:
         write_text_atomic(args.out, datacard_html(json.load(handle)))
+    return 0
+
+
+def _cmd_tune_select(args: argparse.Namespace) -> int:
+    from rnnbench.experiment.tuning import lr_label, write_selection
+
+    record = write_selection(args.metrics, args.out)
+    print(
+        f"{record['dataset']}/{record['arch']}/{record['optimizer']}/len{record['length']}: "
+        f"lr {lr_label(record['selected_lr'])} ({record['metric']} "
+        f"{record['selected_validation']:.4f})"
+    )
     return 0
 
 
@@ -220,6 +228,17 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--card", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_datacard_html)
+
+    p = sub.add_parser(
+        "tune-select",
+        help="pick a tuned cell's lr from its trials' validation scores",
+        description="Read the trials' metrics.json (one per candidate lr) and write "
+        "selected.json: every trial's validation headline metric and the selected lr "
+        "(highest validation score; exact ties go to the smallest lr).",
+    )
+    p.add_argument("--metrics", nargs="+", required=True, help="trial metrics.json files")
+    p.add_argument("--out", required=True, help="selected.json")
+    p.set_defaults(func=_cmd_tune_select)
 
     # The model and training commands import torch (~2 s); data jobs must not pay for it,
     # so each is registered for real only when it is the command being run.

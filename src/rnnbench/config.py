@@ -1,13 +1,15 @@
-"""Config validation: the JSON schema, its defaults, and the checks a schema cannot express.
+"""The config, loaded and validated in one place: the JSON schema, its defaults, and the
+checks a schema cannot express (tuning, and every grid cell against the registry).
 
 Everything here runs when the Snakefile is parsed, so a bad config fails at
-``snakemake -n`` before any job starts, with a message naming the key.
+``snakemake -n`` before any job starts, with a message naming the key. The Snakefile,
+``rnnbench progress`` and ``rnnbench check-config`` all go through :func:`prepare_config`
+(and the last two load the files with :func:`load_config`).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import re
 import warnings
 from pathlib import Path
@@ -17,16 +19,20 @@ import jsonschema
 import yaml
 
 from rnnbench.errors import ConfigError
+from rnnbench.experiment.grid import cell_spec, folds_of, grid_cells, set_at
+from rnnbench.experiment.sources import (
+    ONE_FILE_FORMATS,
+    check_array_budget,
+    dataset_sources,
+    is_remote,
+    signal_index,
+)
+from rnnbench.experiment.spec import SpecError, resolve_spec
+from rnnbench.experiment.tasks import TASKS
+from rnnbench.experiment.tuning import check_tuning, tune_config, validate_tuning
 
-FORMATS_BY_TASK = {
-    "sentiment": {"aclimdb", "sentiment_table", "jsonl", "lines"},
-    "ner": {"gmb_csv", "conll"},
-    "memory": {"synthetic"},
-}
-# Formats whose source has no official split, so all three splits are carved by fraction.
-UNSPLIT_FORMATS = {"gmb_csv"}
-# Formats read from one file only: `splits` (one file per split) does not apply.
-ONE_FILE_FORMATS = UNSPLIT_FORMATS | {"aclimdb"}  # aclimdb: one tarball, both splits
+# The schema, relative to the workflow directory (or the repository the package is in).
+SCHEMA = Path("workflow") / "schemas" / "config.schema.yaml"
 
 
 def _key_path(path: Any) -> str:
@@ -115,6 +121,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
         return f"{where}: unknown key(s) {extra}; allowed keys are {allowed}"
+    if error.validator == "required":
+        missing = [key for key in error.validator_value if key not in error.instance]
+        return f"{where}: missing {missing}"
     if error.validator == "minItems" and not error.instance:
         return f"{where}: the list is empty; give at least {error.validator_value} value(s)"
     bound = {"exclusiveMinimum": ">", "minimum": ">=", "exclusiveMaximum": "<", "maximum": "<="}
@@ -138,6 +147,24 @@ def load_schema(path: str | Path) -> dict:
     if isinstance(arch, dict) and "enum" in arch:
         arch["enum"] = list(registry.names())
     return schema
+
+
+def validate_part(value: Any, pointer: str, where: str, schema: str | Path | None = None) -> Any:
+    """``value`` validated against one part of the config schema (``pointer``, e.g.
+    ``properties/published/items``) with its defaults filled in (a copy); ConfigError
+    names ``where`` and the key. For commands given a part of a config as JSON."""
+    root = load_schema(schema or schema_path())
+    part = {**_resolve(pointer, root), "$defs": root.get("$defs", {})}
+    value = copy.deepcopy(value)
+    errors = sorted(
+        jsonschema.Draft202012Validator(part).iter_errors(value),
+        key=lambda e: list(e.absolute_path),
+    )
+    if errors:
+        lines = [_describe(err) for err in errors[:10]]
+        raise ConfigError(f"{where}: " + "\n  ".join(lines).replace("<top level>", "entry"))
+    _apply_defaults(value, part, part)
+    return value
 
 
 def validate_config(config: dict, schema_path: str | Path) -> list[str]:
@@ -164,16 +191,16 @@ def _check_semantics(config: dict) -> list[str]:
             )
     for name, ds in datasets.items():
         key = f"datasets.{name}"
-        task, fmt = ds["task"], ds["format"]
-        if fmt not in FORMATS_BY_TASK[task]:
+        task, fmt = TASKS[ds["task"]], ds["format"]
+        if fmt not in task.formats:
             raise ConfigError(
-                f"{key}.format: {fmt!r} does not serve task {task!r}; "
-                f"use one of {sorted(FORMATS_BY_TASK[task])}"
+                f"{key}.format: {fmt!r} does not serve task {task.name!r}; "
+                f"use one of {sorted(task.formats)}"
             )
         if "grid" not in ds:
             raise ConfigError(f"{key}.grid: missing; give at least grid.lengths, e.g. [120]")
         notes += _check_tuning(name, ds)
-        if task == "memory":
+        if task.generated:
             if folds_of(ds) is not None:
                 raise ConfigError(
                     f"{key}.split.folds: the memory task is generated with its own splits; "
@@ -206,10 +233,8 @@ def _check_semantics(config: dict) -> list[str]:
 
 
 def _check_tuning(name: str, ds: dict) -> list[str]:
-    """grid.tune beyond the schema (rnnbench.tuning.check_tuning), and a note when the
+    """grid.tune beyond the schema (rnnbench.experiment.tuning.check_tuning), and a note when the
     tuning seed is also a final seed (that seed's run repeats the selected trial)."""
-    from rnnbench.tuning import check_tuning, tune_config
-
     check_tuning(name, ds)
     tune = tune_config(ds)
     if tune is not None and tune["seed"] in ds["grid"]["seeds"]:
@@ -273,15 +298,16 @@ def _check_lines(key: str, ds: dict) -> None:
             )
 
 
-def folds_of(ds: dict) -> int | None:
-    """The number of cross-validation folds of a dataset (``split.folds``); None without."""
-    return (ds.get("split") or {}).get("folds")
-
-
 def _check_folds(key: str, ds: dict) -> None:
     """k-fold cross-validation needs a corpus without an official test split."""
     if folds_of(ds) is None:
         return
+    if tune_config(ds) is not None:
+        raise ConfigError(
+            f"{key}.split.folds: learning-rate tuning (grid.tune) is not done per fold: its "
+            "trials would run on a split the folds do not use; remove `grid.tune` or "
+            "`split.folds`"
+        )
     official = None
     if ds.get("splits"):
         official = "`splits` gives its test split"
@@ -292,19 +318,6 @@ def _check_folds(key: str, ds: dict) -> None:
             f"{key}.split.folds: k-fold cross-validation is for a corpus without a test split, "
             f"but {official}; remove `split.folds`, or give the whole corpus as one source "
             "(`url`, or `classes` for format lines)"
-        )
-
-
-def check_array_budget(
-    where: str, examples: int, length: int, bytes_per_position: int, budget_gib: float
-) -> None:
-    """Refuse a (dataset, length) whose encoded arrays would exceed the memory budget."""
-    need_gib = examples * length * bytes_per_position / 2**30
-    if need_gib > budget_gib:
-        raise ConfigError(
-            f"{where}: length {length} needs {need_gib:.3g} GiB for the encoded arrays of "
-            f"{examples:,} examples, over memory_budget_gib {budget_gib:g}; use a shorter "
-            "length, or raise memory_budget_gib if the machine has the memory"
         )
 
 
@@ -329,164 +342,9 @@ def _check_synthetic(key: str, ds: dict, budget_gib: float) -> list[str]:
     return []
 
 
-def signal_index(position: int | dict, length: int) -> int:
-    """Resolve a signal position (see the schema) to a 0-based index within ``length``."""
-    if isinstance(position, dict):
-        ((kind, k),) = position.items()
-        index = k if kind == "from_start" else length - k
-    else:
-        index = position if position >= 0 else length + position
-    if not 0 <= index < length:
-        raise ValueError(f"{position!r} is outside a sequence of length {length}")
-    return index
-
-
-def is_remote(url: str) -> bool:
-    return url.startswith(("http://", "https://", "ftp://"))
-
-
-def _source(value: str | dict) -> dict:
-    if isinstance(value, str):
-        return {"url": value, "sha256": None}
-    return {"url": value["url"], "sha256": value.get("sha256")}
-
-
-def class_source_key(split: str, label: str) -> str:
-    """The source key of one class file of `format: lines`: ``<split>.<label>``, with
-    ``all`` for the split of a corpus without one (``classes`` at the dataset's top)."""
-    return f"{split}.{label}"
-
-
-def source_parts(key: str) -> tuple[str, str | None]:
-    """``(split, label)`` of a source key: ``("all", None)``, ``("test", None)``,
-    ``("train", "pos")`` for a class file (split names never hold a dot)."""
-    split, _, label = key.partition(".")
-    return split, (label or None)
-
-
-def dataset_sources(name: str, ds: dict) -> dict[str, dict]:
-    """The files a dataset is read from: ``{"all": {...}}`` or one entry per given split;
-    for `format: lines` one entry per class file, ``all.<label>`` or ``<split>.<label>``."""
-    if ds["task"] == "memory":
-        return {}
-    if ds.get("url"):
-        return {"all": {"url": ds["url"], "sha256": ds.get("sha256")}}
-    if ds.get("classes"):
-        return {
-            class_source_key("all", label): _source(value) for label, value in ds["classes"].items()
-        }
-    sources = {}
-    for split, value in ds["splits"].items():
-        if isinstance(value, dict) and value.get("classes"):
-            for label, class_value in value["classes"].items():
-                sources[class_source_key(split, label)] = _source(class_value)
-        else:
-            sources[split] = _source(value)
-    return sources
-
-
-# Dataset keys that can never change what a stage writes: a guard (a longer line limit
-# reads the same lines, if the stage succeeded) or a dead knob (spaCy's Tokenizer.pipe
-# tokenizes text by text whatever its batch_size). They are left out of every stage's
-# params, so changing them reruns nothing. (The top-level memory_budget_gib, another guard,
-# is given to the encode job outside its params; see workflow/rules/encode.smk.)
-OUTPUT_NEUTRAL = {"options": ("max_line_bytes",), "text": ("batch_size",)}
-
-
-def reader_options(ds: dict) -> dict[str, dict]:
-    """The reader options of each source: the dataset's ``options``, overridden key by key
-    by the ``options`` of its entry under ``splits`` (a test file whose columns are named or
-    ordered differently, another encoding, ...). Sources without overrides are left out."""
-    overrides = {}
-    base = ds.get("options", {})
-    for split, value in (ds.get("splits") or {}).items():
-        if not isinstance(value, dict):
-            continue
-        split_options = {**base, **(value.get("options") or {})}
-        if value.get("classes"):  # format lines: dataset < split < class file
-            for label, class_value in value["classes"].items():
-                own = class_value.get("options") if isinstance(class_value, dict) else None
-                if value.get("options") or own:
-                    key = class_source_key(split, label)
-                    overrides[key] = {**split_options, **(own or {})}
-        elif value.get("options"):
-            overrides[split] = split_options
-    for label, class_value in (ds.get("classes") or {}).items():
-        if isinstance(class_value, dict) and class_value.get("options"):
-            overrides[class_source_key("all", label)] = {**base, **class_value["options"]}
-    return overrides
-
-
-def stage_options(ds: dict, *keys: str, optional: tuple[str, ...] = ()) -> str:
-    """The config values one stage's output depends on, as canonical JSON.
-
-    Rules pass this string as a ``params:`` value, so editing a value reruns exactly the
-    stages that read it (Snakemake's params rerun trigger); the keys of ``OUTPUT_NEUTRAL``
-    are left out, so editing those reruns nothing. ``optional`` keys are included only when
-    the dataset sets them, so adding one to a stage leaves the params of datasets without
-    it (hence their outputs) as they were.
-    """
-    options = {}
-    keys = (*keys, *(key for key in optional if ds.get(key) is not None))
-    for key in keys:
-        value = ds.get(key)
-        if isinstance(value, dict) and key in OUTPUT_NEUTRAL:
-            value = {k: v for k, v in value.items() if k not in OUTPUT_NEUTRAL[key]}
-        options[key] = value
-        if key == "options":  # per-source overrides, without the sources' urls and hashes
-            options["split_options"] = {
-                split: {k: v for k, v in opts.items() if k not in OUTPUT_NEUTRAL["options"]}
-                for split, opts in reader_options(ds).items()
-            }
-    return json.dumps(options, sort_keys=True)
-
-
 def warn_all(notes: list[str]) -> None:
     for note in notes:
         warnings.warn(note, stacklevel=2)
-
-
-def grid_cells(name: str, ds: dict) -> list[dict]:
-    """Every (arch, optimizer, length, seed) cell of a dataset's grid, in config order; with
-    ``split.folds: k`` every cell once per fold (``fold`` 0 .. k-1, before the seed)."""
-    grid = ds["grid"]
-    folds = folds_of(ds)
-    return [
-        {
-            "dataset": name,
-            "arch": arch,
-            "optimizer": opt,
-            "length": length,
-            **({} if fold is None else {"fold": fold}),
-            "seed": seed,
-        }
-        for arch in grid.get("archs", [])
-        for opt in grid["optimizers"]
-        for length in grid["lengths"]
-        for fold in (range(folds) if folds else [None])
-        for seed in grid["seeds"]
-    ]
-
-
-RUN_DIR = "results/runs/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}"
-# A cross-validated dataset's cell: one run directory per fold and seed.
-FOLD_RUN_DIR = "results/runs/{dataset}/{arch}/{optimizer}/len{length}/fold{fold}/seed{seed}"
-
-
-def run_dir(cell: dict) -> str:
-    """A cell's run directory (relative to the working directory)."""
-    return (FOLD_RUN_DIR if cell.get("fold") is not None else RUN_DIR).format(**cell)
-
-
-def cell_spec(ds: dict, cell: dict) -> dict:
-    """The training spec of one cell: grid hparams, then per-arch, then per-optimizer."""
-    grid = ds["grid"]
-    hparams = {
-        **grid["hparams"],
-        **grid["per_arch"].get(cell["arch"], {}),
-        **grid["per_optimizer"].get(cell["optimizer"], {}),
-    }
-    return {**cell, "hparams": hparams}
 
 
 def validate_grids(config: dict) -> None:
@@ -497,8 +355,6 @@ def validate_grids(config: dict) -> None:
     the training job builds the model with.
     """
     from rnnbench import registry
-    from rnnbench.train.spec import SpecError, resolve_spec  # imports torch: only when needed
-    from rnnbench.tuning import validate_tuning
 
     for name in config["datasets_to_run"]:
         ds = config["datasets"][name]
@@ -511,24 +367,12 @@ def validate_grids(config: dict) -> None:
                 model = {k: v for k, v in spec["hparams"].items() if k in keys}
                 arch.check_input(registry.resolve(cell["arch"], model), ds["task"], cell["length"])
             except registry.ModelConfigError as err:
-                raise ConfigError(f"{where}: {err}{_set_at(name, ds, cell, err.key)}") from None
+                raise ConfigError(f"{where}: {err}{set_at(name, ds, cell, err.key)}") from None
             try:
                 resolve_spec(spec)
             except SpecError as err:
                 raise ConfigError(f"{where}: {err}") from None
         validate_tuning(name, ds)
-
-
-def _set_at(name: str, ds: dict, cell: dict, key: str | None) -> str:
-    """Where a grid's model key is set: the last of hparams, per_arch, per_optimizer."""
-    grid = ds["grid"]
-    layers = [
-        ("hparams", grid["hparams"]),
-        (f"per_arch.{cell['arch']}", grid["per_arch"].get(cell["arch"], {})),
-        (f"per_optimizer.{cell['optimizer']}", grid["per_optimizer"].get(cell["optimizer"], {})),
-    ]
-    found = [layer for layer, hparams in layers if key is not None and key in hparams]
-    return f" (set at datasets.{name}.grid.{found[-1]}.{key})" if found else ""
 
 
 def memory_grid_config(
@@ -584,14 +428,38 @@ def load_config_file(path: str | Path) -> dict:
     return data
 
 
-def check_config_files(paths: list[str | Path], schema_path: str | Path) -> list[str]:
-    """Merge config files as Snakemake does (``config.yaml`` first, then each overlay) and
-    validate the result; a YAML error names its file and line (Snakemake's does not)."""
-    from snakemake.utils import update_config
+def schema_path(workdir: str | Path = ".") -> Path:
+    """The config schema: the workflow directory's own, else the one beside the package.
+
+    ``snakemake -d DIR`` runs in a directory without ``workflow/``; the package installed
+    from the repository (editable, as the README sets it up) still finds the schema.
+    """
+    for root in (Path(workdir), Path(__file__).resolve().parents[2]):
+        if (root / SCHEMA).is_file():
+            return root / SCHEMA
+    raise ConfigError(f"cannot find {SCHEMA} in {workdir} or beside the rnnbench package")
+
+
+def load_config(paths: list[str | Path]) -> dict:
+    """Config files merged as Snakemake merges them (``config.yaml`` first, then each
+    overlay, with Snakemake's own ``update_config``); a YAML error names its file and line."""
+    from snakemake.utils import update_config  # imported here: ~0.1 s other commands skip
 
     merged: dict = {}
     for path in paths:
         update_config(merged, load_config_file(path))
-    notes = validate_config(merged, schema_path)
-    validate_grids(merged)
+    return merged
+
+
+def prepare_config(config: dict, schema: str | Path) -> list[str]:
+    """The one validation pass: the schema (its defaults filled in, in place), the checks
+    it cannot express, and every grid cell's and tuning trial's spec. Returns the notes
+    (warnings); raises ConfigError naming the key."""
+    notes = validate_config(config, schema)
+    validate_grids(config)
     return notes
+
+
+def check_config_files(paths: list[str | Path], schema: str | Path) -> list[str]:
+    """Load and validate config files as the workflow does; return the notes."""
+    return prepare_config(load_config(paths), schema)

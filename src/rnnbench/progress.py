@@ -35,16 +35,15 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.errors import ConfigError
-
-RUN_DIR = "results/runs/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}"
-LOG_PATH = "logs/train/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}.log"
-# A cross-validated dataset's cell (split.folds): one run per fold and seed.
-FOLD_RUN_DIR = "results/runs/{dataset}/{arch}/{optimizer}/len{length}/fold{fold}/seed{seed}"
-FOLD_LOG_PATH = "logs/train/{dataset}/{arch}/{optimizer}/len{length}/fold{fold}/seed{seed}.log"
-SCHEMA = Path("workflow") / "schemas" / "config.schema.yaml"
-METRICS_FILE = "metrics.json"  # the names rnnbench.train.loop writes (not imported: torch)
-HISTORY_FILE = "history.csv"
-CHECKPOINT_FILE = "checkpoint.pt"
+from rnnbench.experiment.grid import cell_spec, grid_cells
+from rnnbench.experiment.paths import (
+    CHECKPOINT_FILE,
+    HISTORY_FILE,
+    METRICS_FILE,
+    run_dir,
+    train_log,
+)
+from rnnbench.experiment.spec import SpecError, resolve_spec
 
 STATES: tuple[str, ...] = ("done", "running", "stalled", "failed", "waiting")
 # Only so much of a log is read: the latest epoch lines and a final traceback are at its end.
@@ -106,48 +105,23 @@ class Plan:
 # --- the grid ------------------------------------------------------------------------------
 
 
-def schema_path(workdir: Path) -> Path:
-    """The config schema: the workflow directory's own, else the one beside the package.
-
-    ``snakemake -d DIR`` runs in a directory without ``workflow/``; the package installed
-    from the repository (editable, as the README sets it up) still finds the schema.
-    """
-    for root in (workdir, Path(__file__).resolve().parents[2]):
-        if (root / SCHEMA).is_file():
-            return root / SCHEMA
-    raise ConfigError(f"cannot find {SCHEMA} in {workdir} or beside the rnnbench package")
-
-
 def load_config(workdir: Path, configfiles: Sequence[str | Path] = ()) -> dict[str, Any]:
-    """The workflow's config: ``config.yaml`` then each overlay, as Snakemake merges them.
-
-    Snakemake's own loader and merge are used (the Snakefile's ``configfile:`` directive,
-    then ``--configfile``), so this can never disagree with what the running workflow sees.
-    """
+    """The workflow's config: ``config.yaml`` then each overlay, loaded, merged and
+    validated (the schema's defaults filled) as the workflow does (rnnbench.config)."""
     # Imported here: snakemake and jsonschema cost ~0.1 s that the other commands skip.
-    from snakemake.common.configfile import load_configfile
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import update_config
-
-    from rnnbench.config import validate_config
+    from rnnbench.config import load_config as load_files
+    from rnnbench.config import schema_path, validate_config
 
     base = workdir / "config.yaml"
     # Like Snakemake: a missing config.yaml is fine only when overlays are given.
     files = ([base] if base.is_file() or not configfiles else []) + [Path(f) for f in configfiles]
-    config: dict[str, Any] = {}
-    for path in files:
-        try:
-            update_config(config, load_configfile(str(path)))
-        except (WorkflowError, OSError) as err:  # OSError: a missing or unreadable file
-            raise ConfigError(f"config file {path}: {err}") from None
+    config = load_files(files)
     validate_config(config, schema_path(workdir))  # fills the schema's defaults
     return config
 
 
 def grid(config: dict[str, Any], datasets: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Every cell the workflow trains (``datasets_to_run``), or those of ``datasets``."""
-    from rnnbench.config import grid_cells
-
     names = list(datasets) if datasets else list(config["datasets_to_run"])
     unknown = [n for n in names if n not in config["datasets"]]
     if unknown:
@@ -157,9 +131,6 @@ def grid(config: dict[str, Any], datasets: Iterable[str] | None = None) -> list[
 
 def _plan(ds: dict[str, Any], cell: dict[str, Any]) -> Plan:
     """Epochs and patience as the job will resolve them (defaults included)."""
-    from rnnbench.config import cell_spec
-    from rnnbench.train.spec import SpecError, resolve_spec  # plain Python, no torch
-
     try:
         spec = resolve_spec(cell_spec(ds, cell))
     except SpecError:
@@ -305,9 +276,9 @@ def _done(progress: CellProgress, metrics: dict[str, Any], plan: Plan) -> None:
         progress.notes.append(f"config changed ({', '.join(changed)}): will rerun")
 
 
-def _in_progress(progress: CellProgress, run_dir: Path, log: _Log | None, plan: Plan) -> None:
+def _in_progress(progress: CellProgress, cell_dir: Path, log: _Log | None, plan: Plan) -> None:
     """A cell with no result yet: running, stalled or failed; epochs from history and log."""
-    metric, records = _read_history(run_dir / HISTORY_FILE)
+    metric, records = _read_history(cell_dir / HISTORY_FILE)
     if log is not None:
         metric = metric or log.metric
         # The log line of an epoch is written just before its history row, so the log can
@@ -341,7 +312,7 @@ def _in_progress(progress: CellProgress, run_dir: Path, log: _Log | None, plan: 
         progress.state = "stalled"
         rerun = (
             "resumes it from checkpoint.pt"
-            if (run_dir / CHECKPOINT_FILE).exists()
+            if (cell_dir / CHECKPOINT_FILE).exists()
             else "starts it afresh"
         )
         progress.notes.append(
@@ -358,16 +329,15 @@ def cell_progress(
     plan = plan or Plan()
     now = time.time() if now is None else now
     progress = CellProgress(cell=dict(cell))
-    run_dir = workdir / (FOLD_RUN_DIR if cell.get("fold") is not None else RUN_DIR).format(**cell)
-    folded = cell.get("fold") is not None
-    log_path = workdir / (FOLD_LOG_PATH if folded else LOG_PATH).format(**cell)
-    files = [run_dir / name for name in (METRICS_FILE, HISTORY_FILE, CHECKPOINT_FILE)]
+    cell_dir = workdir / run_dir(cell)
+    log_path = workdir / train_log(cell)
+    files = [cell_dir / name for name in (METRICS_FILE, HISTORY_FILE, CHECKPOINT_FILE)]
     times = [t for t in map(_mtime, [*files, log_path]) if t is not None]
     if not times:
         progress.epochs = plan.epochs
         return progress  # waiting: no job has touched this cell yet
     progress.updated_s = max(0.0, now - max(times))
-    metrics_path = run_dir / METRICS_FILE
+    metrics_path = cell_dir / METRICS_FILE
     if metrics_path.exists():
         metrics = _read_json(metrics_path)
         if metrics is not None:
@@ -377,7 +347,7 @@ def cell_progress(
         # what the other files say rather than fail the whole listing.
         progress.notes.append("metrics.json unreadable")
     log = _read_log(log_path) if log_path.exists() else None
-    _in_progress(progress, run_dir, log, plan)
+    _in_progress(progress, cell_dir, log, plan)
     return progress
 
 

@@ -12,7 +12,7 @@ parsed (``snakemake -n``), and the training job resolves its model hyperparamete
 the very same definitions. Everything that lists architectures or model keys derives
 them from here: ``rnnbench.names``, the schema's ``arch`` enum (filled in by
 ``rnnbench.config.validate_config``; the enum written in the schema file is checked
-against :func:`names` by a test), ``rnnbench.train.spec``'s model keys, ``build_model``
+against :func:`names` by a test), ``rnnbench.experiment.spec``'s model keys, ``build_model``
 and ``rnnbench summary``.
 
 Adding an architecture: write a module with its body and a builder

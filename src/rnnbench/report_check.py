@@ -40,7 +40,7 @@ class Experiment:
 def cells_done(workdir: Path, configfiles: Sequence[str]) -> Experiment | None:
     """How many of an experiment's training cells have a ``metrics.json`` (None: no grid,
     or a config that does not load)."""
-    from rnnbench.config import run_dir
+    from rnnbench.experiment.paths import run_dir
     from rnnbench.progress import grid, load_config
 
     try:

@@ -18,7 +18,9 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-METRICS, HISTORY, MODEL = "metrics.json", "history.csv", "model.pt"
+from rnnbench.experiment.paths import HISTORY_FILE as HISTORY
+from rnnbench.experiment.paths import METRICS_FILE as METRICS
+from rnnbench.experiment.paths import MODEL_FILE as MODEL
 
 
 def damaged_files(run_dir: str | Path, thorough: bool = False) -> dict[str, str]:

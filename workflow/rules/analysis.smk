@@ -7,9 +7,9 @@ import glob
 rule baselines:
     input:
         unpack(baseline_input),
-        code=package_code("analysis/baselines.py", "train/metrics.py", "data/arrays.py"),
+        code=code("baselines"),
     output:
-        "results/baselines/{dataset}.json",
+        paths.baselines_file("{dataset}"),
     log:
         "logs/analysis/{dataset}/baselines.log",
     conda:
@@ -18,9 +18,11 @@ rule baselines:
         mem_mb=lambda wildcards, attempt: 4000 * attempt,
     params:
         task=lambda wildcards: DATASETS[wildcards.dataset]["task"],
-        data=baseline_args,
+        options=baseline_options,
+        data=baseline_data,
     shell:
         "rnnbench baselines --dataset {wildcards.dataset} --task {params.task} {params.data}"
+        " {params.options}"
         " --out {output:q} > {log:q} 2>&1"
 
 
@@ -29,12 +31,12 @@ rule aggregate:
         metrics=run_targets(),
         # The sanity gate flags every run of a dataset whose data card finds leakage.
         datacards=lambda wildcards: [
-            f"results/prepared/{name}/datacard.json" for name in TRAINED_DATASETS
+            paths.datacard_file(name) for name in TRAINED_DATASETS
         ],
-        code=package_code("analysis/collect.py", "analysis/sanity.py"),
+        code=code("aggregate"),
     output:
         report(
-            "results/summary/runs.csv",
+            paths.RUNS_CSV,
             caption="../../reports/captions/runs.rst",
             category="Summary",
             labels={"table": "every run (CSV)"},
@@ -50,9 +52,9 @@ rule aggregate:
 
 rule compare:
     input:
-        runs="results/summary/runs.csv",
-        baselines="results/baselines/{dataset}.json",
-        code=package_code("analysis/compare.py", "analysis/stats.py"),
+        runs=paths.RUNS_CSV,
+        baselines=paths.baselines_file("{dataset}"),
+        code=code("compare"),
     output:
         csv=report(
             "results/summary/{dataset}/comparison.csv",
@@ -80,8 +82,8 @@ rule compare:
 
 rule plot:
     input:
-        runs="results/summary/runs.csv",
-        code=package_code("analysis/plots.py", "analysis/stats.py"),
+        runs=paths.RUNS_CSV,
+        code=code("plot"),
     output:
         report(
             "results/summary/{dataset}/plots/{kind}.svg",
@@ -101,7 +103,8 @@ rule plot:
 
 rule datacard_report:
     input:
-        "results/prepared/{dataset}/datacard.json",
+        card=paths.datacard_file("{dataset}"),
+        code=code("datacard-html"),
     output:
         report(
             "results/summary/{dataset}/datacard.html",
@@ -115,13 +118,13 @@ rule datacard_report:
     conda:
         ENV
     shell:
-        "rnnbench datacard-html --card {input:q} --out {output:q} > {log:q} 2>&1"
+        "rnnbench datacard-html --card {input.card:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule published:
     input:
-        runs="results/summary/runs.csv",
-        code=package_code("analysis/published.py", "analysis/stats.py"),
+        runs=paths.RUNS_CSV,
+        code=code("published"),
     output:
         csv=report(
             "results/summary/published.csv",
@@ -148,19 +151,14 @@ rule published:
 
 rule summarize:
     input:
-        runs="results/summary/runs.csv",
+        runs=paths.RUNS_CSV,
         baselines=lambda wildcards: [
-            f"results/baselines/{name}.json" for name in TRAINED_DATASETS
+            paths.baselines_file(name) for name in TRAINED_DATASETS
         ],
         datacards=lambda wildcards: [
-            f"results/prepared/{name}/datacard.json" for name in TRAINED_DATASETS
+            paths.datacard_file(name) for name in TRAINED_DATASETS
         ],
-        code=package_code(
-            "analysis/summary.py",
-            "analysis/compare.py",
-            "analysis/published.py",
-            "analysis/stats.py",
-        ),
+        code=code("summarize"),
     output:
         md=report(
             "results/summary/summary.md",
@@ -175,7 +173,7 @@ rule summarize:
         ENV
     params:
         datasets=lambda wildcards: " ".join(
-            f"--dataset {name}=results/baselines/{name}.json"
+            f"--dataset {name}={paths.baselines_file(name)}"
             for name in TRAINED_DATASETS
         ),
         published=json.dumps(config.get("published") or [], sort_keys=True),
@@ -193,12 +191,15 @@ rule summarize:
 # every config's and preset's published numbers, and the summary (results/summary/all/):
 #   snakemake --cores 1 summarize_all
 #   snakemake --report reports/all.html summarize_all
-ALL_METRICS = sorted(glob.glob("results/runs/*/*/*/*/*/metrics.json"))
+# Every run directory layout the grid can produce (rnnbench.experiment.paths), folds too.
+ALL_METRICS = sorted(
+    path for pattern in paths.run_metrics_globs() for path in glob.glob(pattern)
+)
 ALL_RUN_DATASETS = sorted({path.split("/")[2] for path in ALL_METRICS})
 ALL_DATACARDS = [
     path
     for name in ALL_RUN_DATASETS
-    if os.path.exists(path := f"results/prepared/{name}/datacard.json")
+    if os.path.exists(path := paths.datacard_file(name))
 ]
 
 
@@ -214,12 +215,7 @@ rule collect_all:
         metrics=ALL_METRICS,
         datacards=ALL_DATACARDS,
         configs=["config.yaml", *sorted(glob.glob("presets/*.yaml"))],
-        code=package_code(
-            "analysis/summary.py",
-            "analysis/compare.py",
-            "analysis/published.py",
-            "analysis/collect.py",
-        ),
+        code=code("summarize-all"),
     output:
         runs="results/summary/all/runs.csv",
         summary=report(
@@ -247,7 +243,7 @@ rule collect_all:
 rule compare_all:
     input:
         runs="results/summary/all/runs.csv",
-        code=package_code("analysis/compare.py", "analysis/stats.py"),
+        code=code("compare"),
     output:
         csv="results/summary/all/{name}/comparison.csv",
         html=report(

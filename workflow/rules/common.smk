@@ -12,17 +12,9 @@ from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 from snakemake.utils import min_version
 
-from rnnbench.config import (
-    FOLD_RUN_DIR,
-    cell_spec,
-    dataset_sources,
-    folds_of,
-    grid_cells,
-    run_dir,
-    stage_options,
-    validate_config,
-    validate_grids,
-)
+import rnnbench
+from rnnbench.code_inputs import command_files
+from rnnbench.config import prepare_config, schema_path
 from rnnbench.data.fetch import (
     canonical_source,
     missing_local_sources,
@@ -30,13 +22,26 @@ from rnnbench.data.fetch import (
     stale_pins,
 )
 from rnnbench.errors import ConfigError
-from rnnbench.registry import extra_module_files
-from rnnbench.results import damaged_message, damaged_runs
-from rnnbench.tuning import (
+from rnnbench.experiment import paths
+from rnnbench.experiment.grid import (
+    DIMENSIONS,
+    TUNED_KEYS,
+    cell_from_wildcards,
+    cell_spec,
+    folds_of,
+    grid_cells,
+)
+from rnnbench.experiment.paths import RUN_OUTPUTS, SPLITS, cell_template, run_dir
+from rnnbench.experiment.sources import dataset_sources, stage_options
+from rnnbench.experiment.tasks import ALL_PLOT_KINDS, task_of
+from rnnbench.experiment.tuning import (
     LR_FIGURE,
     LR_WILDCARD,
+    SELECT_LOG,
     SELECTED,
+    TRIAL_BENCHMARK,
     TRIAL_DIR,
+    TRIAL_LOG,
     candidate_lrs,
     final_spec,
     is_tuned,
@@ -46,18 +51,20 @@ from rnnbench.tuning import (
     trial_spec,
     tuned_cells,
 )
+from rnnbench.results import damaged_message, damaged_runs
 
 min_version("9.0")
 
-SPLITS = ["train", "validation", "test"]
-CONFIG_SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+SPLITS = list(SPLITS)
+CONFIG_SCHEMA = schema_path(workflow.basedir)
+# The sources the jobs run: the workflow's own (an editable install), else the installed.
 PACKAGE_SRC = Path(workflow.basedir) / "src" / "rnnbench"
+PACKAGE_SRC = PACKAGE_SRC if PACKAGE_SRC.is_dir() else Path(rnnbench.__file__).parent
 ENV = "../../envs/rnnbench.yaml"
 
 try:
-    for note in validate_config(config, CONFIG_SCHEMA):
+    for note in prepare_config(config, CONFIG_SCHEMA):
         logger.warning(f"config warning: {note}")
-    validate_grids(config)
 except ConfigError as err:
     raise WorkflowError(f"{err}\n(schema: {CONFIG_SCHEMA})") from None
 
@@ -69,8 +76,8 @@ DATASETS = config["datasets"]
 # The train rule's environment (config `conda_env`): torch's CUDA build for GPU nodes.
 TRAIN_ENV = {"cpu": ENV, "cuda": "../../envs/rnnbench-cuda.yaml"}[config["conda_env"]]
 RUN_DATASETS = config["datasets_to_run"]
-TEXT_DATASETS = [n for n, ds in DATASETS.items() if ds["task"] != "memory"]
-MEMORY_DATASETS = [n for n, ds in DATASETS.items() if ds["task"] == "memory"]
+TEXT_DATASETS = [n for n, ds in DATASETS.items() if not task_of(ds["task"]).generated]
+MEMORY_DATASETS = [n for n, ds in DATASETS.items() if task_of(ds["task"]).generated]
 # Cross-validated datasets (split.folds): prepared once per fold, see folds.smk.
 FOLD_DATASETS = [n for n in TEXT_DATASETS if folds_of(DATASETS[n])]
 # Fetched source keys: all, a split, or a class file of format lines (<split>.<label>).
@@ -84,40 +91,11 @@ def one_of(names):
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
-def package_code(*modules):
-    """Source files of rnnbench that a job executes, declared as inputs so code edits rerun it."""
-    paths = [PACKAGE_SRC / m for m in modules]
-    return [str(p) for p in paths if p.exists()]
-
-
-# What a job may execute: Python modules and the sources compiled at run time
-# (models/native/kernels.cpp).
-CODE_SUFFIXES = {".py", ".c", ".cc", ".cpp", ".h", ".hpp", ".cu"}
-
-
-def package_tree(*folders):
-    """Every source file under these package folders, subfolders included (the model
-    zoo with its compiled kernels, the training loop)."""
-    return sorted(
-        str(p)
-        for folder in folders
-        for p in (PACKAGE_SRC / folder).rglob("*")
-        if p.suffix in CODE_SUFFIXES and p.is_file() and "__pycache__" not in p.parts
-    )
-
-
-def train_code():
-    """Every source file a training job executes: the package modules `rnnbench train`
-    imports, the native kernels, and extra architecture modules (RNNBENCH_ARCH_MODULES).
+def code(*commands):
+    """Every source file of rnnbench that `rnnbench <command>` executes, found from its
+    imports (rnnbench.code_inputs): a rule's code input, so editing any of them reruns it.
     """
-    modules = ("__init__.py", "__main__.py", "cli.py", "errors.py", "io.py", "names.py")
-    return (
-        package_tree("models", "train")
-        + package_code(
-            *modules, "registry.py", "tuning.py", "results.py", "data/arrays.py"
-        )
-        + extra_module_files()
-    )
+    return command_files(*commands, package_dir=PACKAGE_SRC)
 
 
 def dataset_config(*keys, optional=()):
@@ -166,19 +144,12 @@ def grid_lengths(dataset):
 
 
 def encoded_paths(dataset):
-    if dataset in FOLD_DATASETS:
-        return fold_encoded_paths(dataset)
+    """A dataset's arrays: one per length; a cross-validated dataset's one set per fold,
+    each with its own vocabulary."""
+    folds = range(folds_of(DATASETS[dataset])) if dataset in FOLD_DATASETS else [None]
     return [
-        f"results/prepared/{dataset}/len{length}.npz"
-        for length in grid_lengths(dataset)
-    ]
-
-
-def fold_encoded_paths(dataset):
-    """A cross-validated dataset's arrays: one set per fold, each with its own vocabulary."""
-    return [
-        f"results/prepared/{dataset}/fold{fold}/len{length}.npz"
-        for fold in range(folds_of(DATASETS[dataset]))
+        paths.encoded_file(paths.prepared_dir(dataset, fold), length)
+        for fold in folds
         for length in grid_lengths(dataset)
     ]
 
@@ -187,13 +158,57 @@ def prepared_targets():
     targets = []
     for name in RUN_DATASETS:
         targets += encoded_paths(name)
-        targets.append(f"results/prepared/{name}/datacard.json")
+        targets.append(paths.datacard_file(name))
     return targets
 
 
-RUN_DIR = "results/runs/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}"
-RUN_METRICS = f"{RUN_DIR}/metrics.json"
+# Templates of the rules (wildcards = the grid's keys; rnnbench.experiment.paths) for a cell
+# without a fold, and a cell of a cross-validated dataset (folds.smk).
+PREPARED = paths.prepared_dir("{dataset}")
+FOLD_PREPARED = paths.prepared_dir("{dataset}", "{fold}")
+FOLD0_PREPARED = paths.prepared_dir(
+    "{dataset}", 0
+)  # a cross-validated data card's fold
+RUN_KEYS = tuple(d.key for d in DIMENSIONS if not d.optional)
+FOLD_KEYS = tuple(d.key for d in DIMENSIONS if not d.optional or d.key == "fold")
+RUN_DIR = cell_template(paths.RUNS, RUN_KEYS)
+FOLD_RUN_DIR = cell_template(paths.RUNS, FOLD_KEYS)
+RUN_METRICS = f"{RUN_DIR}/{paths.METRICS_FILE}"
 ALL_CELLS = [cell for name in RUN_DATASETS for cell in grid_cells(name, DATASETS[name])]
+GRID_WILDCARDS = {
+    dim.key: dim.pattern
+    or one_of({str(cell[dim.key]) for cell in ALL_CELLS if dim.key in cell})
+    for dim in DIMENSIONS
+}
+
+
+def in_expand(template):
+    """A template inside expand(): its wildcards' braces doubled."""
+    return template.replace("{", "{{").replace("}", "}}")
+
+
+def run_outputs(template, labels=None):
+    """A training rule's outputs in run directory ``template``; with ``labels`` its
+    history.csv goes into the report, labelled with the cell's keys."""
+    history = f"{template}/{paths.HISTORY_FILE}"
+    if labels is not None:
+        history = report(
+            history,
+            caption="../../reports/captions/history.rst",
+            category="{dataset}",
+            subcategory="Runs",
+            labels=labels,
+        )
+    return {
+        "metrics": f"{template}/{paths.METRICS_FILE}",
+        "history": history,
+        "model": f"{template}/{paths.MODEL_FILE}",
+    }
+
+
+def cell_labels(keys):
+    names = {"arch": "architecture"}
+    return {names.get(key, key): f"{{{key}}}" for key in keys}
 
 
 def unforced_damage(damaged):
@@ -230,26 +245,15 @@ def results_intact(wildcards):
 def train_spec(wildcards):
     """The cell's resolved hyperparameters as canonical JSON (the rule's params); a cell
     whose lr grid.tune selects says `"lr": {"tuned": <its selected.json>}`
-    (rnnbench.tuning.final_spec)."""
-    cell = {
-        "dataset": wildcards.dataset,
-        "arch": wildcards.arch,
-        "optimizer": wildcards.optimizer,
-        "length": int(wildcards.length),
-        "seed": int(wildcards.seed),
-    }
+    (rnnbench.experiment.tuning.final_spec)."""
+    cell = cell_from_wildcards(wildcards)
     ds = DATASETS[wildcards.dataset]
     return json.dumps(final_spec(ds, cell_spec(ds, cell)), sort_keys=True)
 
 
 def train_lr_selection(wildcards):
     """A tuned cell's selected.json (an input of its train job), else nothing."""
-    cell = {
-        "dataset": wildcards.dataset,
-        "arch": wildcards.arch,
-        "optimizer": wildcards.optimizer,
-        "length": int(wildcards.length),
-    }
+    cell = cell_from_wildcards(wildcards)
     return [selected_path(cell)] if is_tuned(DATASETS[wildcards.dataset], cell) else []
 
 
@@ -258,12 +262,7 @@ def train_lr_selection(wildcards):
 
 def trial_spec_json(wildcards):
     """A trial's spec as canonical JSON: the cell's, on the tuning seed, at this lr only."""
-    cell = {
-        "dataset": wildcards.dataset,
-        "arch": wildcards.arch,
-        "optimizer": wildcards.optimizer,
-        "length": int(wildcards.length),
-    }
+    cell = cell_from_wildcards(wildcards)
     ds = DATASETS[wildcards.dataset]
     lrs = {lr_label(lr): lr for lr in candidate_lrs(ds)}
     if wildcards.lr not in lrs or not is_tuned(ds, cell):
@@ -274,17 +273,10 @@ def trial_spec_json(wildcards):
     return json.dumps(trial_spec(ds, cell, lrs[wildcards.lr]), sort_keys=True)
 
 
-def tune_cell(wildcards):
-    return {
-        "dataset": wildcards.dataset,
-        "arch": wildcards.arch,
-        "optimizer": wildcards.optimizer,
-        "length": int(wildcards.length),
-    }
-
-
 def tune_trial_metrics(wildcards):
-    return trial_metrics_paths(DATASETS[wildcards.dataset], tune_cell(wildcards))
+    return trial_metrics_paths(
+        DATASETS[wildcards.dataset], cell_from_wildcards(wildcards)
+    )
 
 
 def tuned_selections(wildcards):
@@ -293,24 +285,26 @@ def tuned_selections(wildcards):
 
 
 def run_targets():
-    return [f"{run_dir(cell)}/metrics.json" for cell in ALL_CELLS]
+    return [f"{run_dir(cell)}/{paths.METRICS_FILE}" for cell in ALL_CELLS]
 
 
-PLOT_KINDS = ["heatmap", "learning_curves", "metric_vs_length", "metric_vs_cost"]
-NER_PLOT_KINDS = ["entity_f1_per_type"]
+PLOT_KINDS = list(ALL_PLOT_KINDS)
 TRAINED_DATASETS = [n for n in RUN_DATASETS if DATASETS[n]["grid"].get("archs")]
+
+
+def text_inputs(base):
+    """A text dataset's tokens and vocabulary under ``base`` (a prepared directory)."""
+    return {
+        "tokens": [paths.tokens_file(base, split) for split in SPLITS],
+        "vocab": paths.vocab_file(base),
+    }
 
 
 def baseline_input(wildcards):
     name = wildcards.dataset
-    if DATASETS[name]["task"] == "memory":
+    if task_of(DATASETS[name]["task"]).generated:
         return {"encoded": encoded_paths(name)}
-    return {
-        "tokens": expand(
-            f"results/prepared/{name}/tokens/{{split}}.jsonl", split=SPLITS
-        ),
-        "vocab": f"results/prepared/{name}/vocab.json",
-    }
+    return text_inputs(paths.prepared_dir(name))
 
 
 def baseline_groups(wildcards):
@@ -325,15 +319,23 @@ def baseline_groups(wildcards):
     return json.dumps(subsample_groups(DATASETS[name]["task"], cells), sort_keys=True)
 
 
-def baseline_args(wildcards):
-    data = baseline_input(wildcards)
-    groups = f"--groups-json {shlex.quote(baseline_groups(wildcards))}"
-    if "encoded" in data:
-        return f"--encoded {' '.join(data['encoded'])} {groups}"
-    args = f"--tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {data['vocab']}"
-    # the models' cut: NER's most-frequent tag and sentiment's bag of words read it
-    args += f" --truncating {DATASETS[wildcards.dataset]['truncating']}"
-    return f"{args} {groups}"
+def baseline_options(wildcards):
+    """What the baselines compute on, beyond their data (a params function, so editing
+    it reruns them): the rows (groups), and a text dataset's cut (NER's most-frequent
+    tag and sentiment's bag of words read it)."""
+    ds = DATASETS[wildcards.dataset]
+    options = f"--groups-json {shlex.quote(baseline_groups(wildcards))}"
+    if not task_of(ds["task"]).generated:
+        options = f"--truncating {ds['truncating']} {options}"
+    return options
+
+
+def baseline_data(wildcards, input):
+    """The baselines command's data arguments, from the rule's inputs (so the fold
+    variant passes its own): the encoded arrays, or the tokens and vocabulary."""
+    if "encoded" in input.keys():
+        return f"--encoded {' '.join(input.encoded)}"
+    return f"--tokens-dir {os.path.dirname(input.tokens[0])} --vocab {input.vocab}"
 
 
 def analysis_targets():
@@ -341,19 +343,22 @@ def analysis_targets():
     published-vs-measured table when the config lists published numbers."""
     if not ALL_CELLS:
         return []
-    targets = ["results/summary/runs.csv"]
+    targets = [paths.RUNS_CSV]
     for name in TRAINED_DATASETS:
-        kinds = PLOT_KINDS + (NER_PLOT_KINDS if DATASETS[name]["task"] == "ner" else [])
+        kinds = task_of(DATASETS[name]["task"]).plot_kinds
         targets += [
-            f"results/summary/{name}/comparison.html",
-            f"results/summary/{name}/datacard.html",
+            f"{paths.SUMMARY}/{name}/comparison.html",
+            f"{paths.SUMMARY}/{name}/datacard.html",
         ]
-        targets += [f"results/summary/{name}/plots/{kind}.svg" for kind in kinds]
+        targets += [f"{paths.SUMMARY}/{name}/plots/{kind}.svg" for kind in kinds]
         if tuned_cells(name, DATASETS[name]):
-            targets.append(f"results/summary/{name}/plots/{LR_FIGURE}.svg")
+            targets.append(f"{paths.SUMMARY}/{name}/plots/{LR_FIGURE}.svg")
     if config.get("published"):
-        targets += ["results/summary/published.csv", "results/summary/published.html"]
-    targets.append("results/summary/summary.md")
+        targets += [
+            f"{paths.SUMMARY}/published.csv",
+            f"{paths.SUMMARY}/published.html",
+        ]
+    targets.append(f"{paths.SUMMARY}/summary.md")
     return targets
 
 
@@ -403,44 +408,32 @@ def fetch_local_input(wildcards):
 
 def datacard_input(wildcards):
     name = wildcards.dataset
-    if DATASETS[name]["task"] == "memory":
+    if task_of(DATASETS[name]["task"]).generated:
         return {"encoded": encoded_paths(name)}
+    base = paths.prepared_dir(name)
     return {
-        "split": expand(f"results/prepared/{name}/split/{{split}}.jsonl", split=SPLITS),
-        "tokens": expand(
-            f"results/prepared/{name}/tokens/{{split}}.jsonl", split=SPLITS
-        ),
-        "vocab": f"results/prepared/{name}/vocab.json",
+        "split": [paths.split_file(base, split) for split in SPLITS],
+        **text_inputs(base),
     }
 
 
-# --- k-fold cross-validation (split.folds), used by folds.smk ---
-FOLD_PREPARED = "results/prepared/{dataset}/fold{fold}"
-FOLD_EXPAND = "results/prepared/{{dataset}}/fold{{fold}}"  # the same, inside expand()
-
-
-def fold_train_spec(wildcards):
-    """A fold cell's resolved hyperparameters as canonical JSON (the rule's params)."""
-    cell = {
-        "dataset": wildcards.dataset,
-        "arch": wildcards.arch,
-        "optimizer": wildcards.optimizer,
-        "length": int(wildcards.length),
-        "fold": int(wildcards.fold),
-        "seed": int(wildcards.seed),
-    }
-    return json.dumps(cell_spec(DATASETS[wildcards.dataset], cell), sort_keys=True)
-
-
-def fold_tokens(wildcards):
-    return f"{FOLD_PREPARED.format(**wildcards)}/tokens"
-
-
-def fold_baseline_args(wildcards):
-    args = (
-        f"--tokens-dir {fold_tokens(wildcards)}"
-        f" --vocab {FOLD_PREPARED.format(**wildcards)}/vocab.json"
+def datacard_dirs(wildcards, input):
+    """The datacard command's inputs, as arguments (from the rule's inputs)."""
+    if "encoded" in input.keys():
+        return "--encoded " + " ".join(input.encoded)
+    return (
+        f"--split-dir {os.path.dirname(input.split[0])}"
+        f" --tokens-dir {os.path.dirname(input.tokens[0])} --vocab {input.vocab}"
     )
-    # the models' cut: NER's most-frequent tag and sentiment's bag of words read it
-    args += f" --truncating {DATASETS[wildcards.dataset]['truncating']}"
-    return f"{args} --groups-json {shlex.quote(baseline_groups(wildcards))}"
+
+
+def input_dir(name):
+    """A params function: the directory of the rule's input ``name`` (its first file).
+    A function of ``input``, so Snakemake leaves it out of the params rerun trigger: a
+    path is where a job reads, never what it computes."""
+    return lambda wildcards, input: os.path.dirname(getattr(input, name)[0])
+
+
+def output_dir(wildcards, output):
+    """A params function: the directory of the rule's first output (a derived param)."""
+    return os.path.dirname(output[0])

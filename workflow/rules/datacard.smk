@@ -4,9 +4,9 @@
 rule datacard:
     input:
         unpack(datacard_input),
-        code=package_code("data/datacard.py"),
+        code=code("datacard"),
     output:
-        "results/prepared/{dataset}/datacard.json",
+        paths.datacard_file("{dataset}"),
     log:
         "logs/prepare/{dataset}/datacard.log",
     conda:
@@ -20,13 +20,7 @@ rule datacard:
             "synthetic",
             optional=("classes", "checks"),
         ),
-        dirs=lambda w: (
-            f"--split-dir results/prepared/{w.dataset}/split"
-            f" --tokens-dir results/prepared/{w.dataset}/tokens"
-            f" --vocab results/prepared/{w.dataset}/vocab.json"
-            if DATASETS[w.dataset]["task"] != "memory"
-            else "--encoded " + " ".join(encoded_paths(w.dataset))
-        ),
+        dirs=datacard_dirs,
     # Its warnings (leakage, entity types train lacks) go to the terminal as well as the
     # log; on failure, the log's end.
     shell:

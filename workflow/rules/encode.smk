@@ -5,11 +5,11 @@
 
 rule encode:
     input:
-        tokens=expand("results/prepared/{{dataset}}/tokens/{split}.jsonl", split=SPLITS),
-        vocab="results/prepared/{dataset}/vocab.json",
-        code=package_code("data/encode.py", "data/arrays.py"),
+        tokens=expand(paths.tokens_file(in_expand(PREPARED), "{split}"), split=SPLITS),
+        vocab=paths.vocab_file(PREPARED),
+        code=code("encode"),
     output:
-        "results/prepared/{dataset}/len{length}.npz",
+        paths.encoded_file(PREPARED, "{length}"),
     log:
         "logs/prepare/{dataset}/encode-len{length}.log",
     wildcard_constraints:
@@ -20,22 +20,23 @@ rule encode:
         mem_mb=lambda wildcards, attempt: 3000 * attempt,
     params:
         dataset_config=dataset_config("padding", "truncating"),
+        tokens_dir=input_dir("tokens"),
         # A guard: it decides whether the job may run, never what it writes. A function
         # of `resources` is a "derived" param, which Snakemake's params rerun trigger
         # leaves out, so raising memory_budget_gib reruns nothing.
         budget=lambda wildcards, resources: config["memory_budget_gib"],
     shell:
         "rnnbench encode --dataset {wildcards.dataset} --dataset-config {params.dataset_config:q}"
-        " --tokens-dir results/prepared/{wildcards.dataset}/tokens --vocab {input.vocab:q}"
+        " --tokens-dir {params.tokens_dir:q} --vocab {input.vocab:q}"
         " --length {wildcards.length} --memory-budget-gib {params.budget}"
         " --out {output:q} > {log:q} 2>&1"
 
 
 rule synthesize:
     input:
-        code=package_code("data/synthetic.py", "data/arrays.py"),
+        code=code("synthesize"),
     output:
-        "results/prepared/{dataset}/len{length}.npz",
+        paths.encoded_file(PREPARED, "{length}"),
     log:
         "logs/prepare/{dataset}/synthesize-len{length}.log",
     wildcard_constraints:

@@ -4,9 +4,9 @@
 
 rule export:
     input:
-        runs="results/summary/runs.csv",
+        runs=paths.RUNS_CSV,
         metrics=run_targets(),
-        code=package_code("trackers.py"),
+        code=code("export"),
     output:
         "results/export/{tracker}/export.json",
     log:

@@ -9,6 +9,7 @@ localrules:
 rule fetch:
     input:
         fetch_local_input,
+        code=code("fetch"),
     output:
         "resources/{dataset}/{source}/{filename}",
     log:

@@ -5,110 +5,67 @@
 # once per fold and seed: results/runs/<dataset>/<arch>/<optimizer>/len<L>/fold<i>/seed<S>/.
 # The fold is in the cell's spec, hence in metrics.json and runs.csv; the comparison table,
 # the baselines and the figures pool the folds as they pool seeds (n = folds x seeds).
-# Datasets without `folds` never reach these rules: their paths, params and commands are
-# those of the other rule files.
+# Every rule here is a stage's own rule with the fold's paths (they pass their paths as
+# params). Datasets without `folds` never reach these rules.
 
 
 localrules:
     baselines_folds,
 
 
-rule split_fold:
-    input:
-        unpack(lambda w: fetched_sources(w.dataset)),
-        code=package_code("data/readers.py", "data/splitting.py"),
+use rule split as split_fold with:
     output:
-        expand(f"{FOLD_EXPAND}/split/{{split}}.jsonl", split=SPLITS),
+        expand(paths.split_file(in_expand(FOLD_PREPARED), "{split}"), split=SPLITS),
     log:
         "logs/prepare/{dataset}/fold{fold}/split.log",
     wildcard_constraints:
         dataset=one_of(FOLD_DATASETS),
-    conda:
-        ENV
-    resources:
-        mem_mb=lambda wildcards, attempt: 3000 * attempt,
-    params:
-        dataset_config=dataset_config("format", "options", "split"),
-        sources=lambda w: " ".join(
-            f"--source {key}={path}"
-            for key, path in fetched_sources(w.dataset).items()
-        ),
-    shell:
-        "rnnbench split --dataset {wildcards.dataset} --dataset-config {params.dataset_config:q}"
-        " {params.sources} --fold {wildcards.fold}"
-        " --out-dir results/prepared/{wildcards.dataset}/fold{wildcards.fold}/split"
-        " > {log:q} 2>&1"
 
 
 use rule tokenize as tokenize_fold with:
     input:
-        split=f"{FOLD_PREPARED}/split/{{split}}.jsonl",
-        code=package_code("data/tokenize.py"),
+        split=paths.split_file(FOLD_PREPARED, "{split}"),
+        code=code("tokenize"),
     output:
-        f"{FOLD_PREPARED}/tokens/{{split}}.jsonl",
+        paths.tokens_file(FOLD_PREPARED, "{split}"),
     log:
         "logs/prepare/{dataset}/fold{fold}/tokenize-{split}.log",
 
 
-rule vocab_fold:
+use rule vocab as vocab_fold with:
     input:
-        tokens=expand(f"{FOLD_EXPAND}/tokens/{{split}}.jsonl", split=SPLITS),
-        code=package_code("data/vocab.py"),
+        tokens=expand(
+            paths.tokens_file(in_expand(FOLD_PREPARED), "{split}"), split=SPLITS
+        ),
+        code=code("vocab"),
     output:
-        f"{FOLD_PREPARED}/vocab.json",
+        paths.vocab_file(FOLD_PREPARED),
     log:
         "logs/prepare/{dataset}/fold{fold}/vocab.log",
-    conda:
-        ENV
-    resources:
-        mem_mb=lambda wildcards, attempt: 2000 * attempt,
-    params:
-        dataset_config=dataset_config("vocab"),
-        tokens_dir=fold_tokens,
-    shell:
-        "rnnbench vocab --dataset-config {params.dataset_config:q}"
-        " --tokens-dir {params.tokens_dir:q} --out {output:q} > {log:q} 2>&1"
 
 
-rule encode_fold:
+use rule encode as encode_fold with:
     input:
-        tokens=expand(f"{FOLD_EXPAND}/tokens/{{split}}.jsonl", split=SPLITS),
-        vocab=f"{FOLD_PREPARED}/vocab.json",
-        code=package_code("data/encode.py", "data/arrays.py"),
+        tokens=expand(
+            paths.tokens_file(in_expand(FOLD_PREPARED), "{split}"), split=SPLITS
+        ),
+        vocab=paths.vocab_file(FOLD_PREPARED),
+        code=code("encode"),
     output:
-        f"{FOLD_PREPARED}/len{{length}}.npz",
+        paths.encoded_file(FOLD_PREPARED, "{length}"),
     log:
         "logs/prepare/{dataset}/fold{fold}/encode-len{length}.log",
     wildcard_constraints:
         dataset=one_of(FOLD_DATASETS),
-    conda:
-        ENV
-    resources:
-        mem_mb=lambda wildcards, attempt: 3000 * attempt,
-    params:
-        dataset_config=dataset_config("padding", "truncating"),
-        tokens_dir=fold_tokens,
-        # A guard, as in rule encode (a "derived" param: raising it reruns nothing).
-        budget=lambda wildcards, resources: config["memory_budget_gib"],
-    shell:
-        "rnnbench encode --dataset {wildcards.dataset} --dataset-config {params.dataset_config:q}"
-        " --tokens-dir {params.tokens_dir:q} --vocab {input.vocab:q}"
-        " --length {wildcards.length} --memory-budget-gib {params.budget}"
-        " --out {output:q} > {log:q} 2>&1"
 
 
 # The dataset's data card is that of fold 0 (the folds differ only in which part is test);
 # it says so under `cross_validation`.
 use rule datacard as datacard_folds with:
     input:
-        split=expand(
-            "results/prepared/{{dataset}}/fold0/split/{split}.jsonl", split=SPLITS
-        ),
-        tokens=expand(
-            "results/prepared/{{dataset}}/fold0/tokens/{split}.jsonl", split=SPLITS
-        ),
-        vocab="results/prepared/{dataset}/fold0/vocab.json",
-        code=package_code("data/datacard.py"),
+        **text_inputs(FOLD0_PREPARED),
+        split=[paths.split_file(FOLD0_PREPARED, split) for split in SPLITS],
+        code=code("datacard"),
     wildcard_constraints:
         dataset=one_of(FOLD_DATASETS),
     params:
@@ -121,11 +78,7 @@ use rule datacard as datacard_folds with:
             "split",
             optional=("classes", "checks"),
         ),
-        dirs=lambda w: (
-            f"--split-dir results/prepared/{w.dataset}/fold0/split"
-            f" --tokens-dir results/prepared/{w.dataset}/fold0/tokens"
-            f" --vocab results/prepared/{w.dataset}/fold0/vocab.json --fold 0"
-        ),
+        dirs=lambda w, input: f"{datacard_dirs(w, input)} --fold 0",
 
 
 ruleorder: datacard_folds > datacard
@@ -134,58 +87,37 @@ ruleorder: datacard_folds > datacard
 use rule train as train_fold with:
     input:
         results_intact,
-        data=f"{FOLD_PREPARED}/len{{length}}.npz",
-        code=train_code(),
+        data=paths.encoded_file(FOLD_PREPARED, "{length}"),
+        code=code("train"),
     output:
-        metrics=f"{FOLD_RUN_DIR}/metrics.json",
-        history=report(
-            f"{FOLD_RUN_DIR}/history.csv",
-            caption="../../reports/captions/history.rst",
-            category="{dataset}",
-            subcategory="Runs",
-            labels={
-                "architecture": "{arch}",
-                "optimizer": "{optimizer}",
-                "length": "{length}",
-                "fold": "{fold}",
-                "seed": "{seed}",
-            },
-        ),
-        model=f"{FOLD_RUN_DIR}/model.pt",
+        **run_outputs(FOLD_RUN_DIR, cell_labels(FOLD_KEYS)),
     log:
-        "logs/train/{dataset}/{arch}/{optimizer}/len{length}/fold{fold}/seed{seed}.log",
+        cell_template("logs/train", FOLD_KEYS, ".log"),
     benchmark:
-        "benchmarks/train/{dataset}/{arch}/{optimizer}/len{length}/fold{fold}/seed{seed}.tsv"
-    params:
-        spec=fold_train_spec,
-        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
+        cell_template("benchmarks/train", FOLD_KEYS, ".tsv")
 
 
 # Baselines per fold (on that fold's rows), then their mean over the folds: the
 # comparison table's baseline rows pool the folds as its model rows do.
 use rule baselines as baselines_fold with:
     input:
-        tokens=expand(f"{FOLD_EXPAND}/tokens/{{split}}.jsonl", split=SPLITS),
-        vocab=f"{FOLD_PREPARED}/vocab.json",
-        code=package_code("analysis/baselines.py", "train/metrics.py", "data/arrays.py"),
+        **text_inputs(FOLD_PREPARED),
+        code=code("baselines"),
     output:
-        "results/baselines/{dataset}/fold{fold}.json",
+        paths.baselines_file("{dataset}", "{fold}"),
     log:
         "logs/analysis/{dataset}/baselines-fold{fold}.log",
-    params:
-        task=lambda wildcards: DATASETS[wildcards.dataset]["task"],
-        data=fold_baseline_args,
 
 
 rule baselines_folds:
     input:
         folds=lambda w: [
-            f"results/baselines/{w.dataset}/fold{fold}.json"
+            paths.baselines_file(w.dataset, fold)
             for fold in range(folds_of(DATASETS[w.dataset]))
         ],
-        code=package_code("analysis/baselines.py"),
+        code=code("baselines-merge"),
     output:
-        "results/baselines/{dataset}.json",
+        paths.baselines_file("{dataset}"),
     log:
         "logs/analysis/{dataset}/baselines-folds.log",
     wildcard_constraints:

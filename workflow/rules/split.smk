@@ -4,9 +4,9 @@
 rule split:
     input:
         unpack(lambda w: fetched_sources(w.dataset)),
-        code=package_code("data/readers.py", "data/splitting.py"),
+        code=code("split"),
     output:
-        expand("results/prepared/{{dataset}}/split/{split}.jsonl", split=SPLITS),
+        expand(paths.split_file(in_expand(PREPARED), "{split}"), split=SPLITS),
     log:
         "logs/prepare/{dataset}/split.log",
     conda:
@@ -19,6 +19,9 @@ rule split:
             f"--source {key}={path}"
             for key, path in fetched_sources(w.dataset).items()
         ),
+        # The fold variant (folds.smk) writes one cross-validation fold's splits.
+        fold=lambda w, output: f"--fold {w.fold}" if "fold" in w.keys() else "",
+        out_dir=output_dir,
     shell:
         "rnnbench split --dataset {wildcards.dataset} --dataset-config {params.dataset_config:q}"
-        " {params.sources} --out-dir results/prepared/{wildcards.dataset}/split > {log:q} 2>&1"
+        " {params.sources} {params.fold} --out-dir {params.out_dir:q} > {log:q} 2>&1"

@@ -3,10 +3,10 @@
 
 rule tokenize:
     input:
-        split="results/prepared/{dataset}/split/{split}.jsonl",
-        code=package_code("data/tokenize.py"),
+        split=paths.split_file(PREPARED, "{split}"),
+        code=code("tokenize"),
     output:
-        "results/prepared/{dataset}/tokens/{split}.jsonl",
+        paths.tokens_file(PREPARED, "{split}"),
     log:
         "logs/prepare/{dataset}/tokenize-{split}.log",
     conda:

@@ -1,6 +1,6 @@
 # The grid: one job per dataset x arch x optimizer x length x seed (rnnbench.train).
 # The cell's resolved hyperparameters are its params, so editing one reruns exactly the
-# cells it reaches; the model and training code are inputs, so a code change reruns all.
+# cells it reaches; the code `rnnbench train` runs is an input, so a code change reruns all.
 # A killed job leaves checkpoint.pt (not an output, so Snakemake keeps it) and the rerun
 # (--rerun-incomplete) resumes from it.
 # A cell depends on the content of its encoded arrays, not on how they were configured:
@@ -9,34 +9,21 @@
 # data job and no cell; a newer .npz with the recorded checksum is no change either
 # (Snakemake compares input checksums up to --max-checksum-file-size, 1 MB by default).
 # A cell whose lr grid.tune selects (tune.smk) has its selected.json as an input, named in
-# its spec ({"lr": {"tuned": path}}).
+# its spec ({"lr": {"tuned": path}}). The paths are rnnbench.experiment.paths' templates.
 
 
 rule train:
     input:
         results_intact,
-        data="results/prepared/{dataset}/len{length}.npz",
-        code=train_code(),
+        data=paths.encoded_file(PREPARED, "{length}"),
+        code=code("train"),
         lr_selection=train_lr_selection,
     output:
-        metrics=RUN_METRICS,
-        history=report(
-            f"{RUN_DIR}/history.csv",
-            caption="../../reports/captions/history.rst",
-            category="{dataset}",
-            subcategory="Runs",
-            labels={
-                "architecture": "{arch}",
-                "optimizer": "{optimizer}",
-                "length": "{length}",
-                "seed": "{seed}",
-            },
-        ),
-        model=f"{RUN_DIR}/model.pt",
+        **run_outputs(RUN_DIR, cell_labels(RUN_KEYS)),
     log:
-        "logs/train/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}.log",
+        cell_template("logs/train", RUN_KEYS, ".log"),
     benchmark:
-        "benchmarks/train/{dataset}/{arch}/{optimizer}/len{length}/seed{seed}.tsv"
+        cell_template("benchmarks/train", RUN_KEYS, ".tsv")
     conda:
         TRAIN_ENV
     threads: config["threads"]
@@ -47,7 +34,7 @@ rule train:
         cpus_per_task=lambda wildcards, threads: threads,
     params:
         spec=train_spec,
-        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
+        out_dir=output_dir,
     shell:
         "rnnbench train --data {input.data:q} --out {params.out_dir:q}"
         " --spec {params.spec:q} --threads {threads} > {log:q} 2>&1"

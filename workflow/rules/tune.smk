@@ -1,44 +1,33 @@
-# Learning-rate tuning (a dataset's grid.tune; rnnbench.tuning): one trial job per tuned
-# arch x optimizer x length x candidate lr on the tuning seed, the same command as rule
-# train; one selection job per tuned arch x optimizer x length (validation only); the
-# grid's seeds of a tuned cell read the selected lr (rule train: --lr-from).
+# Learning-rate tuning (a dataset's grid.tune; rnnbench.experiment.tuning): one trial job
+# per tuned arch x optimizer x length x candidate lr on the tuning seed, rule train with
+# the trial's paths and spec (so in train's environment); one selection job per tuned
+# arch x optimizer x length (validation only); the grid's seeds of a tuned cell read the
+# selected lr (their spec names the selected.json, an input of their train job).
 
 
-rule tune_trial:
+use rule train as tune_trial with:
     input:
-        data="results/prepared/{dataset}/len{length}.npz",
-        code=train_code(),
+        data=paths.encoded_file(PREPARED, "{length}"),
+        code=code("train"),
     output:
-        metrics=f"{TRIAL_DIR}/metrics.json",
-        history=f"{TRIAL_DIR}/history.csv",
-        model=f"{TRIAL_DIR}/model.pt",
+        **run_outputs(TRIAL_DIR),
     log:
-        "logs/tune/{dataset}/{arch}/{optimizer}/len{length}/lr{lr}.log",
+        TRIAL_LOG,
     benchmark:
-        "benchmarks/tune/{dataset}/{arch}/{optimizer}/len{length}/lr{lr}.tsv"
-    conda:
-        ENV
-    threads: config["threads"]
-    resources:
-        mem_mb=lambda wildcards, attempt: 3000 * attempt,
-        runtime=lambda wildcards, attempt: 120 * attempt,
-        cpus_per_task=lambda wildcards, threads: threads,
+        TRIAL_BENCHMARK
     params:
         spec=trial_spec_json,
-        out_dir=lambda wildcards, output: os.path.dirname(output.metrics),
-    shell:
-        "rnnbench train --data {input.data:q} --out {params.out_dir:q}"
-        " --spec {params.spec:q} --threads {threads} > {log:q} 2>&1"
+        out_dir=output_dir,
 
 
 rule tune_select:
     input:
         trials=tune_trial_metrics,
-        code=package_code("tuning.py"),
+        code=code("tune-select"),
     output:
         SELECTED,
     log:
-        "logs/tune/{dataset}/{arch}/{optimizer}/len{length}/select.log",
+        SELECT_LOG,
     conda:
         ENV
     shell:
@@ -48,10 +37,10 @@ rule tune_select:
 rule lr_figure:
     input:
         selected=tuned_selections,
-        code=package_code("analysis/lr_figure.py"),
+        code=code("lr-figure"),
     output:
         report(
-            f"results/summary/{{dataset}}/plots/{LR_FIGURE}.svg",
+            f"{paths.SUMMARY}/{{dataset}}/plots/{LR_FIGURE}.svg",
             caption="../../reports/captions/lr_sensitivity.rst",
             category="{dataset}",
             subcategory="Figures",

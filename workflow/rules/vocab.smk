@@ -3,10 +3,10 @@
 
 rule vocab:
     input:
-        tokens=expand("results/prepared/{{dataset}}/tokens/{split}.jsonl", split=SPLITS),
-        code=package_code("data/vocab.py"),
+        tokens=expand(paths.tokens_file(in_expand(PREPARED), "{split}"), split=SPLITS),
+        code=code("vocab"),
     output:
-        "results/prepared/{dataset}/vocab.json",
+        paths.vocab_file(PREPARED),
     log:
         "logs/prepare/{dataset}/vocab.log",
     conda:
@@ -15,6 +15,7 @@ rule vocab:
         mem_mb=lambda wildcards, attempt: 2000 * attempt,
     params:
         dataset_config=dataset_config("vocab"),
+        tokens_dir=input_dir("tokens"),
     shell:
         "rnnbench vocab --dataset-config {params.dataset_config:q}"
-        " --tokens-dir results/prepared/{wildcards.dataset}/tokens --out {output:q} > {log:q} 2>&1"
+        " --tokens-dir {params.tokens_dir:q} --out {output:q} > {log:q} 2>&1"

@@ -251,7 +251,7 @@ def run_row(
         row[f"{PER_TYPE_PREFIX}{name}"] = scores.get("f1")
     for key, value in {**HPARAMS_OF_OLDER_RUNS, **(metrics.get("hparams") or {})}.items():
         row[f"{HP_PREFIX}{key}"] = value
-    # hp_lr is the lr used; lr_tuned says it was selected by tuning (rnnbench.tuning).
+    # hp_lr is the lr used; lr_tuned says it was selected by tuning (rnnbench.experiment.tuning).
     row[LR_TUNED] = bool(metrics.get("lr_tuning"))
     row[LR_AT_EDGE], row[LR_CANDIDATES] = lr_edge(metrics.get("lr_tuning"))
     return row

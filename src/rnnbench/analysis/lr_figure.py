@@ -7,7 +7,7 @@ optimizers, each architecture gets its own row of panels and each optimizer one 
 the same colour in every panel (the optimizer question); otherwise one line per
 architecture / optimizer. A selection at the edge of its candidates is ringed by a square
 instead (the best lr may lie beyond: widen the range). The
-numbers come from the ``selected.json`` files (rnnbench.tuning), which hold every trial's
+numbers come from the ``selected.json`` files (rnnbench.experiment.tuning), which hold every trial's
 validation score, so the figure shows exactly what the selection saw. Diverged trials
 (no validation score) are marked with an "x" on the panel's bottom edge.
 

@@ -61,22 +61,17 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 
 from rnnbench.analysis import stats
 from rnnbench.analysis.formats import missing
+from rnnbench.experiment.paths import HISTORY_FILE
+from rnnbench.experiment.tasks import ALL_PLOT_KINDS, COMMON_PLOT_KINDS, TASKS
 from rnnbench.io import atomic_path
 from rnnbench.names import ARCHITECTURES, OPTIMIZERS
 from rnnbench.train.metrics import examples_note
 
 log = logging.getLogger("rnnbench.analysis.plots")
 
-PLOT_KINDS: tuple[str, ...] = (
-    "heatmap",
-    "learning_curves",
-    "metric_vs_length",
-    "metric_vs_cost",
-    "entity_f1_per_type",
-    "metric_vs_train_size",
-)
-NER_TASK = "ner"
-HISTORY_FILE = "history.csv"
+# The task's kinds (rnnbench.experiment.tasks), and one where runs record a training-set size.
+TRAIN_SIZE_KIND = "metric_vs_train_size"
+PLOT_KINDS: tuple[str, ...] = (*ALL_PLOT_KINDS, TRAIN_SIZE_KIND)
 FLAG_NOTE = "! = flagged run (degenerate/stuck/diverged)"
 FLAG_COLOR = "#d62728"
 FLAG_LABEL = "flagged run (degenerate/stuck/diverged)"
@@ -97,7 +92,6 @@ METRIC_NAMES: dict[str, str] = {
 }
 # Chance level of a headline metric for a task, where it is a known constant: both
 # binary tasks score 0.5 by guessing (IMDB and the memory task are balanced).
-CHANCE: dict[tuple[str, str], float] = {("sentiment", "accuracy"): 0.5, ("memory", "accuracy"): 0.5}
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">")
 DASHES: tuple[tuple[float, ...], ...] = ((), (5, 2), (1.5, 1.5), (6, 2, 1.5, 2), (3, 1), (8, 3))
 MAX_WIDTH = 10.0  # inches: the report shows a figure ~1000 px wide
@@ -244,7 +238,8 @@ def _reference(df: pd.DataFrame) -> tuple[float, str] | None:
     if headline == "accuracy" and majority is not None:
         level, note = majority
         return level, f"majority class: {level:.4f}\n({note})"
-    chance = CHANCE.get((df.attrs["task"], headline))
+    task = TASKS.get(df.attrs["task"])
+    chance = task.chance if task is not None and headline == task.headline else None
     return None if chance is None else (chance, f"chance ({chance:g})")
 
 
@@ -824,7 +819,7 @@ def _entity_f1_per_type(df: pd.DataFrame) -> Figure:
     dataset, headline, task = df.attrs["dataset"], df.attrs["headline"], df.attrs["task"]
     prefix = "test_entity_f1_"
     type_cols = [c for c in df.columns if c.startswith(prefix)]
-    if task != NER_TASK or not type_cols:
+    if task not in TASKS or "entity_f1_per_type" not in TASKS[task].plot_kinds or not type_cols:
         raise NoData(f"not an NER dataset: no per-entity-type columns ({prefix}<TYPE>)")
     overall = "all (micro)"
     columns = {c: c.removeprefix(prefix) for c in type_cols}
@@ -1014,8 +1009,8 @@ def kinds_for(runs: pd.DataFrame, dataset: str) -> list[str]:
     df = runs[runs["dataset"].astype(str) == dataset]
     task = _mode(df["task"], "") if "task" in df else ""
     sized = "train_size" in df and df["train_size"].notna().any()
-    kinds = [k for k in PLOT_KINDS if k != "entity_f1_per_type" or task == NER_TASK]
-    return [k for k in kinds if k != "metric_vs_train_size" or sized]
+    kinds = list(TASKS[task].plot_kinds) if task in TASKS else list(COMMON_PLOT_KINDS)
+    return [*kinds, TRAIN_SIZE_KIND] if sized else kinds
 
 
 def plot_all(runs_csv: str | Path, dataset: str, out_dir: str | Path) -> list[str]:

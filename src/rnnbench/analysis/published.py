@@ -99,50 +99,29 @@ _METRIC = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def normalize_entry(entry: Any, index: int = 0) -> dict[str, Any]:
-    """One ``published`` entry checked and with its defaults; AnalysisError names it.
+    """One ``published`` entry checked against the config schema's own ``published``
+    items and with their defaults; AnalysisError names it. (The workflow checks the same
+    when it is parsed; this check is for the command line, which may be given any JSON.)"""
+    from rnnbench.config import validate_part
+    from rnnbench.errors import ConfigError
 
-    The config schema checks the same when the workflow is parsed; this check is for the
-    command line, which may be given any JSON.
-    """
     where = f"published[{index}]"
-    if not isinstance(entry, Mapping):
-        raise AnalysisError(f"{where}: must be an object, got {entry!r}")
-    missing = [key for key in REQUIRED_KEYS if key not in entry]
-    unknown = sorted(set(entry) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
-    if missing or unknown:
-        raise AnalysisError(
-            f"{where} ({entry.get('source', '?')}): "
-            + (f"missing {missing}" if missing else f"unknown key(s) {unknown}")
-            + f"; keys are {[*REQUIRED_KEYS, *OPTIONAL_KEYS]}"
-        )
-    out = {
-        **{key: entry[key] for key in REQUIRED_KEYS},
-        "relation": entry.get("relation", APPROX),
-        "credible": entry.get("credible", True),
-        "reason": entry.get("reason") or "",
-        "note": entry.get("note") or "",
-        "extra_metrics": list(entry.get("extra_metrics") or []),
+    if isinstance(entry, Mapping):
+        where += f" ({entry.get('source', '?')})"
+    if isinstance(entry, Mapping):  # a normalized entry's "" means "not given"
+        entry = {k: v for k, v in entry.items() if not (k in ("reason", "note") and v == "")}
+    try:
+        out = validate_part(entry, "properties/published/items", where)
+    except ConfigError as err:
+        raise AnalysisError(str(err)) from None
+    return {
+        **{key: out[key] for key in REQUIRED_KEYS},
+        "relation": out["relation"],
+        "credible": out["credible"],
+        "reason": out.get("reason") or "",
+        "note": out.get("note") or "",
+        "extra_metrics": list(out["extra_metrics"]),
     }
-    value, length = out["value"], out["length"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise AnalysisError(f"{where}.value: must be a finite number, got {value!r}")
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise AnalysisError(f"{where}.length: must be a positive integer, got {length!r}")
-    names = [("metric", out["metric"])]
-    names += [(f"extra_metrics.{i}", name) for i, name in enumerate(out["extra_metrics"])]
-    for key, name in names:
-        if not isinstance(name, str) or not _METRIC.match(name):
-            raise AnalysisError(
-                f"{where}.{key}: {name!r} is not a metric name (a runs.csv test_* column "
-                "without the prefix, e.g. accuracy, token_accuracy, entity_f1)"
-            )
-    if out["relation"] not in RELATIONS:
-        raise AnalysisError(f"{where}.relation: {out['relation']!r}; use one of {RELATIONS}")
-    if not isinstance(out["credible"], bool):
-        raise AnalysisError(f"{where}.credible: must be true or false")
-    if not out["credible"] and not out["reason"]:
-        raise AnalysisError(f"{where}: credible is false, so give the `reason`")
-    return out
 
 
 def load_published(text: str) -> list[dict[str, Any]]:

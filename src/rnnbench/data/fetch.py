@@ -16,8 +16,8 @@ import urllib.request
 from pathlib import Path
 from typing import BinaryIO
 
-from rnnbench.config import dataset_sources, is_remote
 from rnnbench.errors import ChecksumError, DataError
+from rnnbench.experiment.sources import dataset_sources, is_remote
 from rnnbench.io import atomic_path
 
 log = logging.getLogger("rnnbench.fetch")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnbench.config import check_array_budget, folds_of, signal_index, source_parts
 from rnnbench.data.arrays import SPLITS, EncodedMeta, save_encoded
 from rnnbench.data.datacard import (
     DEFAULT_MAX_TEST_LEAKAGE,
@@ -37,6 +36,8 @@ from rnnbench.data.synthetic import generate_memory_split, input_channels
 from rnnbench.data.tokenize import normalize, token_mapper, tokenize_texts
 from rnnbench.data.vocab import Vocab, build_vocab
 from rnnbench.errors import ConfigError, DataError
+from rnnbench.experiment.grid import folds_of
+from rnnbench.experiment.sources import check_array_budget, signal_index, source_parts
 from rnnbench.io import read_jsonl, write_json_atomic, write_jsonl_atomic
 
 log = logging.getLogger("rnnbench.data")

@@ -2,7 +2,7 @@
 
 ``run_training`` is the entry point; ``rnnbench.train.cli`` wraps it as ``rnnbench train``.
 Names are imported on first use (PEP 562) so that validating a spec at workflow parse
-time (``rnnbench.train.spec``) does not import torch.
+time (``rnnbench.experiment.spec``) does not import torch.
 """
 
 import importlib
@@ -12,12 +12,12 @@ _EXPORTS = {
     "run_training": "rnnbench.train.loop",
     "compute_metrics": "rnnbench.train.metrics",
     "headline_metric": "rnnbench.train.metrics",
-    "DEFAULT_LR": "rnnbench.train.optimizers",
-    "OPTIMIZERS": "rnnbench.train.optimizers",
-    "build_optimizer": "rnnbench.train.optimizers",
+    "DEFAULT_LR": "rnnbench.optimizers",
+    "OPTIMIZERS": "rnnbench.optimizers",
+    "build_optimizer": "rnnbench.optimizers",
     "NONDETERMINISTIC_KEYS": "rnnbench.train.report",
-    "SpecError": "rnnbench.train.spec",
-    "resolve_spec": "rnnbench.train.spec",
+    "SpecError": "rnnbench.experiment.spec",
+    "resolve_spec": "rnnbench.experiment.spec",
 }
 __all__ = sorted(_EXPORTS)
 

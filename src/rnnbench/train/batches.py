@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from rnnbench.data.arrays import Split, subsample_rows
-from rnnbench.train.spec import BATCHINGS
+from rnnbench.experiment.spec import BATCHINGS
 
 # The train and eval subsample streams (1, 2) live with subsample_rows in data.arrays.
 _SHUFFLE_STREAM = 3

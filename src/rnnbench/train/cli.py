@@ -9,9 +9,9 @@ import os
 import sys
 from typing import Any
 
+from rnnbench.experiment.spec import SpecError
 from rnnbench.results import HISTORY, METRICS, MODEL, damaged_files
 from rnnbench.train.loop import run_training
-from rnnbench.train.spec import SpecError
 
 EXIT_BAD_SPEC = 2
 EXIT_DAMAGED_OUTPUT = 3
@@ -60,10 +60,10 @@ def _parse_spec(text: str) -> dict[str, Any]:
 def _tuned_lr(
     spec: dict[str, Any], lr_from: str | None
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The spec with the selected lr of a tuned cell (rnnbench.tuning), and metrics.json's
+    """The spec with the selected lr of a tuned cell (rnnbench.experiment.tuning), and metrics.json's
     ``lr_tuning`` entry. The selection is ``--lr-from``, else the one the spec names
     (``"lr": {"tuned": "<selected.json>"}``)."""
-    from rnnbench.tuning import TUNED_LR, apply_selected_lr, lr_source
+    from rnnbench.experiment.tuning import TUNED_LR, apply_selected_lr, lr_source
 
     lr = (spec.get("hparams") or {}).get("lr") if isinstance(spec.get("hparams"), dict) else None
     source = lr_from or lr_source(spec)

@@ -32,7 +32,11 @@ import torch
 from torch import nn
 
 from rnnbench.data.arrays import IGNORE_INDEX, EncodedMeta, Split, load_encoded
+from rnnbench.experiment.paths import CHECKPOINT_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE
+from rnnbench.experiment.spec import SpecError, TrainingSpec, resolve_spec
+from rnnbench.experiment.tasks import task_of
 from rnnbench.models import DEFAULT_HPARAMS, RECURRENT, bodies, build_model, native
+from rnnbench.optimizers import build_optimizer, describe_optimizer
 from rnnbench.train import report
 from rnnbench.train.batches import SplitTensors, batches, epoch_batches, subsample, to_tensors
 from rnnbench.train.checkpoint import (
@@ -52,15 +56,9 @@ from rnnbench.train.metrics import (
     majority_label,
     majority_score,
 )
-from rnnbench.train.optimizers import build_optimizer, describe_optimizer
-from rnnbench.train.spec import SpecError, TrainingSpec, resolve_spec
 
 log = logging.getLogger("rnnbench.train")
 
-METRICS_FILE = "metrics.json"
-HISTORY_FILE = "history.csv"
-MODEL_FILE = "model.pt"
-CHECKPOINT_FILE = "checkpoint.pt"
 SCHEMA_VERSION = 1
 PROGRESS_EVERY_S = 60.0
 # Batches between reads of the running training loss on the host (see _train_epoch): on a
@@ -565,18 +563,7 @@ def _record(
 
 
 def _history_columns(task: Task) -> list[str]:
-    others = {
-        "sentiment": ["val_f1", "val_auc"],
-        "memory": [],
-        "ner": [
-            "val_token_accuracy",
-            "val_non_o_accuracy",
-            "val_entity_precision",
-            "val_entity_recall",
-            "val_strict_entity_f1",
-        ],
-    }[task.meta.task]
-    return ["epoch", "train_loss", "val_loss", f"val_{task.headline}", *others, "seconds"]
+    return task_of(task.meta.task).history_columns()
 
 
 def _fmt(value: Any) -> str:

@@ -28,9 +28,10 @@ from seqeval.scheme import IOB2
 from sklearn.metrics import f1_score, roc_auc_score
 
 from rnnbench.data.arrays import IGNORE_INDEX
+from rnnbench.experiment.tasks import TASKS as ALL_TASKS
 
-TASKS: tuple[str, ...] = ("sentiment", "ner", "memory")
-HEADLINE: dict[str, str] = {"sentiment": "accuracy", "ner": "entity_f1", "memory": "accuracy"}
+TASKS: tuple[str, ...] = tuple(ALL_TASKS)
+HEADLINE: dict[str, str] = {name: task.headline for name, task in ALL_TASKS.items()}
 OUTSIDE_TAG = "O"
 
 

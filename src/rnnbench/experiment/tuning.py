@@ -24,19 +24,24 @@ This module imports neither torch nor pandas: the Snakefile uses it at parse tim
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
 from typing import Any
 
 from rnnbench.errors import ConfigError, RnnbenchError
+from rnnbench.experiment.grid import TUNED_KEYS, cell_spec, expand_tuned
+from rnnbench.experiment.grid import identity as tuned_identity
+from rnnbench.experiment.paths import METRICS_FILE, SELECTED_FILE, cell_template, tune_template
+from rnnbench.experiment.spec import SpecError, resolve_spec
 
 TUNED_LR = "tuned"
-TUNE_DIR = "results/tune/{dataset}/{arch}/{optimizer}/len{length}"
+TUNE_DIR = tune_template(TUNED_KEYS)
 TRIAL_DIR = TUNE_DIR + "/lr{lr}"
-SELECTED_FILE = "selected.json"
 SELECTED = f"{TUNE_DIR}/{SELECTED_FILE}"
+TRIAL_LOG = cell_template("logs/tune", TUNED_KEYS, "/lr{lr}.log")
+TRIAL_BENCHMARK = cell_template("benchmarks/tune", TUNED_KEYS, "/lr{lr}.tsv")
+SELECT_LOG = cell_template("logs/tune", TUNED_KEYS, "/select.log")
 LR_WILDCARD = r"[0-9][0-9.e+-]*"
 LR_FIGURE = "lr_sensitivity"  # results/summary/<dataset>/plots/lr_sensitivity.svg
 TIE_RULE = "highest validation {metric}; exact ties go to the smallest lr; diverged trials are never selected"
@@ -80,16 +85,9 @@ def is_tuned(ds: dict[str, Any], cell: dict[str, Any]) -> bool:
 
 
 def tuned_cells(name: str, ds: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every tuned (dataset, arch, optimizer, length), in grid order (no seed)."""
-    archs, optimizers = tuned_archs(ds), tuned_optimizers(ds)
-    return [
-        {"dataset": name, "arch": arch, "optimizer": opt, "length": length}
-        for arch in ds["grid"].get("archs", [])
-        if arch in archs
-        for opt in ds["grid"]["optimizers"]
-        if opt in optimizers
-        for length in ds["grid"]["lengths"]
-    ]
+    """Every tuned identity (dataset, arch, optimizer, length), in grid order (no seed)."""
+    chosen = {"arch": tuned_archs(ds), "optimizer": tuned_optimizers(ds)}
+    return expand_tuned(name, ds, lambda key, value: key not in chosen or value in chosen[key])
 
 
 def candidate_lrs(ds: dict[str, Any]) -> list[float]:
@@ -100,19 +98,16 @@ def candidate_lrs(ds: dict[str, Any]) -> list[float]:
 def trial_spec(ds: dict[str, Any], cell: dict[str, Any], lr: float) -> dict[str, Any]:
     """One trial's training spec: the cell's, on the tuning seed, with ``tune.hparams``
     and this lr. Independent of the other candidates."""
-    from rnnbench.config import cell_spec
-
     tune = tune_config(ds)
     if tune is None:
         raise ConfigError(f"dataset {cell['dataset']!r} has no grid.tune")
-    identity = {k: cell[k] for k in ("dataset", "arch", "optimizer", "length")}
-    spec = cell_spec(ds, {**identity, "seed": tune["seed"]})
+    spec = cell_spec(ds, {**tuned_identity(cell), "seed": tune["seed"]})
     spec["hparams"] = {**spec["hparams"], **tune.get("hparams", {}), "lr": float(lr)}
     return spec
 
 
 def final_spec(ds: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    """A grid cell's spec (config.cell_spec); when tuning sets its lr, ``hparams.lr`` is
+    """A grid cell's spec (grid.cell_spec); when tuning sets its lr, ``hparams.lr`` is
     ``{"tuned": <the cell's selected.json>}`` (``rnnbench train`` reads the lr there)."""
     if not is_tuned(ds, spec):
         return spec
@@ -132,7 +127,9 @@ def selected_path(cell: dict[str, Any]) -> str:
 
 
 def trial_metrics_paths(ds: dict[str, Any], cell: dict[str, Any]) -> list[str]:
-    return [f"{TRIAL_DIR.format(**cell, lr=lr_label(lr))}/metrics.json" for lr in candidate_lrs(ds)]
+    return [
+        f"{TRIAL_DIR.format(**cell, lr=lr_label(lr))}/{METRICS_FILE}" for lr in candidate_lrs(ds)
+    ]
 
 
 def check_tuning(name: str, ds: dict[str, Any]) -> None:
@@ -160,8 +157,6 @@ def check_tuning(name: str, ds: dict[str, Any]) -> None:
 
 def validate_tuning(name: str, ds: dict[str, Any]) -> None:
     """Resolve every trial's spec now, so a bad ``tune`` value fails at ``snakemake -n``."""
-    from rnnbench.train.spec import SpecError, resolve_spec
-
     check_tuning(name, ds)
     for cell in tuned_cells(name, ds):
         for lr in candidate_lrs(ds):
@@ -205,7 +200,7 @@ def select_lr(trial_paths: list[str | Path]) -> dict[str, Any]:
     for path in trial_paths:
         metrics = _load(path)
         spec, hparams = metrics.get("spec") or {}, metrics.get("hparams") or {}
-        this = {k: spec.get(k) for k in ("dataset", "arch", "optimizer", "length")}
+        this = {k: spec.get(k) for k in TUNED_KEYS}
         if identity is None:
             identity, headline = this, metrics.get("headline_metric")
         elif this != identity:
@@ -257,10 +252,8 @@ def apply_selected_lr(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``spec`` with the selected lr of ``selected`` (a selected.json), and the
     ``lr_tuning`` record its metrics.json keeps. The selection must be of the spec's cell."""
-    from rnnbench.train.spec import SpecError
-
     record = _load(selected)
-    for key in ("dataset", "arch", "optimizer", "length"):
+    for key in TUNED_KEYS:
         if record.get(key) != spec.get(key):
             raise SpecError(
                 f"--lr-from {selected}: a selection for {key} {record.get(key)!r}, "
@@ -287,30 +280,3 @@ def write_selection(trial_paths: list[str | Path], out: str | Path) -> dict[str,
     record = select_lr(trial_paths)
     write_json_atomic(out, record)
     return record
-
-
-# --- command line ------------------------------------------------------------------------------
-
-
-def register(subparsers: Any) -> None:
-    """Add ``tune-select`` to an ``argparse`` subparsers object."""
-    parser = subparsers.add_parser(
-        "tune-select",
-        help="pick a tuned cell's lr from its trials' validation scores",
-        description="Read the trials' metrics.json (one per candidate lr) and write "
-        "selected.json: every trial's validation headline metric and the selected lr "
-        "(highest validation score; exact ties go to the smallest lr).",
-    )
-    parser.add_argument("--metrics", nargs="+", required=True, help="trial metrics.json files")
-    parser.add_argument("--out", required=True, help="selected.json")
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    record = write_selection(args.metrics, args.out)
-    print(
-        f"{record['dataset']}/{record['arch']}/{record['optimizer']}/len{record['length']}: "
-        f"lr {lr_label(record['selected_lr'])} ({record['metric']} "
-        f"{record['selected_validation']:.4f})"
-    )
-    return 0

@@ -1,0 +1,96 @@
+"""One :class:`Task` per task: everything that differs between sentiment, NER and memory.
+
+Code that must behave differently per task asks the task (``task_of(name).tags_tokens``)
+instead of comparing its name, so a new task is one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Plot kinds every dataset gets; a task adds its own (Task.plot_kinds).
+COMMON_PLOT_KINDS: tuple[str, ...] = (
+    "heatmap",
+    "learning_curves",
+    "metric_vs_length",
+    "metric_vs_cost",
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    formats: frozenset[str]  # the config formats that serve it
+    headline: str  # the validation metric for early stopping, tuning and ranking
+    tags_tokens: bool  # one label per token (a tagging head), not one per example
+    generated: bool  # made by rnnbench (no sources, own splits), not read from files
+    history_extra: tuple[str, ...]  # history.csv columns beyond loss and headline
+    chance: float | None  # the headline metric's chance level, where it is a constant
+    extra_plot_kinds: tuple[str, ...] = ()
+
+    def history_columns(self) -> list[str]:
+        """history.csv's columns, one row per epoch (rnnbench.train.loop writes it)."""
+        return [
+            "epoch",
+            "train_loss",
+            "val_loss",
+            f"val_{self.headline}",
+            *self.history_extra,
+            "seconds",
+        ]
+
+    @property
+    def plot_kinds(self) -> tuple[str, ...]:
+        return (*COMMON_PLOT_KINDS, *self.extra_plot_kinds)
+
+
+TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (
+        Task(
+            "sentiment",
+            frozenset({"aclimdb", "sentiment_table", "jsonl", "lines"}),
+            headline="accuracy",
+            tags_tokens=False,
+            generated=False,
+            history_extra=("val_f1", "val_auc"),
+            chance=0.5,
+        ),
+        Task(
+            "ner",
+            frozenset({"gmb_csv", "conll"}),
+            headline="entity_f1",
+            tags_tokens=True,
+            generated=False,
+            history_extra=(
+                "val_token_accuracy",
+                "val_non_o_accuracy",
+                "val_entity_precision",
+                "val_entity_recall",
+                "val_strict_entity_f1",
+            ),
+            chance=None,
+            extra_plot_kinds=("entity_f1_per_type",),
+        ),
+        Task(
+            "memory",
+            frozenset({"synthetic"}),
+            headline="accuracy",
+            tags_tokens=False,
+            generated=True,
+            history_extra=(),
+            chance=0.5,
+        ),
+    )
+}
+ALL_PLOT_KINDS: tuple[str, ...] = tuple(
+    dict.fromkeys(kind for task in TASKS.values() for kind in task.plot_kinds)
+)
+
+
+def task_of(name: str) -> Task:
+    """The task called ``name``; a ValueError naming the known ones otherwise."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(f"task {name!r} is unknown; use one of {list(TASKS)}") from None
