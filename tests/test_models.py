@@ -484,7 +484,7 @@ def test_torch_init_keeps_pytorch_defaults_and_unknown_init_is_rejected() -> Non
 def test_execution_paths_record_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     """layer_paths says what each recurrent layer runs on, as build_model planned it for
     the device (metrics.json's hardware.exec_path / exec_layers / exec_plan)."""
-    from rnnbench.models import bodies, native
+    from rnnbench.models import bodies, native, step_compile
 
     meta = make_meta()
 
@@ -513,9 +513,12 @@ def test_execution_paths_record_the_plan(monkeypatch: pytest.MonkeyPatch) -> Non
     assert paths("bimingru", layers=2) == ["parallel scan (torch ops)"] * 2
     assert bodies.execution_path(build_model("transformer", meta, SMALL)) == "no recurrent layer"
     # On a GPU the fused modules are torch's (cuDNN where available) over the padded batch
-    # (models/padded.py), the cells the reference loop.
+    # (models/padded.py), the cells their loop with each step compiled (with Triton).
     monkeypatch.setattr(torch.backends.cudnn, "is_available", lambda: True)
     assert paths("gru", "cuda") == ["cuDNN, unpacked"]
+    monkeypatch.setattr(step_compile, "triton_installed", lambda: True)
+    assert paths("lstm_peephole", "cuda") == ["Python loops, torch.compile step"]
+    monkeypatch.setattr(step_compile, "triton_installed", lambda: False)
     assert paths("lstm_peephole", "cuda") == ["Python loops"]
     monkeypatch.setattr(torch.backends.cudnn, "enabled", False)
     assert paths("gru", "cuda") == ["torch module, unpacked"]

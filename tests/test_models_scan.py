@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from rnnbench.models import build_model, native
+from rnnbench.models import build_model, native, step_compile
 from rnnbench.models.bodies import plan_model
 from rnnbench.models.plan import Path
 from rnnbench.models.recurrent import reverse_rows
@@ -222,8 +222,9 @@ def test_build_model_plans_for_the_device_it_is_given(monkeypatch: pytest.Monkey
     model = build_model("gru", meta, SMALL, device="cuda")  # planned only: no GPU needed
     assert model.body.recurrence.plan.path is Path.LIBRARY
     assert model.body.recurrence.plan.unpacked
+    monkeypatch.setattr(step_compile, "triton_installed", lambda: True)
     cell = build_model("lstm_peephole", meta, SMALL, device=torch.device("cuda"))
-    assert cell.body.recurrence.plan.path is Path.REFERENCE
+    assert cell.body.recurrence.plan.path is Path.STEP_COMPILED  # models/step_compile.py
 
 
 @needs_native

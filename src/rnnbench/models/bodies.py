@@ -34,6 +34,7 @@ from rnnbench.models.recurrent import (
     run_stack,
     scan_lstm_variant,
 )
+from rnnbench.models.step_compile import step_update
 from rnnbench.names import EXEC_NO_RECURRENCE
 
 
@@ -197,7 +198,8 @@ class CellRecurrence(nn.Module):
     The textbook cells always run their reference loop (cells.run_cell), which is what
     they are for. Peephole and CIFG LSTMs have no library kernel; where the compiled
     kernels are built they run the LSTM kernel (recurrent.scan_lstm_variant, tested
-    equal to the loop).
+    equal to the loop). On a GPU every cell runs its loop with each step compiled
+    (step_compile.py, tested equal to the loop).
     """
 
     def __init__(
@@ -229,14 +231,16 @@ class CellRecurrence(nn.Module):
         steps = int(lengths.max())  # no row needs more steps than its length
         seq = h[:, :steps].transpose(0, 1)  # time-major [T, B, I]
         compiled = self.plan.path is Path.COMPILED
+        step_compiled = self.plan.path is Path.STEP_COMPILED
         for index, cell in enumerate(self.cells):
             if index > 0:
                 seq = self.dropout(seq)
             if compiled:
                 seq = scan_lstm_variant(cell, seq)
             else:
+                update = step_update(cell) if step_compiled else cell.update
                 weights = (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
-                seq = run_cell(cell.update, seq, *weights, cell.num_states)
+                seq = run_cell(update, seq, *weights, cell.num_states)
         if per_token:
             return per_token_outputs(seq, lengths, length)
         return seq[lengths - 1, torch.arange(batch, device=h.device)]

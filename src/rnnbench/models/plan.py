@@ -9,7 +9,9 @@ Every recurrence runs on one of at most three paths, each tested equal to the ot
 - ``LIBRARY``: torch's ``nn.RNN``/``nn.LSTM``/``nn.GRU`` (oneDNN's fused LSTM on CPUs, cuDNN
   on GPUs): on packed sequences on CPUs, over the padded batch elsewhere (padded.py);
 - ``REFERENCE``: autograd over the textbook cell, one Python step at a time (cells.run_cell):
-  the maths as written, and what the textbook cell architectures are for.
+  the maths as written, and what the textbook cell architectures are for;
+- ``STEP_COMPILED``: the cell architectures' reference loop with each step's gate maths
+  compiled by torch.compile (step_compile.py): their path on CUDA with Triton.
 
 :func:`choose_plan` is the one place that chooses. build_model plans every recurrence for
 the device it is built for (train/loop.py builds for the training device); the forward
@@ -23,7 +25,7 @@ from enum import StrEnum
 
 import torch
 
-from rnnbench.models import native
+from rnnbench.models import native, step_compile
 from rnnbench.names import (
     EXEC_COMPILED,
     EXEC_CUDNN,
@@ -38,6 +40,7 @@ class Path(StrEnum):
     COMPILED = "compiled"
     LIBRARY = "library"
     REFERENCE = "reference"
+    STEP_COMPILED = "step_compiled"  # the GPU path of the cells: models/step_compile.py
 
 
 # Recurrences torch has a module for; the LSTM variants that only the compiled LSTM kernel
@@ -59,7 +62,8 @@ def fastest_path(kind: str, layers: int, directions: int, device: torch.device) 
     """The fastest exact path for a recurrence, as measured (bench/RESULTS.md, "Execution
     plan"; 2 threads on the Intel Xeon).
 
-    - GPUs: torch's cuDNN kernels, and the reference loop where torch has no module;
+    - GPUs: torch's cuDNN kernels; the cell architectures (no cuDNN kernel) their loop
+      with each step compiled (step_compile.py), the reference loop without Triton;
     - CPUs with the compiled kernels: those, for every kind. torch's CPU modules read
       packed sequences, and with rows of different lengths (real text) even oneDNN's
       LSTM falls back to a per-step loop: at seed A with 30% of rows shorter, 1.1k
@@ -69,6 +73,8 @@ def fastest_path(kind: str, layers: int, directions: int, device: torch.device) 
       the reference loop for RNNs and GRUs, whose torch modules run one autograd node per
       step and gate (2.2-2.5x slower at seed A).
     """
+    if kind in step_compile.KINDS and step_compile.available(device):
+        return Path.STEP_COMPILED  # GPUs: the cells' loop with each step compiled
     compiled = device.type == "cpu" and native.available()
     if kind in COMPILED_VARIANTS:
         return Path.COMPILED if compiled else Path.REFERENCE
@@ -99,6 +105,10 @@ def choose_plan(
         if kind not in LIBRARY_KINDS:
             raise ValueError(f"torch has no module for {kind}")
         return Plan(Path.LIBRARY, _library_label(kind, device), unpacked=device.type != "cpu")
+    if chosen is Path.STEP_COMPILED:
+        if kind not in step_compile.KINDS:
+            raise ValueError(f"{kind} is no cell architecture: no compiled step")
+        return Plan(Path.STEP_COMPILED, step_compile.EXEC_STEP_COMPILED)
     return Plan(Path.REFERENCE, EXEC_PYTHON)
 
 
