@@ -3,6 +3,7 @@
 # file per stage. Data flow: docs/architecture.md; every key: workflow/schemas/.
 
 import rnnbench.analysis.rulegraph
+import rnnbench.slurm_batches
 
 
 configfile: "config.yaml"
@@ -13,6 +14,8 @@ report: "reports/workflow.rst"
 
 # One node per rule in the report's rule graph (see rnnbench.analysis.rulegraph).
 rnnbench.analysis.rulegraph.install()
+# Slurm: a batch's train_slots cells side by side (the plugin runs them one by one).
+rnnbench.slurm_batches.install()
 
 
 include: "workflow/rules/common.smk"

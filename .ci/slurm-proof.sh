@@ -22,6 +22,12 @@
 #     RETRY_MEM_MB x attempt. Slurm kills attempt 1 for exceeding its memory (OverMemoryKill
 #     below), Snakemake reports the failure with the path of its Slurm log and resubmits the
 #     cell with twice the memory; attempt 2 completes with the same metrics as locally.
+#  7. K cells side by side: the four memory-task cells of tests/ci-slurm-k.yaml (one
+#     thread each), once one at a time in a plain `snakemake --cores 1` run, once with
+#     `--resources train_slots=4 --group-components train_cells=4`: one Slurm job must
+#     run all four, ask for what README.md says (4 x one cell's CPUs and memory, one
+#     round of the cell's runtime), run them at the same time (their start and end times
+#     in its Slurm log overlap) and give every cell the same metrics as alone.
 # Any failure exits non-zero. Working directories: $RNNBENCH_SLURM_PROOF_DIR (default
 # /tmp/rnnbench-slurm-proof), wiped at the start; its *.log files are the evidence.
 set -euo pipefail
@@ -35,6 +41,11 @@ NO_DBD_OVERRIDES=(--slurm-status-command squeue)
 RETRY_CELL=results/runs/memory/lstm/adam/len20/seed0/metrics.json
 RETRY_MEM_MB=400 # attempt 1: 400 MB < the ~550 MB a training step needs; attempt 2: 800 MB
 PIDFILES=(/run/slurmd.pid /run/slurmctld.pid /run/munge/munged.pid)
+# The K-cells batch: K cells of one CPU each side by side in one Slurm job.
+K_CELLS=4
+# The node offers at least K_CELLS CPUs (slurm.conf CPUs, with config_overrides so that
+# slurmd accepts more than the VM's 2 cores): the K-cells batch asks for K x 1 CPU.
+NODE_CPUS=$(($(nproc) > K_CELLS ? $(nproc) : K_CELLS))
 HOST=$(hostname -s)
 unset SNAKEMAKE_PROFILE
 
@@ -137,7 +148,8 @@ configure_slurm() {
 		JobCompType=jobcomp/filetxt
 		JobCompLoc=/var/log/slurm/jobcomp.log
 		AccountingStorageType=accounting_storage/none
-		NodeName=${HOST} NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=${mem_mb} State=UNKNOWN
+		SlurmdParameters=config_overrides
+		NodeName=${HOST} NodeAddr=127.0.0.1 CPUs=${NODE_CPUS} RealMemory=${mem_mb} State=UNKNOWN
 		PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 	EOF
 }
@@ -413,5 +425,88 @@ print(f"attempt 2: Slurm job {jobs[1][0]} (--mem {jobs[1][3]}): {jobs[1][1]}")
 PY
 grep -m1 -B1 -A1 "message: Error in group" "$WORK/retry.log" || true
 python "$REPO/.ci/compare_runs.py" "$WORK/local" "$WORK/slurm"
+
+step "K cells side by side: $K_CELLS training cells in one Slurm job (train_slots: $K_CELLS)"
+K_OVERLAYS=("${OVERLAYS[@]}" "$REPO/tests/ci-slurm-k.yaml")
+mkdir -p "$WORK/k-alone" "$WORK/k-slurm"
+cp "$REPO/config.yaml" "$WORK/k-alone/"
+cp "$REPO/config.yaml" "$WORK/k-slurm/"
+mapfile -t k_cells < <(snakemake -n -s "$REPO/Snakefile" -d "$WORK/k-alone" --configfile "${K_OVERLAYS[@]}" 2>&1 |
+	grep -oP '^\s+output: \K(results/runs/\S+/metrics\.json)(?=,)' | sort -u)
+[[ ${#k_cells[@]} == "$K_CELLS" ]] || fail "tests/ci-slurm-k.yaml plans ${#k_cells[@]} cells, not $K_CELLS"
+printf '  %s\n' "${k_cells[@]}"
+timeout -s INT -k 60 "$SNAKEMAKE_TIMEOUT" snakemake -s "$REPO/Snakefile" -d "$WORK/k-alone" \
+	--cores 1 --configfile "${K_OVERLAYS[@]}" -- "${k_cells[@]}" >"$WORK/k-alone.log" 2>&1 ||
+	{
+		tail -40 "$WORK/k-alone.log"
+		fail "the cells alone failed (log: $WORK/k-alone.log)"
+	}
+timeout -s INT -k 60 "$SNAKEMAKE_TIMEOUT" snakemake --profile slurm -d "$WORK/k-slurm" \
+	--configfile "${K_OVERLAYS[@]}" "${NO_DBD_OVERRIDES[@]}" --resources "train_slots=$K_CELLS" \
+	--group-components "train_cells=$K_CELLS" -- "${k_cells[@]}" >"$WORK/k-slurm.log" 2>&1 ||
+	{
+		tail -60 "$WORK/k-slurm.log"
+		fail "the K-cells Slurm run failed or timed out (log: $WORK/k-slurm.log)"
+	}
+RUNID=$(grep -oP 'SLURM run ID: \K\S+' "$WORK/k-slurm.log") || fail "no SLURM run ID in the K-cells log"
+slurm_jobs "$RUNID" "$WORK/k-jobs.txt"
+python - "$WORK" "$K_CELLS" "$REPO/.ci" "${k_cells[@]}" <<'PY'
+"""One Slurm job ran the K cells, asked for K cells' resources, ran them at once, and
+every cell's metrics equal those of the same cell run alone."""
+import re
+import sys
+from datetime import datetime
+from pathlib import Path
+
+work, k, ci, cells = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+sys.path.insert(0, ci)
+from compare_runs import compare_metrics  # noqa: E402
+
+log = (work / "k-slurm.log").read_text()
+problems = []
+submitted = dict(re.findall(r"submitted with SLURM jobid (\d+) \(log: (.+)\)\.$", log, re.M))
+jobs = {line.split("|")[0]: line.split("|") for line in (work / "k-jobs.txt").read_text().splitlines()}
+batches = [jid for jid, path in submitted.items() if "group_train_cells_train" in path]
+if len(batches) != 1:
+    sys.exit(f"expected one Slurm job for the {k} cells, got {batches} ({submitted})")
+jid = batches[0]
+_, state, cpus, mem, limit, _ = jobs[jid]
+# One cell's request, as the plan printed it in the group's block of the Snakemake log.
+cell = dict(re.findall(r"(\w+)=(\d+)", re.search(r"^\s+resources: (.*train_slots=1)$", log, re.M).group(1)))
+want = (str(k * int(cell["cpus_per_task"])), f"{k * int(cell['mem_mb'])}M",
+        f"{int(cell['runtime']) // 60}:{int(cell['runtime']) % 60:02d}:00")
+if state != "COMPLETED" or (cpus, mem, limit) != want:
+    problems.append(f"Slurm job {jid}: {state}, asked for {cpus} CPUs, {mem}, {limit};"
+                    f" README: {k} x one cell's CPUs and memory, its runtime once = {want}")
+# The batch's Slurm log: when each cell started and finished (Snakemake's time stamps).
+text = Path(submitted[jid]).read_text()
+stamp = r"^\[(\w{3} \w{3} +\d+ [\d:]+ \d{4})\]\n"
+when = lambda s: datetime.strptime(" ".join(s.split()), "%a %b %d %H:%M:%S %Y")  # noqa: E731
+started = {}  # Snakemake's jobid in the batch -> (start, first output)
+for m in re.finditer(stamp + r"localrule train:\n((?:\s+\w+: .*\n)+)", text, re.M):
+    output = re.search(r"^\s+output: (\S+?),", m.group(2), re.M).group(1)
+    jobid = re.search(r"^\s+jobid: (\d+)$", m.group(2), re.M).group(1)
+    started[jobid] = (when(m.group(1)), output)
+finished = {jobid: when(t) for t, jobid in re.findall(stamp + r"Finished jobid: (\d+) \(Rule: train\)", text, re.M)}
+if sorted(out for _, out in started.values()) != sorted(cells) or set(finished) != set(started):
+    problems.append(f"{submitted[jid]}: cells started {started}, finished {finished}; want {cells}")
+else:
+    last_start, first_end = max(t for t, _ in started.values()), min(finished.values())
+    for jobid, (t, out) in sorted(started.items(), key=lambda item: item[1]):
+        print(f"  {out}: {t:%H:%M:%S} - {finished[jobid]:%H:%M:%S}")
+    if not last_start < first_end:
+        problems.append(f"the cells did not run at the same time: the last started at {last_start:%H:%M:%S},"
+                        f" the first ended at {first_end:%H:%M:%S}")
+    else:
+        print(f"all {k} running at once from {last_start:%H:%M:%S} to {first_end:%H:%M:%S}")
+compared = compare_metrics(work / "k-alone", work / "k-slurm", problems)
+if compared != k:
+    problems.append(f"compared {compared} metrics.json files, not {k}")
+if problems:
+    sys.exit("K-cells check failed:\n  " + "\n  ".join(problems))
+print(f"Slurm job {jid}: {state}, {cpus} CPUs, {mem}, {limit} = {k} x one cell's"
+      f" ({cell['cpus_per_task']} CPU, {cell['mem_mb']} MB, {cell['runtime']} min, once);"
+      f" {compared} cells' metrics.json equal to the same cells run alone")
+PY
 
 step "Slurm proof passed"
