@@ -137,3 +137,58 @@ def test_conda_env_switch_is_validated(value: str, ok: bool, tmp_path: Path) -> 
     assert (result.returncode == 0) == ok, result.stdout + result.stderr
     if not ok:
         assert "conda_env" in result.stdout + result.stderr
+
+
+def _training_environments(tmp_path: Path, conda_env: str) -> dict[str, set[str]]:
+    """The environment file of every planned training job (train, tune_trial), by rule:
+    what `snakemake --sdm conda` would activate for each (Snakemake's own DAG, dry run;
+    the profile does not choose environments, so none is needed here)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (
+        ConfigSettings,
+        DAGSettings,
+        OutputSettings,
+        Quietness,
+        ResourceSettings,
+        StorageSettings,
+    )
+
+    tuned = tmp_path / "tuned.yaml"  # tuning on: the plan has tune_trial jobs
+    tuned.write_text(
+        yaml.safe_dump({"datasets": {"memory": {"grid": {"tune": {"lrs": [0.01, 0.003]}}}}})
+    )
+    overlays = ["config.yaml", "tests/shared-data.yaml", "tests/ci-slurm.yaml"]
+    configfiles = [ROOT / name for name in overlays] + [memory_only(tmp_path), tuned]
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        workflow = api.workflow(
+            resource_settings=ResourceSettings(cores=1),
+            config_settings=ConfigSettings(
+                configfiles=configfiles, config={"conda_env": conda_env}
+            ),
+            storage_settings=StorageSettings(),
+            snakefile=ROOT / "Snakefile",
+            workdir=tmp_path,
+        )
+        workflow.dag(DAGSettings()).execute_workflow(executor="dryrun")
+        jobs = workflow._workflow.dag.jobs
+        found: dict[str, set[str]] = {}
+        for job in jobs:
+            if job.rule.name in ("train", "tune_trial"):
+                env = Path(str(job.conda_env_spec.file.get_path_or_uri(secret_free=True))).name
+                found.setdefault(job.rule.name, set()).add(env)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("conda_env", "env_file"), [("cuda", "rnnbench-cuda.yaml"), ("cpu", "rnnbench.yaml")]
+)
+def test_every_training_job_gets_the_chosen_environment(
+    conda_env: str, env_file: str, tmp_path: Path
+) -> None:
+    """`conda_env: cuda` reaches the learning-rate trials as well as the grid's cells, so
+    GPU tuning trials run with torch's CUDA build (issue 27)."""
+    assert _training_environments(tmp_path, conda_env) == {
+        "train": {env_file},
+        "tune_trial": {env_file},
+    }

@@ -73,7 +73,8 @@ if MISSING_SOURCES:
     raise WorkflowError(MISSING_SOURCES)
 
 DATASETS = config["datasets"]
-# The train rule's environment (config `conda_env`): torch's CUDA build for GPU nodes.
+# The training jobs' environment (train, tune_trial; config `conda_env`): torch's CUDA
+# build for GPU nodes.
 TRAIN_ENV = {"cpu": ENV, "cuda": "../../envs/rnnbench-cuda.yaml"}[config["conda_env"]]
 RUN_DATASETS = config["datasets_to_run"]
 TEXT_DATASETS = [n for n, ds in DATASETS.items() if not task_of(ds["task"]).generated]
