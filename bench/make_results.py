@@ -854,6 +854,121 @@ def targets_section(
     return [*lines, ""]
 
 
+# --- GPU (issue 27) --------------------------------------------------------------------
+
+GPU_CMD = "bash bench/gpu_check.sh (on a GPU machine; copy $OUT/gpu_*.json here)"
+GPU_FUSED = ("lstm", "gru", "bilstm", "bigru")
+GPU_CELLS = ("lstm_peephole", "lstm_cifg", "rnn_cell", "lstm_cell", "gru_cell")
+GPU_EAGER_TARGET, GPU_GRAPH_TARGET, GPU_K_TARGET = 30_000, 100_000, 5.0
+
+
+def gpu_rate(result: Result | None, arch: str, impl: str, mode: str = "eager", amp=None):
+    """samples/s of one measured GPU row, or its error, or None where not measured."""
+    for row in (result or {}).get("results", []):
+        if (row["arch"], row["impl"], row.get("mode", "eager")) != (arch, impl, mode):
+            continue
+        if row.get("amp") == amp or "error" in row:
+            return row.get("samples_per_s", "error: " + row.get("error", "?"))
+    return None
+
+
+def fmt_gpu(value) -> str:
+    return value if isinstance(value, str) else fmt_int(value)
+
+
+def gpu_device_line(results: list[Result]) -> str:
+    info = next(r["info"] for r in results)
+    return (
+        f"_Measured on {info['device']} (torch {info['torch']}, cuDNN {info.get('cudnn')},"
+        " float32 with TF32 off unless bf16 is named) by `bash bench/gpu_check.sh`; seed-A"
+        " shapes (vocab 10,000, length 120, embedding 16, hidden 32, head 6), batch 128,"
+        " Adam 1e-3, clipping 1.0, pre-padded rows of uniform lengths._"
+    )
+
+
+def gpu_section(
+    cell: Result | None, graph: Result | None, cells: Result | None, k_cells: Result | None
+) -> list[str]:
+    """The GPU figures: per-cell samples/s (fused archs eager, as a CUDA graph per bucket
+    shape, packed; the cells' compiled step vs their loop), K cells per GPU, targets."""
+    measured = [r for r in (cell, graph, cells, k_cells) if r]
+    if not measured:
+        return not_measured(GPU_CMD)
+    lines = [gpu_device_line(measured), ""]
+    lines += [
+        "| arch | padded, one batch | packed (before) | padded, bf16 | bucketed, eager |"
+        " bucketed, CUDA graph per shape |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for arch in GPU_FUSED:
+        lines.append(
+            f"| {arch} | {fmt_gpu(gpu_rate(cell, arch, 'padded'))}"
+            f" | {fmt_gpu(gpu_rate(cell, arch, 'torch'))}"
+            f" | {fmt_gpu(gpu_rate(cell, arch, 'padded', amp='bf16'))}"
+            f" | {fmt_gpu(gpu_rate(graph, arch, 'padded'))}"
+            f" | {fmt_gpu(gpu_rate(graph, arch, 'padded', 'graph'))} |"
+        )
+    lines += [
+        "",
+        "| cell architecture | loop, each step compiled (GPU plan) | reference loop |",
+        "|---|---:|---:|",
+    ]
+    for arch in GPU_CELLS:
+        lines.append(
+            f"| {arch} | {fmt_gpu(gpu_rate(cells, arch, 'padded'))}"
+            f" | {fmt_gpu(gpu_rate(cells, arch, 'reference'))} |"
+        )
+    lines.append("")
+    rows = (k_cells or {}).get("results", [])
+    one = next((r["total"] for r in rows if r["k"] == 1), None)
+    if rows:
+        lines += [
+            f"K {rows[0]['arch']} cells training at once on the one GPU (processes):",
+            "",
+            "| K | samples/s, all cells | × one cell alone | seed-A cells per hour |",
+            "|---:|---:|---:|---:|",
+        ]
+        for row in rows:
+            lines.append(
+                f"| {row['k']} | {fmt_int(row['total'])} |"
+                f" {fmt_ratio(ratio(row['total'], one))} |"
+                f" {row['cells_per_hour']:,.1f} |"
+            )
+        lines.append("")
+    return [*lines, *gpu_targets(cell, graph, cells, rows, one)]
+
+
+def gpu_targets(cell, graph, cells, k_rows, one) -> list[str]:
+    def number(value):
+        return value if isinstance(value, (int, float)) else None
+
+    eager = [number(gpu_rate(cell, a, "padded")) for a in GPU_FUSED]
+    graphs = [number(gpu_rate(graph, a, "padded", "graph")) for a in GPU_FUSED]
+    fused_lstm = number(gpu_rate(cell, "lstm", "padded"))
+    variants = [number(gpu_rate(cells, a, "padded")) for a in ("lstm_peephole", "lstm_cifg")]
+    best_k = max((r["total"] for r in k_rows), default=None)
+
+    def verdict(values, target) -> str:
+        if any(v is None for v in values):
+            return "not measured" if all(v is None for v in values) else "partly measured"
+        return yes_no(all(v >= target for v in values))
+
+    min_variant = None if None in variants or fused_lstm is None else min(variants) / fused_lstm
+    return [
+        "| target | measured | met |",
+        "|---|---|---|",
+        f"| eager ≥ {GPU_EAGER_TARGET:,} samples/s, each fused arch |"
+        f" {', '.join(fmt_int(v) for v in eager)} | {verdict(eager, GPU_EAGER_TARGET)} |",
+        f"| ≥ {GPU_GRAPH_TARGET:,} as a CUDA graph where the shapes allow |"
+        f" {', '.join(fmt_int(v) for v in graphs)} | {verdict(graphs, GPU_GRAPH_TARGET)} |",
+        f"| peephole and CIFG ≥ 0.5 × the fused LSTM | {fmt_ratio(min_variant)} |"
+        f" {verdict([min_variant], 0.5)} |",
+        f"| ≥ {GPU_K_TARGET:g}× aggregate throughput at the best K | {fmt_ratio(ratio(best_k, one))} |"
+        f" {verdict([ratio(best_k, one)], GPU_K_TARGET)} |",
+        "",
+    ]
+
+
 # --- main ------------------------------------------------------------------------------
 
 
@@ -874,6 +989,7 @@ def render(results: Path) -> str:
     uneven = load(results, "uneven_rows")
     rounds = [r for r in (throughput, load(results, "train_throughput_round2")) if r]
     issue28 = [r for r in (load(results, name) for name in ISSUE28_ROUNDS) if r]
+    gpu = [load(results, name) for name in ("gpu_cell", "gpu_graph", "gpu_cells", "gpu_k_cells")]
     lines = [
         "# Benchmark results",
         "",
@@ -895,6 +1011,7 @@ def render(results: Path) -> str:
         f"- `{BATCH_PATH_CMD}` and `{BATCH_PATH_T1_CMD}`: `batch_path.json`, "
         "`batch_path_threads1.json`",
         f"- `{MAIN_JOB_CMD}`: `main_job.json`",
+        f"- `{GPU_CMD}`: `gpu_cell.json`, `gpu_graph.json`, `gpu_cells.json`, `gpu_k_cells.json`",
         "",
         "## The main job and the presets, end to end",
         "",
@@ -926,6 +1043,9 @@ def render(results: Path) -> str:
         "## Length-bucketed batches (`hparams.batching`), CPU",
         "",
         *batching_section(batching),
+        "## GPU: per-cell speed and K cells per GPU (issue 27)",
+        "",
+        *gpu_section(*gpu),
         "## Workflow scale: DAG build, no-op rerun, quick preset",
         "",
         *workflow_section(workflow),
