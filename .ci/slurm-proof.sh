@@ -119,6 +119,8 @@ configure_slurm() {
 		cp -p /etc/slurm/slurm.conf "$SLURM_CONF_BACKUP"
 	fi
 	# No accounting daemon: sacct does not work, Snakemake polls squeue instead.
+	# task/none: no CPU binding. The node declares NODE_CPUS, more than a 2-core runner has;
+	# binding would map a 2-CPU job onto one real core (torch then gets 1 thread).
 	# jobacct_gather/linux + OverMemoryKill: slurmstepd measures each job step's memory
 	# every second and kills a step that uses more than the job's --mem (no cgroups needed).
 	cat >/etc/slurm/slurm.conf <<-EOF
@@ -129,7 +131,7 @@ configure_slurm() {
 		CryptoType=crypto/munge
 		MpiDefault=none
 		ProctrackType=proctrack/linuxproc
-		TaskPlugin=task/affinity
+		TaskPlugin=task/none
 		JobAcctGatherType=jobacct_gather/linux
 		JobAcctGatherFrequency=task=1
 		JobAcctGatherParams=OverMemoryKill
@@ -196,6 +198,21 @@ slurm_jobs() {
 	cat "$2"
 }
 
+# slurm_run NAME ARGS...: `snakemake --profile slurm ARGS` (with what a cluster without
+# slurmdbd needs) under the timeout, its log in $WORK/NAME.log (its tail printed if it
+# fails); then RUNID is its SLURM run ID and $WORK/NAME-jobs.txt lists its Slurm jobs.
+slurm_run() {
+	local name=$1
+	shift
+	timeout -s INT -k 60 "$SNAKEMAKE_TIMEOUT" snakemake --profile slurm "${NO_DBD_OVERRIDES[@]}" \
+		"$@" >"$WORK/$name.log" 2>&1 || {
+		tail -60 "$WORK/$name.log"
+		fail "the $name run failed or timed out (log: $WORK/$name.log)"
+	}
+	RUNID=$(grep -oP 'SLURM run ID: \K\S+' "$WORK/$name.log") || fail "no SLURM run ID in $WORK/$name.log"
+	slurm_jobs "$RUNID" "$WORK/$name-jobs.txt"
+}
+
 case "${1:-all}" in
 up)
 	up
@@ -255,18 +272,11 @@ snakemake --profile slurm -n -d "$WORK/slurm" --configfile "${OVERLAYS[@]}" \
 	fail "the dry run with the profile failed"
 }
 started=$SECONDS
-timeout -s INT -k 60 "$SNAKEMAKE_TIMEOUT" snakemake --profile slurm -d "$WORK/slurm" \
-	--configfile "${OVERLAYS[@]}" "${NO_DBD_OVERRIDES[@]}" >"$WORK/slurm.log" 2>&1 ||
-	{
-		tail -60 "$WORK/slurm.log"
-		fail "the Slurm run failed or timed out (log: $WORK/slurm.log)"
-	}
+slurm_run slurm -d "$WORK/slurm" --configfile "${OVERLAYS[@]}"
 tail -2 "$WORK/slurm.log"
 echo "Slurm run: $((SECONDS - started)) s"
 
 step "check: every non-local job ran as a Slurm job of this run and completed"
-RUNID=$(grep -oP 'SLURM run ID: \K\S+' "$WORK/slurm.log") || fail "no SLURM run ID in the log"
-slurm_jobs "$RUNID" "$WORK/slurm-jobs.txt"
 grep "Name=$RUNID " /var/log/slurm/jobcomp.log | cut -d' ' -f1,3,5,8,9 || true
 python - "$WORK" <<'PY'
 """Compare the plan (dry run) with what Snakemake and Slurm did."""
@@ -377,15 +387,8 @@ PY
 [[ " ${set_resources[*]} " == *" train:mem_mb=${RETRY_MEM_MB}*attempt "* ]] ||
 	fail "could not read set-resources from slurm/config.yaml"
 echo "--set-resources ${set_resources[*]}"
-timeout -s INT -k 60 "$SNAKEMAKE_TIMEOUT" snakemake --profile slurm -d "$WORK/slurm" \
-	--configfile "${OVERLAYS[@]}" "${NO_DBD_OVERRIDES[@]}" --forcerun "$RETRY_CELL" \
-	--set-resources "${set_resources[@]}" -- "$RETRY_CELL" >"$WORK/retry.log" 2>&1 ||
-	{
-		tail -60 "$WORK/retry.log"
-		fail "the retry run failed or timed out (log: $WORK/retry.log)"
-	}
-RUNID=$(grep -oP 'SLURM run ID: \K\S+' "$WORK/retry.log") || fail "no SLURM run ID in the retry log"
-slurm_jobs "$RUNID" "$WORK/retry-jobs.txt"
+slurm_run retry -d "$WORK/slurm" --configfile "${OVERLAYS[@]}" --forcerun "$RETRY_CELL" \
+	--set-resources "${set_resources[@]}" -- "$RETRY_CELL"
 python - "$WORK" "$RETRY_MEM_MB" <<'PY'
 """Attempt 1 killed by Slurm for its memory and reported with its Slurm log; attempt 2 done."""
 import re
@@ -441,15 +444,8 @@ timeout -s INT -k 60 "$SNAKEMAKE_TIMEOUT" snakemake -s "$REPO/Snakefile" -d "$WO
 		tail -40 "$WORK/k-alone.log"
 		fail "the cells alone failed (log: $WORK/k-alone.log)"
 	}
-timeout -s INT -k 60 "$SNAKEMAKE_TIMEOUT" snakemake --profile slurm -d "$WORK/k-slurm" \
-	--configfile "${K_OVERLAYS[@]}" "${NO_DBD_OVERRIDES[@]}" --resources "train_slots=$K_CELLS" \
-	--group-components "train_cells=$K_CELLS" -- "${k_cells[@]}" >"$WORK/k-slurm.log" 2>&1 ||
-	{
-		tail -60 "$WORK/k-slurm.log"
-		fail "the K-cells Slurm run failed or timed out (log: $WORK/k-slurm.log)"
-	}
-RUNID=$(grep -oP 'SLURM run ID: \K\S+' "$WORK/k-slurm.log") || fail "no SLURM run ID in the K-cells log"
-slurm_jobs "$RUNID" "$WORK/k-jobs.txt"
+slurm_run k-slurm -d "$WORK/k-slurm" --configfile "${K_OVERLAYS[@]}" \
+	--resources "train_slots=$K_CELLS" --group-components "train_cells=$K_CELLS" -- "${k_cells[@]}"
 python - "$WORK" "$K_CELLS" "$REPO/.ci" "${k_cells[@]}" <<'PY'
 """One Slurm job ran the K cells, asked for K cells' resources, ran them at once, and
 every cell's metrics equal those of the same cell run alone."""
@@ -465,7 +461,7 @@ from compare_runs import compare_metrics  # noqa: E402
 log = (work / "k-slurm.log").read_text()
 problems = []
 submitted = dict(re.findall(r"submitted with SLURM jobid (\d+) \(log: (.+)\)\.$", log, re.M))
-jobs = {line.split("|")[0]: line.split("|") for line in (work / "k-jobs.txt").read_text().splitlines()}
+jobs = {line.split("|")[0]: line.split("|") for line in (work / "k-slurm-jobs.txt").read_text().splitlines()}
 batches = [jid for jid, path in submitted.items() if "group_train_cells_train" in path]
 if len(batches) != 1:
     sys.exit(f"expected one Slurm job for the {k} cells, got {batches} ({submitted})")
