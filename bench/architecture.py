@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("names", "optimizers"),
     ("experiment",),
     ("config", "results", "data"),
-    ("models",),
+    ("models", "metrics"),
     ("train",),
     ("analysis",),
     ("progress", "trackers", "terminal"),

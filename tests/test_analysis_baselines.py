@@ -20,7 +20,7 @@ from rnnbench.analysis.baselines import (
     most_frequent_tagger,
     write_baselines,
 )
-from rnnbench.train.metrics import HEADLINE
+from rnnbench.metrics import HEADLINE
 
 POS = ["great", "superb", "moving", "brilliant"]
 NEG = ["awful", "dull", "boring", "weak"]

@@ -17,8 +17,8 @@ from rnnbench.analysis.baselines import MAJORITY, MOST_FREQUENT_TAG, compute_bas
 from rnnbench.data.arrays import IGNORE_INDEX, EncodedMeta, Split, load_encoded, save_encoded
 from rnnbench.data.encode import encode_split
 from rnnbench.data.vocab import Vocab
+from rnnbench.metrics import cut_predictions, majority_score, ner_metrics
 from rnnbench.train.batches import subsample
-from rnnbench.train.metrics import cut_predictions, majority_score, ner_metrics
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 O, BP, IP, BL, IL = range(5)  # noqa: E741 (tag ids named as the tags)

@@ -18,10 +18,10 @@ import rnnbench
 from rnnbench.analysis.collect import collect_runs
 from rnnbench.analysis.compare import comparison_table
 from rnnbench.data.arrays import IGNORE_INDEX, SPLITS, EncodedMeta, Split, save_encoded
+from rnnbench.metrics import compute_metrics
 from rnnbench.models import native
 from rnnbench.train import NONDETERMINISTIC_KEYS, SpecError, cli, loop, report, run_training
 from rnnbench.train.checkpoint import load_model
-from rnnbench.train.metrics import compute_metrics
 
 LENGTH = 10
 TAGS = ["O", "B-PER", "I-PER", "B-LOC"]

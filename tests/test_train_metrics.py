@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rnnbench.data.arrays import IGNORE_INDEX
-from rnnbench.train.metrics import (
+from rnnbench.metrics import (
     compute_metrics,
     entity_scores,
     headline_metric,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -66,3 +67,37 @@ def write_jsonl_atomic(path: str | Path, records: Iterator[dict] | list[dict]) -
 def read_jsonl(path: str | Path) -> list[dict]:
     with open(path, encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def read_json(path: str | Path, error: type[Exception] = ValueError, what: str = "it") -> Any:
+    """The JSON document in ``path``; ``error`` (naming the file and ``what`` it holds) if it
+    cannot be read or parsed."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as err:
+        raise error(f"{path}: cannot read {what}: {err}") from None
+
+
+def read_json_object(path: str | Path, error: type[Exception] = ValueError) -> dict[str, Any]:
+    """:func:`read_json` of a file that must hold a JSON object."""
+    data = read_json(path, error)
+    if not isinstance(data, dict):
+        raise error(f"{path}: not a JSON object")
+    return data
+
+
+def json_safe(obj: Any) -> Any:
+    """Plain-JSON copy of ``obj``: NaN/inf -> None, numpy scalars and arrays -> Python
+    (metrics.json's and the baselines' convention)."""
+    if isinstance(obj, dict):
+        return {str(key): json_safe(value) for key, value in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(value) for value in obj]
+    if type(obj).__module__ == "numpy":  # a numpy scalar or array, without importing numpy
+        obj = obj.tolist()
+        if isinstance(obj, list):
+            return json_safe(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import os
 import re
@@ -44,6 +43,7 @@ from rnnbench.experiment.paths import (
     train_log,
 )
 from rnnbench.experiment.spec import SpecError, resolve_spec
+from rnnbench.io import read_json_object
 
 STATES: tuple[str, ...] = ("done", "running", "stalled", "failed", "waiting")
 # Only so much of a log is read: the latest epoch lines and a final traceback are at its end.
@@ -149,12 +149,11 @@ def _plan(ds: dict[str, Any], cell: dict[str, Any]) -> Plan:
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
+    """A metrics.json, or None when it is not (yet) readable: progress never fails on one."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):  # ValueError: truncated or otherwise not JSON
+        return read_json_object(path)
+    except ValueError:  # unreadable, truncated or otherwise not a JSON object
         return None
-    return data if isinstance(data, dict) else None
 
 
 def _float(text: Any) -> float | None:

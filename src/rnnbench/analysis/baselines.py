@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -52,8 +51,8 @@ import numpy as np
 
 from rnnbench.analysis.collect import AnalysisError
 from rnnbench.data.arrays import subsample_rows, train_size_rows
-from rnnbench.io import read_jsonl, write_json_atomic
-from rnnbench.train.metrics import (
+from rnnbench.io import json_safe, read_jsonl, write_json_atomic
+from rnnbench.metrics import (
     HEADLINE,
     OUTSIDE_TAG,
     cut_predictions,
@@ -100,19 +99,6 @@ def _label_names(vocab_path: str | Path) -> list[str]:
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise AnalysisError(f"{path}: cannot read label_names from vocabulary: {err}") from None
     return list(names)
-
-
-def _json_safe(obj: Any) -> Any:
-    """NaN/inf -> None and numpy scalars -> Python (metrics.json's convention)."""
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 # --- which examples ------------------------------------------------------------------
@@ -698,7 +684,7 @@ def merge_fold_baselines(docs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def write_baselines(path: str | Path, result: dict[str, Any]) -> None:
-    write_json_atomic(path, _json_safe(result))
+    write_json_atomic(path, json_safe(result))
 
 
 def baseline_rows(doc: dict[str, Any] | None, split: str = "test") -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.analysis.collect import AnalysisError
+from rnnbench.io import read_json
 
 COMMANDS: dict[str, str] = {
     "baselines": "compute the majority / bag-of-words / most-frequent-tag baselines",
@@ -80,11 +81,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 
 
 def _load_json(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as err:
-        raise AnalysisError(f"{path}: cannot read baselines: {err}") from None
+    return read_json(path, AnalysisError, "baselines")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

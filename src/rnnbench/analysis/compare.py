@@ -171,17 +171,6 @@ def _distinct(series: pd.Series | None) -> list[str]:
     return sorted({str(v) for v in series.dropna().tolist() if str(v) != ""})
 
 
-def _solved(group: pd.DataFrame) -> str:
-    """A memory cell's solved fraction (stats.solved_text); "" for other tasks."""
-    if (
-        "task" not in group
-        or (group["task"] != stats.MEMORY_TASK).any()
-        or "test_accuracy" not in group
-    ):
-        return ""
-    return stats.solved_text(*stats.solved(pd.to_numeric(group["test_accuracy"], errors="coerce")))
-
-
 def _dependency(group: pd.DataFrame) -> tuple[Any, str]:
     """A memory cell's dependency in steps (stats.dependency_steps) and, for a
     bidirectional arch, its mark (stats.reach_text); (NA, "") for other tasks."""
@@ -320,7 +309,7 @@ def comparison_table(
                 "n_scored": int(stats.finite(values).size),
                 "metric": metric,
                 "mean": mean,
-                "solved": _solved(group),
+                "solved": stats.cell_solved_text(group),
                 "dependency_steps": steps,
                 "reach": reach,
                 "sd": sd,

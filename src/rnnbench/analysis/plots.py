@@ -64,8 +64,8 @@ from rnnbench.analysis.formats import missing
 from rnnbench.experiment.paths import HISTORY_FILE
 from rnnbench.experiment.tasks import ALL_PLOT_KINDS, COMMON_PLOT_KINDS, TASKS
 from rnnbench.io import atomic_path
+from rnnbench.metrics import examples_note
 from rnnbench.names import ARCHITECTURES, OPTIMIZERS
-from rnnbench.train.metrics import examples_note
 
 log = logging.getLogger("rnnbench.analysis.plots")
 
@@ -999,8 +999,10 @@ def plot(kind: str, runs: pd.DataFrame, dataset: str, out_svg: str | Path) -> No
 
 
 def read_runs(runs_csv: str | Path) -> pd.DataFrame:
-    """The runs table; ``flags`` stays text ("" for none), not NaN."""
-    return pd.read_csv(runs_csv, dtype={"flags": str}, keep_default_na=True)
+    """The runs table (collect.read_runs_csv: ``flags`` stays text, "" for none)."""
+    from rnnbench.analysis.collect import read_runs_csv
+
+    return read_runs_csv(runs_csv)
 
 
 def kinds_for(runs: pd.DataFrame, dataset: str) -> list[str]:

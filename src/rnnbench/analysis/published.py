@@ -171,15 +171,6 @@ def inconclusive(n_scored: int, wide: bool = False) -> str:
     return f"{INCONCLUSIVE} ({seeds}{': interval spans both outcomes' if wide else ''})"
 
 
-def _solved(cell: pd.DataFrame) -> str:
-    """A memory cell's solved fraction (stats.solved_text); "" for other tasks."""
-    if cell.empty or "task" not in cell or "test_accuracy" not in cell:
-        return ""
-    if (cell["task"] != stats.MEMORY_TASK).any():
-        return ""
-    return stats.solved_text(*stats.solved(pd.to_numeric(cell["test_accuracy"], errors="coerce")))
-
-
 def verdict(
     entry: dict[str, Any],
     measured: float,
@@ -288,7 +279,7 @@ def _row(
         "train_size": size,
         "published": float(entry["value"]),
         "measured": mean,
-        "solved": _solved(cell),
+        "solved": stats.cell_solved_text(cell),
         "n_seeds": len(cell),
         "n_scored": n_scored,
         "ci_low": lo,

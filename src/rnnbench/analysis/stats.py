@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from scipy import stats
@@ -161,6 +161,24 @@ def solved(values: Iterable[float | None], threshold: float = SOLVED_ACCURACY) -
 def solved_text(k: int, n: int, threshold: float = SOLVED_ACCURACY) -> str:
     """The solved fraction as the tables print it, e.g. "2/3 solved (acc >= 0.9)"."""
     return f"{k}/{n} solved (acc >= {threshold:g})"
+
+
+def cell_solved_text(cell: Any) -> str:
+    """A memory cell's solved fraction (:func:`solved_text`) from its runs (a DataFrame
+    with ``task`` and ``test_accuracy``); "" for other tasks."""
+    if cell.empty or "task" not in cell or "test_accuracy" not in cell:
+        return ""
+    if (cell["task"] != MEMORY_TASK).any():
+        return ""
+    return solved_text(*solved(_number_or_none(v) for v in cell["test_accuracy"].tolist()))
+
+
+def _number_or_none(value: Any) -> float | None:
+    """A runs.csv value as a number (None where it is none), as pd.to_numeric coerces."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class Mark(NamedTuple):

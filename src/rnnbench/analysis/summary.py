@@ -41,7 +41,7 @@ from rnnbench.analysis.compare import (
 from rnnbench.analysis.formats import fmt_ci, fmt_value, missing, setting_text
 from rnnbench.analysis.published import published_vs_measured, short_verdict
 from rnnbench.analysis.sanity import leaks, split_flags
-from rnnbench.io import write_text_atomic
+from rnnbench.io import read_json, write_text_atomic
 
 SUMMARY_ROOT = "results/summary"
 
@@ -623,14 +623,6 @@ def render_rst(sections: list[tuple[str, list[Statement]]]) -> str:
     return "\n".join(lines)
 
 
-def _load_json(path: str) -> Any:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as err:
-        raise AnalysisError(f"{path}: cannot read: {err}") from None
-
-
 def cmd_summarize(args: argparse.Namespace) -> int:
     from rnnbench.analysis.collect import load_datacards, read_runs_csv
     from rnnbench.analysis.published import load_published
@@ -640,7 +632,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     for item in args.dataset:
         name, _, path = item.partition("=")
         datasets.append(name)
-        baselines[name] = _load_json(path) if path else None
+        baselines[name] = read_json(path, AnalysisError) if path else None
     published = load_published(args.published_json) if args.published_json else []
     sections = build_summary(runs, datasets, baselines, published, load_datacards(args.datacard))
     write_text_atomic(args.md, render_markdown(sections))
@@ -695,7 +687,7 @@ def summarize_all(
     baselines = {}
     for name in datasets:
         path = Path(baselines_dir) / f"{name}.json"
-        baselines[name] = _load_json(str(path)) if path.exists() else None
+        baselines[name] = read_json(path, AnalysisError) if path.exists() else None
     published = union_published(configs, datasets)
     table = published_vs_measured(runs, published)
     write_published(table, out / "published.csv", out / "published.html")

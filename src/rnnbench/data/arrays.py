@@ -15,7 +15,7 @@ One ``.npz`` per (dataset, sequence length) at
   (``int64``, every sentence's tag ids concatenated, untruncated) and
   ``<split>_full_lengths`` (``int32 [N]``, each sentence's full number of tokens). They
   are not model inputs: evaluation scores every sentence in full against them, a token
-  cut off by the length counting as predicted ``O`` (see ``train.metrics.ner_metrics``);
+  cut off by the length counting as predicted ``O`` (see ``rnnbench.metrics.ner_metrics``);
 - ``meta``: a JSON string (see :class:`EncodedMeta`).
 
 ``<split>`` is ``train``, ``validation`` and ``test``.

@@ -24,7 +24,6 @@ This module imports neither torch nor pandas: the Snakefile uses it at parse tim
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from rnnbench.experiment.grid import TUNED_KEYS, cell_spec, expand_tuned
 from rnnbench.experiment.grid import identity as tuned_identity
 from rnnbench.experiment.paths import METRICS_FILE, SELECTED_FILE, cell_template, tune_template
 from rnnbench.experiment.spec import SpecError, resolve_spec
+from rnnbench.io import read_json_object
 
 TUNED_LR = "tuned"
 TUNE_DIR = tune_template(TUNED_KEYS)
@@ -172,17 +172,6 @@ def validate_tuning(name: str, ds: dict[str, Any]) -> None:
 # --- selection -------------------------------------------------------------------------------
 
 
-def _load(path: str | Path) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError) as err:
-        raise TuningError(f"{path}: cannot read it: {err}") from None
-    if not isinstance(data, dict):
-        raise TuningError(f"{path}: not a JSON object")
-    return data
-
-
 def validation_score(metrics: dict[str, Any]) -> float | None:
     """The trial's validation headline metric (best epoch), or None when it has none
     (diverged, or no finite value). Test scores are never looked at."""
@@ -198,7 +187,7 @@ def select_lr(trial_paths: list[str | Path]) -> dict[str, Any]:
     """The selection record (selected.json) of one tuned cell from its trials' metrics."""
     trials, identity, headline = [], None, None
     for path in trial_paths:
-        metrics = _load(path)
+        metrics = read_json_object(path, TuningError)
         spec, hparams = metrics.get("spec") or {}, metrics.get("hparams") or {}
         this = {k: spec.get(k) for k in TUNED_KEYS}
         if identity is None:
@@ -252,7 +241,7 @@ def apply_selected_lr(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """``spec`` with the selected lr of ``selected`` (a selected.json), and the
     ``lr_tuning`` record its metrics.json keeps. The selection must be of the spec's cell."""
-    record = _load(selected)
+    record = read_json_object(selected, TuningError)
     for key in TUNED_KEYS:
         if record.get(key) != spec.get(key):
             raise SpecError(

@@ -10,8 +10,8 @@ from typing import Any
 
 _EXPORTS = {
     "run_training": "rnnbench.train.loop",
-    "compute_metrics": "rnnbench.train.metrics",
-    "headline_metric": "rnnbench.train.metrics",
+    "compute_metrics": "rnnbench.metrics",
+    "headline_metric": "rnnbench.metrics",
     "DEFAULT_LR": "rnnbench.optimizers",
     "OPTIMIZERS": "rnnbench.optimizers",
     "build_optimizer": "rnnbench.optimizers",

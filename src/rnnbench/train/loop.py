@@ -35,6 +35,15 @@ from rnnbench.data.arrays import IGNORE_INDEX, EncodedMeta, Split, load_encoded
 from rnnbench.experiment.paths import CHECKPOINT_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE
 from rnnbench.experiment.spec import SpecError, TrainingSpec, resolve_spec
 from rnnbench.experiment.tasks import task_of
+from rnnbench.metrics import (
+    compute_metrics,
+    examples_note,
+    headline_metric,
+    is_binary,
+    label_counts,
+    majority_label,
+    majority_score,
+)
 from rnnbench.models import DEFAULT_HPARAMS, RECURRENT, bodies, build_model, native
 from rnnbench.optimizers import build_optimizer, describe_optimizer
 from rnnbench.train import report
@@ -47,15 +56,6 @@ from rnnbench.train.checkpoint import (
     save_torch,
 )
 from rnnbench.train.cpu import configure_cpu
-from rnnbench.train.metrics import (
-    compute_metrics,
-    examples_note,
-    headline_metric,
-    is_binary,
-    label_counts,
-    majority_label,
-    majority_score,
-)
 
 log = logging.getLogger("rnnbench.train")
 
@@ -139,8 +139,59 @@ def run_training(
     ``on_epoch_end(epoch, model, record)`` runs after each epoch's checkpoint is saved
     (tests use it to simulate a kill); ``extra_metrics`` are further top-level entries of
     metrics.json (e.g. ``lr_tuning``). Raises SpecError (a ValueError) for a bad spec.
+    Three steps: :func:`_set_up` (spec, data, model, optimizer, a checkpoint to resume),
+    :func:`_train_epochs` (the epoch loop, checkpointed at every epoch end) and
+    :func:`_finish` (test score of the best weights, model.pt, metrics.json).
     """
     started = time.perf_counter()
+    run = _set_up(data_path, out_dir, spec, threads)
+    diverged_epoch = _train_epochs(run, on_epoch_end)
+    return _finish(run, diverged_epoch, extra_metrics, started)
+
+
+@dataclass
+class _Run:
+    """One training job's state between its steps."""
+
+    resolved: TrainingSpec
+    data_path: str | Path
+    out: Path
+    threads: int
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    meta: EncodedMeta
+    splits: dict[str, Split]
+    task: Task
+    tensors: dict[str, SplitTensors]
+    model: nn.Module
+    initial_state: dict[str, torch.Tensor]
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    hparams: dict[str, Any]
+    fingerprint: dict[str, Any]
+    progress: Progress
+    resumed_from: int | None
+    params: int
+
+    @property
+    def hp(self) -> dict[str, Any]:
+        return self.resolved.training
+
+    @property
+    def ckpt_path(self) -> Path:
+        return self.out / CHECKPOINT_FILE
+
+    def autocast(self) -> torch.autocast:
+        return torch.autocast(
+            device_type=self.device.type,
+            dtype=self.amp_dtype,
+            enabled=self.amp_dtype is not None,
+        )
+
+
+def _set_up(data_path: str | Path, out_dir: str | Path, spec: dict[str, Any], threads: int) -> _Run:
+    """Resolve the spec, load the data, build model and optimizer, and restore a killed
+    run's checkpoint (or measure the initial loss of a fresh one)."""
     resolved = resolve_spec(spec)
     if threads < 1:
         raise SpecError(f"threads must be >= 1, got {threads}")
@@ -150,7 +201,6 @@ def run_training(
     hp = resolved.training
     device = _device(hp["device"])
     amp_dtype = resolve_amp(hp["amp"], device)
-    amp = amp_dtype is not None
     configure_tf32(device, hp["tf32"])
 
     meta, splits = _load_data(data_path, resolved)
@@ -188,14 +238,42 @@ def run_training(
         progress.initial_loss, _ = _predict(
             model, task, tensors["train"], hp["batch_size"], keep_logits=False
         )
-    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    exec_layers = bodies.layer_paths(model)
-    exec_path = bodies.execution_path(model)
+    run = _Run(
+        resolved=resolved,
+        data_path=data_path,
+        out=out,
+        threads=threads,
+        device=device,
+        amp_dtype=amp_dtype,
+        meta=meta,
+        splits=splits,
+        task=task,
+        tensors=tensors,
+        model=model,
+        initial_state=initial_state,
+        optimizer=optimizer,
+        scaler=scaler,
+        hparams=hparams,
+        fingerprint=fingerprint,
+        progress=progress,
+        resumed_from=resumed_from,
+        params=sum(p.numel() for p in model.parameters() if p.requires_grad),
+    )
+    _log_setup(run)
+    return run
+
+
+def _log_setup(run: _Run) -> None:
+    resolved, model = run.resolved, run.model
     exec_plan = [str(plan.path) for plan in bodies.layer_plans(model)]
-    if resolved.arch in RECURRENT and device.type == "cpu":
+    if resolved.arch in RECURRENT and run.device.type == "cpu":
         log.info("compiled recurrent kernels: %s", native.describe())
     if exec_plan:
-        log.info("execution plan, bottom layer first: %s (%s)", ", ".join(exec_plan), exec_path)
+        log.info(
+            "execution plan, bottom layer first: %s (%s)",
+            ", ".join(exec_plan),
+            bodies.execution_path(model),
+        )
     log.info(
         "%s %s %s len=%d seed=%d: %d params, %d/%d/%d examples, device %s, %d threads",
         resolved.dataset,
@@ -203,101 +281,120 @@ def run_training(
         resolved.optimizer,
         resolved.length,
         resolved.seed,
-        params,
-        *(len(tensors[name]) for name in ("train", "validation", "test")),
-        device,
-        threads,
+        run.params,
+        *(len(run.tensors[name]) for name in ("train", "validation", "test")),
+        run.device,
+        run.threads,
     )
+    if run.amp_dtype is not None:
+        log.info("mixed precision: autocast to %s", AMP_NAMES[run.amp_dtype])
 
-    def autocast() -> torch.autocast:
-        return torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=amp)
 
-    if amp:
-        log.info("mixed precision: autocast to %s", AMP_NAMES[amp_dtype])
-
-    diverged_epoch = None
+def _train_epochs(run: _Run, on_epoch_end: EpochCallback | None) -> int | None:
+    """The epochs left to train (all, or those after a resumed checkpoint), each saved to
+    checkpoint.pt and history.csv; the epoch that diverged, or None."""
+    hp, task, model, progress = run.hp, run.task, run.model, run.progress
     columns = _history_columns(task)
     for epoch in range(progress.epoch + 1, hp["epochs"] + 1):
         if _stopped_early(progress, hp["patience"]):
             break
         tick = time.perf_counter()
         train_loss = _train_epoch(
-            model, task, tensors["train"], optimizer, scaler, hp, resolved.seed, epoch, autocast
+            model,
+            task,
+            run.tensors["train"],
+            run.optimizer,
+            run.scaler,
+            hp,
+            run.resolved.seed,
+            epoch,
+            run.autocast,
         )
         train_seconds = time.perf_counter() - tick
         if train_loss is None:
-            diverged_epoch = epoch
             log.warning("epoch %d: non-finite training loss; stopping (diverged)", epoch)
-            break
+            return epoch
         model.eval()
-        val_loss, val_logits = _predict(model, task, tensors["validation"], hp["batch_size"])
+        val_loss, val_logits = _predict(model, task, run.tensors["validation"], hp["batch_size"])
         if not math.isfinite(val_loss):
-            diverged_epoch = epoch
             log.warning("epoch %d: non-finite validation loss; stopping (diverged)", epoch)
-            break
+            return epoch
         validation = {
             "loss": val_loss,
-            **_score(meta, splits["validation"], val_logits),
+            **_score(run.meta, run.splits["validation"], val_logits),
         }
         record = _record(epoch, train_loss, validation, task, time.perf_counter() - tick)
         progress.train_seconds += train_seconds
-        progress.train_samples += len(tensors["train"])
+        progress.train_samples += len(run.tensors["train"])
         _update_best(progress, model, epoch, validation[task.headline])
         progress.history.append(record)
         progress.epoch = epoch
         _log_epoch(record, hp["epochs"], task, progress)
-        save_torch(ckpt_path, _checkpoint(progress, model, optimizer, scaler, fingerprint, threads))
-        report.write_history(out / HISTORY_FILE, progress.history, columns)
+        checkpoint = _checkpoint(
+            progress, model, run.optimizer, run.scaler, run.fingerprint, run.threads
+        )
+        save_torch(run.ckpt_path, checkpoint)
+        report.write_history(run.out / HISTORY_FILE, progress.history, columns)
         if on_epoch_end is not None:
             on_epoch_end(epoch, model, record)
+    return None
 
-    # The final test score comes from the best-validation weights, never the last ones.
+
+def _finish(
+    run: _Run,
+    diverged_epoch: int | None,
+    extra_metrics: dict[str, Any] | None,
+    started: float,
+) -> dict[str, Any]:
+    """Score the best-validation weights on test (never the last ones), write model.pt,
+    history.csv and metrics.json (last: it means done), and drop the checkpoint."""
+    resolved, hp, task, model, progress = run.resolved, run.hp, run.task, run.model, run.progress
     test = None
     if progress.best_state is not None:
         model.load_state_dict(progress.best_state)
         model.eval()
-        test_loss, test_logits = _predict(model, task, tensors["test"], hp["batch_size"])
+        test_loss, test_logits = _predict(model, task, run.tensors["test"], hp["batch_size"])
         test = {
             "loss": test_loss,
-            **_score(meta, splits["test"], test_logits),
+            **_score(run.meta, run.splits["test"], test_logits),
         }
     save_model(
-        out / MODEL_FILE,
-        progress.best_state if progress.best_state is not None else initial_state,
+        run.out / MODEL_FILE,
+        progress.best_state if progress.best_state is not None else run.initial_state,
         arch=resolved.arch,
-        meta=meta,
-        model_hparams={k: v for k, v in hparams.items() if k not in resolved.training},
+        meta=run.meta,
+        model_hparams={k: v for k, v in run.hparams.items() if k not in resolved.training},
         epoch=progress.best_epoch or 0,
     )
-    report.write_history(out / HISTORY_FILE, progress.history, columns)
+    report.write_history(run.out / HISTORY_FILE, progress.history, _history_columns(task))
     metrics = _metrics(
         resolved=resolved,
-        hparams=hparams,
+        hparams=run.hparams,
         task=task,
-        splits=splits,
+        splits=run.splits,
         progress=progress,
-        params=params,
+        params=run.params,
         test=test,
         diverged_epoch=diverged_epoch,
         stopped_early=_stopped_early(progress, hp["patience"])
         and len(progress.history) < hp["epochs"],
-        resumed_from=resumed_from,
-        device=device,
+        resumed_from=run.resumed_from,
+        device=run.device,
         provenance={
-            "exec_layers": exec_layers,
-            "exec_path": exec_path,
-            "exec_plan": exec_plan,
+            "exec_layers": bodies.layer_paths(model),
+            "exec_path": bodies.execution_path(model),
+            "exec_plan": [str(plan.path) for plan in bodies.layer_plans(model)],
             "exec_batches": bodies.batch_shares(model),
-            "amp_dtype": amp_dtype,
+            "amp_dtype": run.amp_dtype,
         },
-        data_path=data_path,
-        data_sha256=fingerprint["data_sha256"],
+        data_path=run.data_path,
+        data_sha256=run.fingerprint["data_sha256"],
         total_seconds=time.perf_counter() - started,
     )
-    metrics["optimizer"] = describe_optimizer(resolved.optimizer, optimizer)
+    metrics["optimizer"] = describe_optimizer(resolved.optimizer, run.optimizer)
     metrics.update(extra_metrics or {})
-    report.write_metrics(out / METRICS_FILE, metrics)
-    ckpt_path.unlink(missing_ok=True)
+    report.write_metrics(run.out / METRICS_FILE, metrics)
+    run.ckpt_path.unlink(missing_ok=True)
     log.info(
         "done: status %s, best epoch %s, test %s %s",
         metrics["status"],

@@ -18,7 +18,7 @@ import psutil
 import torch
 
 import rnnbench
-from rnnbench.io import atomic_path, write_json_atomic
+from rnnbench.io import atomic_path, json_safe, write_json_atomic
 
 # Keys of metrics.json that legitimately differ between two runs of the same spec; every
 # other key is a function of (spec, data, threads). Tests and reports compare the rest.
@@ -31,21 +31,6 @@ NONDETERMINISTIC_KEYS: tuple[str, ...] = (
     "resumed_from_epoch",
     "hardware",
 )
-
-
-def json_safe(obj: Any) -> Any:
-    """Plain-JSON copy of ``obj``: NaN/inf -> None, numpy scalars and arrays -> Python."""
-    if isinstance(obj, dict):
-        return {str(key): json_safe(value) for key, value in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(value) for value in obj]
-    if isinstance(obj, np.ndarray):
-        return json_safe(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def write_metrics(path: str | Path, metrics: dict[str, Any]) -> None:
