@@ -45,6 +45,9 @@ CHECK_CMD = (
 )
 # minGRU/minLSTM (and their bidirectional variants) against the LSTM they should beat.
 MIN_VS = {"mingru": "lstm", "minlstm": "lstm", "bimingru": "bilstm", "biminlstm": "bilstm"}
+CELL_COST_CMD = (
+    "python bench/cell_cost.py --name NAME --configs CONFIG... (one entry per experiment)"
+)
 MAIN_JOB_CMD = (
     "python bench/main_job.py --preset quick kovac2023 kobylin2024 holodnikov2024 karanik"
 )
@@ -757,6 +760,51 @@ def main_job_section(result: Result | None) -> list[str]:
     return [*lines, ""]
 
 
+def cell_cost_section(result: Result | None) -> list[str]:
+    """Each experiment too long to run end to end here: its jobs, the measured cost of a
+    job of each kind (CPU time of one thread, the load it was measured under), the
+    estimated total on 2 cores."""
+    if not result:
+        return not_measured(CELL_COST_CMD)
+    lines = [
+        "One job of each kind measured (`--epochs` epochs, early stopping off, one thread); "
+        "a job of E epochs costs at most startup + fixed + E x per-epoch. The machine was "
+        "shared: each figure is the job's CPU time (~ its wall time on a quiet machine), "
+        "the wall time and load beside it. The total is the jobs' sum / 2 cores + the data "
+        "stage's measured wall time: an upper bound (early stopping only shortens a job).",
+        "",
+    ]
+    for name, run in result.items():
+        total = run.get("estimated_total_seconds")
+        head = (
+            f"**{name}** (`{' '.join(run['configs'])}`): {run['jobs']} training jobs "
+            f"({run['train_jobs']} grid cells, {run['tune_trials']} lr trials), "
+            f"{len(run['kinds'])} kinds measured; data stage {run['data_stage_seconds']:.0f} s"
+        )
+        if total is not None:
+            head += (
+                f"; jobs summed {run['jobs_seconds_summed'] / 3600:.2f} h; **estimated total "
+                f"{total / 3600:.2f} h on {run['cores']} cores**"
+            )
+        lines += [
+            head + f" ({run['cpu_model']}, {run['date']}, commit {run['commit']}).",
+            "",
+            "| kind | jobs | per job (est.) | measured: epochs, CPU s, wall s, load | "
+            "startup / fixed / per epoch (wall s) |",
+            "|---|---:|---:|---|---|",
+        ]
+        for row in run["kinds"]:
+            m = row["measured"]
+            lines.append(
+                f"| {row['kind']} | {row['jobs']} | {row['job_seconds']:.0f} s "
+                f"| {m['epochs_measured']}, {m['cpu_seconds']:.1f}, {m['wall_seconds']:.1f}, "
+                f"{m['load_at_start'][0]:g} | {m['startup_seconds']:.1f} / "
+                f"{m['fixed_seconds']:.1f} / {m['per_epoch_seconds']:.2f} |"
+            )
+        lines.append("")
+    return lines
+
+
 # --- targets ---------------------------------------------------------------------------
 
 
@@ -983,6 +1031,7 @@ def render(results: Path) -> str:
     throughput = load(results, "train_throughput")
     workflow = load(results, "workflow_scale")
     main_job = load(results, "main_job")
+    cell_cost = load(results, "cell_cost")
     length_scaling = load(results, "length_scaling")
     exec_plan = load(results, "exec_plan")
     batching = load(results, "batching")
@@ -1012,10 +1061,14 @@ def render(results: Path) -> str:
         "`batch_path_threads1.json`",
         f"- `{MAIN_JOB_CMD}`: `main_job.json`",
         f"- `{GPU_CMD}`: `gpu_cell.json`, `gpu_graph.json`, `gpu_cells.json`, `gpu_k_cells.json`",
+        f"- `{CELL_COST_CMD}`: `cell_cost.json`",
         "",
         "## The main job and the presets, end to end",
         "",
         *main_job_section(main_job),
+        "## Experiments too long to run here: measured cells, estimated totals",
+        "",
+        *cell_cost_section(cell_cost),
         "## Data stage: real IMDB + GMB to padded arrays, lengths 120 and 200",
         "",
         *data_stage_section(data_stage),
