@@ -19,7 +19,14 @@ import jsonschema
 import yaml
 
 from rnnbench.errors import ConfigError
-from rnnbench.experiment.grid import cell_spec, folds_of, grid_cells, set_at
+from rnnbench.experiment.grid import (
+    axis_values,
+    cell_spec,
+    folds_of,
+    grid_cells,
+    grid_from_list,
+    set_at,
+)
 from rnnbench.experiment.sources import (
     ONE_FILE_FORMATS,
     check_array_budget,
@@ -170,6 +177,9 @@ def validate_part(value: Any, pointer: str, where: str, schema: str | Path | Non
 def validate_config(config: dict, schema_path: str | Path) -> list[str]:
     """Validate ``config`` in place (filling defaults); return warnings; raise ConfigError."""
     schema = load_schema(schema_path)
+    for ds in (config.get("datasets") or {}).values():
+        if isinstance(ds, dict) and "grid" in ds:  # grid: [<grid>, <block>, ...]
+            ds["grid"] = grid_from_list(ds["grid"])
     _bool_keys(config, [])
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -237,7 +247,7 @@ def _check_tuning(name: str, ds: dict) -> list[str]:
     tuning seed is also a final seed (that seed's run repeats the selected trial)."""
     check_tuning(name, ds)
     tune = tune_config(ds)
-    if tune is not None and tune["seed"] in ds["grid"]["seeds"]:
+    if tune is not None and tune["seed"] in axis_values(ds, "seeds"):
         return [
             f"datasets.{name}.grid.tune.seed: {tune['seed']} is also a grid seed; that seed's "
             "final runs repeat the trial their lr was selected on (validation scores biased up)"
@@ -331,7 +341,7 @@ def _check_synthetic(key: str, ds: dict, budget_gib: float) -> list[str]:
                 f"`{source_key}` (or set it to null in an overlay)"
             )
     examples = sum(ds["synthetic"]["samples"].values())
-    for length in ds["grid"]["lengths"]:
+    for length in axis_values(ds, "lengths"):
         try:
             signal_index(ds["synthetic"]["signal_position"], length)
         except ValueError as err:

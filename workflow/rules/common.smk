@@ -26,6 +26,7 @@ from rnnbench.experiment import paths
 from rnnbench.experiment.grid import (
     DIMENSIONS,
     TUNED_KEYS,
+    axis_values,
     cell_from_wildcards,
     cell_spec,
     folds_of,
@@ -141,7 +142,7 @@ if workflow.is_main_process:
 
 
 def grid_lengths(dataset):
-    return DATASETS[dataset]["grid"]["lengths"]
+    return axis_values(DATASETS[dataset], "lengths")
 
 
 def encoded_paths(dataset):
@@ -265,7 +266,7 @@ def trial_spec_json(wildcards):
     """A trial's spec as canonical JSON: the cell's, on the tuning seed, at this lr only."""
     cell = cell_from_wildcards(wildcards)
     ds = DATASETS[wildcards.dataset]
-    lrs = {lr_label(lr): lr for lr in candidate_lrs(ds)}
+    lrs = {lr_label(lr): lr for lr in candidate_lrs(ds, cell["optimizer"])}
     if wildcards.lr not in lrs or not is_tuned(ds, cell):
         raise WorkflowError(
             f"{wildcards.dataset}/{wildcards.arch}/{wildcards.optimizer}: lr {wildcards.lr} "
@@ -290,7 +291,7 @@ def run_targets():
 
 
 PLOT_KINDS = list(ALL_PLOT_KINDS)
-TRAINED_DATASETS = [n for n in RUN_DATASETS if DATASETS[n]["grid"].get("archs")]
+TRAINED_DATASETS = [n for n in RUN_DATASETS if axis_values(DATASETS[n], "archs")]
 
 
 def text_inputs(base):

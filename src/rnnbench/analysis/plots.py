@@ -476,7 +476,10 @@ def _heatmap(df: pd.DataFrame) -> Figure:
             f"{FLAG_NOTE}; hatched cell = at least one seed flagged"
             if cells["flagged"].any()
             else "",
-            "– = no finite test value (every seed diverged or missing)" if empty else "",
+            "– = not trained (no block of the grid has this pair) or no finite test value "
+            "(every seed diverged or missing)"
+            if empty
+            else "",
             *(f"{a} {_arch_label(df, a).removeprefix(a + ' (').rstrip(')')}" for a in marked),
         ],
     )

@@ -23,6 +23,11 @@ gives one row per size, smallest first, each with its own verdict: where a sourc
 no sample count, the table says at which size, if any, its number holds. The
 ``train_size`` column is there only when some row has a size.
 
+An entry may name a ``control``: the same architecture and length in another dataset of
+the same data (e.g. seed C's grid on models that can learn, at tuned lrs). Its measured
+mean, interval and seeds stand beside the published number (column ``control``), so a
+"not credible" verdict shows what the model does when it does learn.
+
 For the memory task the table also gives the fraction of the cell's seeds that solve it
 (test accuracy >= stats.SOLVED_ACCURACY, e.g. "2/3 solved (acc >= 0.9)"): a mean
 over seeds that solved it and seeds at chance describes none of them.
@@ -69,7 +74,14 @@ _RELATION_SIGN = {APPROX: "", AT_LEAST: "\u2265 ", AT_MOST: "\u2264 "}
 
 CELL_KEYS: tuple[str, ...] = ("dataset", "arch", "optimizer", "length")
 REQUIRED_KEYS: tuple[str, ...] = ("source", *CELL_KEYS, "metric", "value")
-OPTIONAL_KEYS: tuple[str, ...] = ("relation", "credible", "reason", "note", "extra_metrics")
+OPTIONAL_KEYS: tuple[str, ...] = (
+    "relation",
+    "credible",
+    "reason",
+    "note",
+    "extra_metrics",
+    "control",
+)
 COLUMNS: tuple[str, ...] = (
     "source",
     "dataset",
@@ -90,6 +102,7 @@ COLUMNS: tuple[str, ...] = (
     "verdict",
     "relation",
     "also_measured",
+    "control",
     "note",
 )
 _METRIC = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -109,7 +122,11 @@ def normalize_entry(entry: Any, index: int = 0) -> dict[str, Any]:
     if isinstance(entry, Mapping):
         where += f" ({entry.get('source', '?')})"
     if isinstance(entry, Mapping):  # a normalized entry's "" means "not given"
-        entry = {k: v for k, v in entry.items() if not (k in ("reason", "note") and v == "")}
+        entry = {
+            k: v
+            for k, v in entry.items()
+            if not (k in ("reason", "note") and v == "") and not (k == "control" and v is None)
+        }
     try:
         out = validate_part(entry, "properties/published/items", where)
     except ConfigError as err:
@@ -121,6 +138,7 @@ def normalize_entry(entry: Any, index: int = 0) -> dict[str, Any]:
         "reason": out.get("reason") or "",
         "note": out.get("note") or "",
         "extra_metrics": list(out["extra_metrics"]),
+        "control": out.get("control"),
     }
 
 
@@ -237,7 +255,12 @@ def published_vs_measured(
     for index, raw in enumerate(published):
         entry = normalize_entry(raw, index)
         for size, cell in _by_size(_cell_rows(runs, entry)):
-            rows.append(_row(entry, cell, size, tolerance, confidence))
+            rows.append(
+                {
+                    **_row(entry, cell, size, tolerance, confidence),
+                    "control": control_text(runs, entry, confidence),
+                }
+            )
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     table["length"] = pd.to_numeric(table["length"]).astype("Int64")
     for column in ("n_seeds", "n_scored", "train_size"):
@@ -291,6 +314,29 @@ def _row(
         "also_measured": "; ".join(also),
         "note": entry["note"],
     }
+
+
+def control_text(runs: pd.DataFrame, entry: Mapping[str, Any], confidence: float) -> str:
+    """The entry's control cell, measured: "0.861 ± 0.004 (3 seeds; <dataset> <arch>/
+    <optimizer>, tuned lr 1e-3)"; "" without a control, "not measured" without its runs."""
+    control = entry.get("control")
+    if not control:
+        return ""
+    cell = {**entry, "dataset": control["dataset"]}
+    cell["optimizer"] = control.get("optimizer") or entry["optimizer"]
+    rows = _cell_rows(runs, cell)
+    name = f"{cell['dataset']} {cell['arch']}/{cell['optimizer']}"
+    scores = _scores(rows, entry["metric"], cell) if not rows.empty else []
+    mean, _sd, lo, hi = stats.mean_sd_ci(scores, confidence)
+    if not math.isfinite(mean):
+        return f"not measured ({name})"
+    n = int(stats.finite(scores).size)
+    lrs = pd.to_numeric(rows.get("hp_lr"), errors="coerce").dropna().unique()
+    tuned = "lr_tuned" in rows and rows["lr_tuned"].astype(str).str.lower().eq("true").all()
+    lr = f", {'tuned ' if tuned else ''}lr {fmt_value(lrs[0], 'hp_lr')}" if len(lrs) == 1 else ""
+    flags = union_flags(rows["flags"].tolist())[0] if "flags" in rows else ""
+    flagged = f"; flagged: {flags.replace(';', ', ')}" if flags else ""
+    return f"{fmt_ci(mean, lo, hi)} ({n} seeds; {name}{lr}{flagged})"
 
 
 # --- output ----------------------------------------------------------------------------
@@ -358,10 +404,12 @@ def display_frame(table: pd.DataFrame) -> pd.DataFrame:
             for n, s in zip(table["n_seeds"], scored, strict=True)
         ],
         "difference": table["difference"].map(lambda d: fmt_float(d, signed=True)),
+        "control": table["control"].map(text) if "control" in table else "",
         "verdict": [_verdict_cell(row) for _, row in table.iterrows()],
     }
     frame = pd.DataFrame(columns, index=table.index).reset_index(drop=True)
-    return frame if any(frame["solved"]) else frame.drop(columns="solved")
+    empty = [c for c in ("solved", "control") if not any(frame[c])]
+    return frame.drop(columns=empty)
 
 
 def render_html(table: pd.DataFrame, title: str = "Published vs measured") -> str:

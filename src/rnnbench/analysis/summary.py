@@ -530,7 +530,13 @@ def published_statements(
                 f"{row['source']}, {row['dataset']} {row['arch']}/{row['optimizer']}/len "
                 f"{fmt_value(row['length'])}{at}, test {str(row['metric']).replace('_', ' ')}: "
                 f"published {sign}{float(row['published']):g}, measured {measured} "
-                f"({seeds} seeds): **{short}**. ",
+                f"({seeds} seeds): **{short}**"
+                + (
+                    f"; control beside it: {row['control']}"
+                    if not missing(row.get("control"))
+                    else ""
+                )
+                + ". ",
                 link,
             ]
         )

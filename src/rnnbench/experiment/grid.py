@@ -59,9 +59,37 @@ TUNED_KEYS: tuple[str, ...] = ("dataset", *(d.key for d in DIMENSIONS if d.tuned
 HPARAM_LAYERS: tuple[str, ...] = ("hparams", "per_arch", "per_optimizer")
 
 
+# What a block of ``grid.blocks`` may set: the grid's dimensions. Everything else
+# (hparams, per_arch, per_optimizer, tune) is the grid's, shared by every block, so a cell
+# that two blocks share has one spec and trains once.
+BLOCK_KEYS: tuple[str, ...] = ("archs", "optimizers", "lengths", "seeds")
+
+
 def blocks(ds: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The factorial blocks a dataset's grid is the union of (today one: ``grid``)."""
-    return [ds["grid"]]
+    """The factorial blocks a dataset's grid is the union of: the grid itself, then each
+    entry of ``grid.blocks``, which takes every dimension it does not set from the grid
+    (e.g. ``{archs: [gru], optimizers: [sgd, nag, adam]}``: the grid's lengths and seeds).
+    A grid without ``blocks`` is one block: its cells, paths and specs are unchanged."""
+    grid = ds["grid"]
+    base = {key: value for key, value in grid.items() if key != "blocks"}
+    return [base, *({**base, **block} for block in grid.get("blocks") or [])]
+
+
+def axis_values(ds: Mapping[str, Any], key: str) -> list[Any]:
+    """Every value of a grid key (archs, optimizers, lengths, seeds) over all its blocks,
+    in order of first appearance: the lengths to prepare data for (each once), the
+    architectures and optimizers a tune may name."""
+    return list(dict.fromkeys(v for block in blocks(ds) for v in block.get(key) or []))
+
+
+def grid_from_list(grid: Any) -> Any:
+    """The grid written as a list of factorial blocks (``grid: [{...}, {archs: [gru],
+    optimizers: [...]}]``) in its mapping form: the first item is the grid (hparams, tune
+    and the rest), every further item one of ``grid.blocks``. Anything else unchanged."""
+    if isinstance(grid, list) and grid and isinstance(grid[0], Mapping):
+        first, *rest = grid
+        return {**first, "blocks": [*(first.get("blocks") or []), *rest]}
+    return grid
 
 
 def layouts() -> list[tuple[str, ...]]:

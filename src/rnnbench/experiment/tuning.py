@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.errors import ConfigError, RnnbenchError
-from rnnbench.experiment.grid import TUNED_KEYS, cell_spec, expand_tuned
+from rnnbench.experiment.grid import TUNED_KEYS, axis_values, cell_spec, expand_tuned
 from rnnbench.experiment.grid import identity as tuned_identity
 from rnnbench.experiment.paths import METRICS_FILE, SELECTED_FILE, cell_template, tune_template
 from rnnbench.experiment.spec import SpecError, resolve_spec
@@ -69,14 +69,14 @@ def tuned_archs(ds: dict[str, Any]) -> list[str]:
     tune = tune_config(ds)
     if tune is None:
         return []
-    return list(tune.get("archs") or ds["grid"].get("archs", []))
+    return list(tune.get("archs") or axis_values(ds, "archs"))
 
 
 def tuned_optimizers(ds: dict[str, Any]) -> list[str]:
     tune = tune_config(ds)
     if tune is None:
         return []
-    return list(tune.get("optimizers") or ds["grid"]["optimizers"])
+    return list(tune.get("optimizers") or axis_values(ds, "optimizers"))
 
 
 def is_tuned(ds: dict[str, Any], cell: dict[str, Any]) -> bool:
@@ -90,9 +90,17 @@ def tuned_cells(name: str, ds: dict[str, Any]) -> list[dict[str, Any]]:
     return expand_tuned(name, ds, lambda key, value: key not in chosen or value in chosen[key])
 
 
-def candidate_lrs(ds: dict[str, Any]) -> list[float]:
+def candidate_lrs(ds: dict[str, Any], optimizer: str) -> list[float]:
+    """The candidate lrs of ``optimizer``'s tuned cells: ``tune.lrs`` itself, or its entry
+    for the optimizer when it maps each optimizer to its own list (each around that
+    optimizer's usual range, all of one length: the same budget per optimizer)."""
     tune = tune_config(ds)
-    return [float(lr) for lr in tune["lrs"]] if tune else []
+    if tune is None:
+        return []
+    lrs = tune["lrs"]
+    if isinstance(lrs, dict):
+        lrs = lrs.get(optimizer) or []
+    return [float(lr) for lr in lrs]
 
 
 def trial_spec(ds: dict[str, Any], cell: dict[str, Any], lr: float) -> dict[str, Any]:
@@ -128,7 +136,8 @@ def selected_path(cell: dict[str, Any]) -> str:
 
 def trial_metrics_paths(ds: dict[str, Any], cell: dict[str, Any]) -> list[str]:
     return [
-        f"{TRIAL_DIR.format(**cell, lr=lr_label(lr))}/{METRICS_FILE}" for lr in candidate_lrs(ds)
+        f"{TRIAL_DIR.format(**cell, lr=lr_label(lr))}/{METRICS_FILE}"
+        for lr in candidate_lrs(ds, cell["optimizer"])
     ]
 
 
@@ -138,8 +147,8 @@ def check_tuning(name: str, ds: dict[str, Any]) -> None:
     if tune is None:
         return
     key = f"datasets.{name}.grid.tune"
-    grid = ds["grid"]
-    for part, known in (("archs", grid.get("archs", [])), ("optimizers", grid["optimizers"])):
+    for part in ("archs", "optimizers"):
+        known = axis_values(ds, part)
         unknown = [v for v in tune.get(part) or [] if v not in known]
         if unknown:
             raise ConfigError(
@@ -150,16 +159,44 @@ def check_tuning(name: str, ds: dict[str, Any]) -> None:
         raise ConfigError(
             f"{key}.hparams.lr: the trials' lr is each candidate of {key}.lrs; remove it"
         )
-    labels = [lr_label(lr) for lr in tune["lrs"]]
-    if len(set(labels)) != len(labels):
-        raise ConfigError(f"{key}.lrs: {tune['lrs']} repeats a value")
+    _check_lrs(key, tune["lrs"], tuned_optimizers(ds))
+
+
+def _check_lrs(key: str, lrs: list | dict, optimizers: list[str]) -> None:
+    """One list for every tuned optimizer, or one per optimizer (each tuned optimizer
+    exactly once, all of one length: the same budget), no list repeating a value."""
+    lists = lrs if isinstance(lrs, dict) else {"": lrs}
+    if isinstance(lrs, dict):
+        missing = [o for o in optimizers if o not in lrs]
+        if missing:
+            raise ConfigError(
+                f"{key}.lrs: no candidates for {missing}; give every tuned optimizer "
+                f"({optimizers}) its own list, or one list for all"
+            )
+        extra = [o for o in lrs if o not in optimizers]
+        if extra:
+            raise ConfigError(
+                f"{key}.lrs.{extra[0]}: not a tuned optimizer of this grid ({optimizers}); "
+                "remove it"
+            )
+        sizes = {o: len(v) for o, v in lrs.items()}
+        if len(set(sizes.values())) > 1:
+            raise ConfigError(
+                f"{key}.lrs: {sizes} candidates; give every optimizer the same number of "
+                "trials (the same tuning budget), or its ranking measures the budget"
+            )
+    for optimizer, values in lists.items():
+        labels = [lr_label(lr) for lr in values]
+        if len(set(labels)) != len(labels):
+            where = f"{key}.lrs.{optimizer}" if optimizer else f"{key}.lrs"
+            raise ConfigError(f"{where}: {values} repeats a value")
 
 
 def validate_tuning(name: str, ds: dict[str, Any]) -> None:
     """Resolve every trial's spec now, so a bad ``tune`` value fails at ``snakemake -n``."""
     check_tuning(name, ds)
     for cell in tuned_cells(name, ds):
-        for lr in candidate_lrs(ds):
+        for lr in candidate_lrs(ds, cell["optimizer"]):
             try:
                 resolve_spec(trial_spec(ds, cell, lr))
             except SpecError as err:
