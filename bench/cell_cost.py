@@ -28,7 +28,8 @@ How:
         tests/shared-data.yaml --epochs 1
 
 ``--reuse NAME`` takes the measurement of every kind already measured under NAME (the
-same kind: same dataset, arch, length and per-epoch hparams) instead of measuring again.
+same kind: same dataset, arch, length and per-epoch hparams) instead of measuring again,
+and NAME's data stage time when this run's is shorter (its data was already prepared).
 
 Results are merged into ``--out`` (JSON, one entry per ``--name``), which
 bench/make_results.py renders into bench/RESULTS.md.
@@ -180,6 +181,11 @@ def main() -> None:
     parser.add_argument(
         "--reuse", nargs="*", default=[], help="entries of --out whose measured kinds are reused"
     )
+    parser.add_argument(
+        "--skip-data-stage",
+        action="store_true",
+        help="do not build the data (every kind reused; the data stage time is --reuse's)",
+    )
     args = parser.parse_args()
     store = json.loads(args.out.read_text()) if args.out.exists() else {}
     known = {
@@ -193,7 +199,9 @@ def main() -> None:
     for job in jobs:
         kinds.setdefault(kind_of(job["spec"]), []).append(job)
     print(f"{len(jobs)} training jobs, {len(kinds)} kinds", flush=True)
-    prepared = data_stage(jobs, args.configs, args.cores)
+    prepared = 0.0 if args.skip_data_stage else data_stage(jobs, args.configs, args.cores)
+    # Data prepared by a reused measurement's run: its data stage time, not this no-op's.
+    prepared = max([prepared, *(store.get(n, {}).get("data_stage_seconds", 0) for n in args.reuse)])
     print(f"data stage: {prepared:.0f} s", flush=True)
     rows, total_wall, total_cpu = [], 0.0, 0.0
     for kind, members in kinds.items():

@@ -779,7 +779,7 @@ def cell_cost_section(result: Result | None) -> list[str]:
         head = (
             f"**{name}** (`{' '.join(run['configs'])}`): {run['jobs']} training jobs "
             f"({run['train_jobs']} grid cells, {run['tune_trials']} lr trials), "
-            f"{len(run['kinds'])} kinds measured; data stage {run['data_stage_seconds']:.0f} s"
+            f"{len(run['kinds'])} kind(s) measured; data stage {run['data_stage_seconds']:.0f} s"
         )
         if total is not None:
             head += (
