@@ -104,9 +104,10 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
 
 def _cmd_datacard(args: argparse.Namespace) -> int:
     from rnnbench.data import stages
+    from rnnbench.experiment.tasks import task_of
 
     ds = json.loads(args.dataset_config)
-    if ds["task"] == "memory":
+    if task_of(ds["task"]).generated:
         encoded = {int(p.rsplit("len", 1)[1].removesuffix(".npz")): p for p in args.encoded}
         stages.write_memory_datacard(args.dataset, ds, encoded, args.out)
     else:

@@ -29,6 +29,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from rnnbench.data.arrays import IGNORE_INDEX
 from rnnbench.experiment.tasks import TASKS as ALL_TASKS
+from rnnbench.experiment.tasks import task_of
 
 TASKS: tuple[str, ...] = tuple(ALL_TASKS)
 HEADLINE: dict[str, str] = {name: task.headline for name, task in ALL_TASKS.items()}
@@ -45,7 +46,7 @@ def headline_metric(task: str) -> str:
 
 def is_binary(task: str, num_classes: int) -> bool:
     """Binary tasks get one logit per example (BCEWithLogitsLoss), not two."""
-    return task != "ner" and num_classes == 2
+    return not task_of(task).tags_tokens and num_classes == 2
 
 
 def predict_classes(logits: np.ndarray) -> np.ndarray:

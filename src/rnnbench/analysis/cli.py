@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench.analysis.collect import AnalysisError
+from rnnbench.experiment.tasks import task_of
 from rnnbench.io import read_json
 
 COMMANDS: dict[str, str] = {
@@ -35,7 +36,7 @@ def _read_lines(path: str) -> list[str]:
 def cmd_baselines(args: argparse.Namespace) -> int:
     from rnnbench.analysis.baselines import compute_baselines, write_baselines
 
-    if args.task == "memory":
+    if task_of(args.task).generated:
         if not args.encoded:
             raise AnalysisError("baselines --task memory needs --encoded NPZ [NPZ ...]")
     elif not (args.tokens_dir and args.vocab):

@@ -54,6 +54,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rnnbench.experiment.tasks import TASKS, Task
+
 STUCK_ABS_TOL = 0.01
 STUCK_REL_TOL = 0.02
 ACCURACY_MARGIN = 0.02
@@ -148,12 +150,17 @@ def is_stuck(initial_loss: float, train_losses: Sequence[float]) -> bool:
     return bool(np.max(np.abs(losses - initial_loss)) < stuck_tolerance(initial_loss))
 
 
+def _task(facts: RunFacts) -> Task:
+    """The run's task; an unknown one (a foreign metrics.json) as a text classifier's."""
+    return TASKS.get(facts.task, TASKS["sentiment"])
+
+
 def constant_floor(facts: RunFacts) -> float:
     """Best accuracy a constant prediction is known to reach on the run's test rows."""
     m = facts.majority_test
     if not math.isfinite(m):
         return math.nan
-    binary = facts.task == "memory" or (
+    binary = _task(facts).generated or (
         facts.train_classes is not None and facts.train_classes <= 2
     )
     return max(m, 1.0 - m) if binary else m
@@ -165,7 +172,7 @@ def is_degenerate(facts: RunFacts) -> bool:
         # No test score: a diverged run is already flagged as such; a finished run with
         # nothing to show (e.g. entity F1 undefined, no entity anywhere) is degenerate.
         return facts.status != DIVERGED
-    if facts.task == "ner":
+    if _task(facts).tags_tokens:
         if score <= ENTITY_F1_FLOOR:
             return True
         acc, majority = facts.test_token_accuracy, facts.majority_test
@@ -209,7 +216,7 @@ def flag_run(
     losses = _history_losses(history)
     if not losses or not any(math.isfinite(v) for v in losses):
         losses = [facts.final_train_loss]
-    if facts.task != "memory":  # at chance = not solved, reported as such (module docstring)
+    if not _task(facts).generated:  # at chance = not solved, reported as such (module docstring)
         if is_stuck(facts.initial_loss, losses):
             flags.append(STUCK)
         if is_degenerate(facts):

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from rnnbench import registry
 from rnnbench.data.arrays import EncodedMeta
+from rnnbench.experiment.tasks import task_of
 from rnnbench.models.bodies import (
     CellRecurrence,
     ConvBody,
@@ -86,11 +87,11 @@ def _check_meta(meta: EncodedMeta) -> None:
         raise ValueError(f"length must be >= 1, got {meta.length}")
     if meta.num_classes < 2:
         raise ValueError(f"num_classes must be >= 2, got {meta.num_classes}")
-    if meta.task == "memory" and meta.vocab_size != 0:
+    if task_of(meta.task).generated and meta.vocab_size != 0:
         raise ValueError(
             f"the memory task has scalar input: vocab_size must be 0, got {meta.vocab_size}"
         )
-    if meta.task != "memory" and meta.vocab_size < 2:
+    if not task_of(meta.task).generated and meta.vocab_size < 2:
         raise ValueError(f"text tasks need vocab_size >= 2 (<pad>, <unk>), got {meta.vocab_size}")
 
 
@@ -99,18 +100,18 @@ def build_flatten(name: str, meta: EncodedMeta, dim: int, cfg: Any) -> nn.Module
 
 
 def build_cnn(name: str, meta: EncodedMeta, dim: int, cfg: Any) -> nn.Module:
-    return ConvBody(dim, cfg.conv_filters, cfg.conv_kernel, meta.task == "ner")
+    return ConvBody(dim, cfg.conv_filters, cfg.conv_kernel, task_of(meta.task).tags_tokens)
 
 
 def build_fused(name: str, meta: EncodedMeta, dim: int, cfg: Any) -> nn.Module:
     kind, bidirectional = FUSED[name]
     recurrence = FusedRecurrence(kind, dim, cfg.hidden, cfg.layers, bidirectional, cfg.dropout)
-    return RecurrentBody(recurrence, meta.padding, meta.task == "ner")
+    return RecurrentBody(recurrence, meta.padding, task_of(meta.task).tags_tokens)
 
 
 def build_cell(name: str, meta: EncodedMeta, dim: int, cfg: Any) -> nn.Module:
     recurrence = CellRecurrence(CELLS[name], dim, cfg.hidden, cfg.layers, cfg.dropout)
-    return RecurrentBody(recurrence, meta.padding, meta.task == "ner")
+    return RecurrentBody(recurrence, meta.padding, task_of(meta.task).tags_tokens)
 
 
 def num_outputs(meta: EncodedMeta) -> int:

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnbench.data.arrays import EncodedMeta
+from rnnbench.experiment.tasks import task_of
 from rnnbench.models import native
 from rnnbench.models.bodies import RecurrentBody
 from rnnbench.models.plan import Path
@@ -225,4 +226,4 @@ def build_minrnn(name: str, meta: EncodedMeta, dim: int, cfg: Any) -> nn.Module:
     bidirectional = name.startswith("bi")
     kind = name.removeprefix("bi")
     recurrence = MinRecurrence(kind, dim, cfg.hidden, cfg.layers, bidirectional, cfg.dropout)
-    return RecurrentBody(recurrence, meta.padding, meta.task == "ner")
+    return RecurrentBody(recurrence, meta.padding, task_of(meta.task).tags_tokens)

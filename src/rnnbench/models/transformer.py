@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnbench.data.arrays import EncodedMeta
+from rnnbench.experiment.tasks import task_of
 from rnnbench.models.bodies import RecurrentBody
 from rnnbench.models.recurrent import check_lengths
 
@@ -101,7 +102,7 @@ class TransformerEncoder(nn.Module):
 
 def build_transformer(name: str, meta: EncodedMeta, dim: int, cfg: Any) -> nn.Module:
     """The registry's builder for ``transformer``."""
-    per_token = meta.task == "ner"
+    per_token = task_of(meta.task).tags_tokens
     return RecurrentBody(
         TransformerEncoder(dim, meta.length, cfg, per_token), meta.padding, per_token
     )

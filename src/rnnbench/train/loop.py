@@ -100,10 +100,14 @@ class Task:
         )
         return cls(meta, binary, headline_metric(meta.task), criterion)
 
+    @property
+    def tags_tokens(self) -> bool:
+        return task_of(self.meta.task).tags_tokens
+
     def units(self, y: torch.Tensor) -> torch.Tensor | int:
         """What the mean loss is averaged over: examples, or real tokens for NER (counted
         on y's device, a 0-d tensor, so that counting needs no host sync)."""
-        return (y != IGNORE_INDEX).sum() if self.meta.task == "ner" else int(y.shape[0])
+        return (y != IGNORE_INDEX).sum() if self.tags_tokens else int(y.shape[0])
 
 
 def _to_host(total: torch.Tensor, units: torch.Tensor | int) -> tuple[float, int]:
@@ -490,19 +494,20 @@ def _majority_baseline(
     names = list(meta.label_names)
     majority = majority_label(splits["train"].y)
     extra: dict[str, Any] = {}
-    if meta.task == "ner":
+    tags_tokens = task_of(meta.task).tags_tokens
+    if tags_tokens:
         extra = {"label_names": names, "truncating": meta.truncating}
     scores = {
         name: majority_score(
             splits[name].y,
             majority,
-            full_tags=splits[name].full_tags if meta.task == "ner" else None,
+            full_tags=splits[name].full_tags if tags_tokens else None,
             **extra,
         )
         for name in ("validation", "test")
     }
     return {
-        "metric": "token_accuracy" if meta.task == "ner" else "accuracy",
+        "metric": "token_accuracy" if tags_tokens else "accuracy",
         "label": names[majority] if majority < len(names) else majority,
         **scores,
         "examples": {name: len(split) for name, split in splits.items()},
