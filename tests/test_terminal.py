@@ -126,6 +126,18 @@ def test_a_preset_partly_run_names_its_missing_cells_and_the_command_that_makes_
     assert "make run" not in message  # some of it has run
 
 
+def test_cells_holding_another_experiments_results_count_as_not_run():
+    missing = [
+        ("train", f"results/runs/imdb/cnn/adam/len120/seed{i}/metrics.json") for i in range(17)
+    ]
+    message = missing_message([], [], 21, missing, [], other_settings=4)
+    assert message.startswith(
+        "snakemake --report: the default experiment (config.yaml) has not run here: 21 of 21 "
+        "training cells have no results of its own (e.g. results/runs/imdb/cnn/adam/len120/seed0; "
+        "4 hold another experiment's results at the same paths)"
+    )
+
+
 def test_nothing_run_anywhere_points_at_the_main_job():
     message = missing_message([], [], 2, [("train", "results/runs/a/metrics.json")] * 2, [])
     assert message.endswith("make run")

@@ -75,17 +75,25 @@ def missing_message(
     cells: int,
     missing: Sequence[tuple[str, str]],
     on_disk: Sequence[Experiment],
+    other_settings: int = 0,
 ) -> str:
     """The message for ``snakemake --report`` with results missing: ``missing`` holds
-    ``(rule, first output)`` of each job whose outputs are not all on disk."""
+    ``(rule, first output)`` of each job whose outputs are not all on disk;
+    ``other_settings`` counts the training cells whose files are there but were made with
+    other settings (another preset's run at the same path), which Snakemake would rerun."""
     name = experiment_name(configfiles)
     missing_cells = [out for rule, out in missing if rule == TRAIN_RULE]
+    without = len(missing_cells) + other_settings
     if missing_cells:
-        state = "has not run" if len(missing_cells) == cells else "has not finished"
-        what = (
-            f"{len(missing_cells)} of {cells} training cells have no results "
-            f"(e.g. {os.path.dirname(missing_cells[0])})"
-        )
+        state = "has not run" if without == cells else "has not finished"
+        example = f"e.g. {os.path.dirname(missing_cells[0])}"
+        if other_settings:
+            what = (
+                f"{without} of {cells} training cells have no results of its own ({example}; "
+                f"{other_settings} hold another experiment's results at the same paths)"
+            )
+        else:
+            what = f"{without} of {cells} training cells have no results ({example})"
     else:
         state = "has not finished"
         rules = sorted({rule for rule, _ in missing})
@@ -104,7 +112,7 @@ def missing_message(
         for experiment in on_disk[:SHOWN_EXPERIMENTS]:
             lines.append(f"  {experiment.name}: {experiment.done} of {experiment.cells} cells done")
             lines.append(f"    {report_command(experiment.configfiles)}")
-    elif missing_cells and len(missing_cells) == cells:
+    elif missing_cells and len(missing_cells) == cells:  # nothing of it on disk
         lines.append(
             "No experiment has results here yet; the main job (a few minutes, no download): make run"
         )
@@ -125,7 +133,8 @@ def check(dag: Any) -> str | None:
         presets = Path(dag.workflow.basedir) / "presets"
     on_disk = experiments_on_disk(workdir, presets, files)
     jobs = [(job.rule.name, str(next(iter(job.output)))) for job in missing]
-    return missing_message(files, args, len(trains), jobs, on_disk)
+    other_settings = sum(job not in missing and dag.needrun(job) for job in trains)
+    return missing_message(files, args, len(trains), jobs, on_disk, other_settings)
 
 
 def install() -> None:
