@@ -1,0 +1,191 @@
+"""What a training cell will cost, known before it runs: its parameter count and an
+estimate of the memory it needs (weights, gradients, optimizer state, activations at its
+batch size and sequence length), from the registry's model configs alone.
+
+No torch here: the Snakefile checks every cell with it when it is parsed (`snakemake
+-n`), so a model that cannot fit its job's memory fails there, naming the cell, instead
+of dying in training with an allocation traceback. The parameter counts are exact (a
+test compares them with the built models); the activation figure is an estimate of what
+backpropagation keeps per position, meant to catch orders of magnitude, not to budget
+to the megabyte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rnnbench import registry
+
+FLOAT_BYTES = 4  # float32 weights, gradients, optimizer state and activations
+# Tensors of the optimizer's state per parameter (torch.optim: momentum buffers, running
+# averages); an optimizer not listed is assumed to keep two, as Adam does.
+OPTIMIZER_STATES = {
+    "sgd": 0,
+    "sgd_momentum": 1,
+    "nag": 1,
+    "rmsprop": 1,
+    "adadelta": 2,
+    "adam": 2,
+    "adamw": 2,
+}
+RUNTIME_BYTES = 400 * 2**20  # the Python process, torch and the data loader, roughly
+TEXT_EMBEDDING_DIM = 16  # models/encoders.py's default for text
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+CELL_GATES = {"rnn_cell": 1, "lstm_cell": 4, "gru_cell": 3, "lstm_peephole": 4, "lstm_cifg": 3}
+MIN_GATES = {"mingru": 2, "minlstm": 3}
+
+
+@dataclass(frozen=True)
+class CellCost:
+    """A cell's parameter count and memory estimate, in bytes."""
+
+    params: int
+    weights: int
+    gradients: int
+    optimizer_state: int
+    activations: int
+
+    @property
+    def total(self) -> int:
+        return (
+            self.weights
+            + self.gradients
+            + self.optimizer_state
+            + self.activations
+            + (RUNTIME_BYTES)
+        )
+
+    def describe(self) -> str:
+        """``1,234 params, ~1.2 GB (weights 5 KB, gradients ..., activations ...)``."""
+        parts = (
+            ("weights", self.weights),
+            ("gradients", self.gradients),
+            ("optimizer state", self.optimizer_state),
+            ("activations", self.activations),
+            ("runtime", RUNTIME_BYTES),
+        )
+        shown = ", ".join(f"{name} {human_bytes(size)}" for name, size in parts)
+        return f"{self.params:,} params, ~{human_bytes(self.total)} ({shown})"
+
+
+def human_bytes(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError  # unreachable
+
+
+def _linear(n_in: int, n_out: int) -> int:
+    return n_in * n_out + n_out
+
+
+def _encoder(vocab_size: int, embedding_dim: int | None, channels: int) -> tuple[int, int]:
+    """(parameters, output width) of models/encoders.build_encoder."""
+    if vocab_size > 0:
+        dim = TEXT_EMBEDDING_DIM if embedding_dim is None else embedding_dim
+        return vocab_size * dim, dim
+    if not embedding_dim:
+        return 0, channels
+    return _linear(channels, embedding_dim), embedding_dim
+
+
+def _body(arch: str, cfg: Any, dim: int, length: int, per_token: bool) -> tuple[int, int, int]:
+    """(parameters, output features, activation floats kept per position) of the body."""
+    if arch == "flatten":
+        return 0, length * dim, 0
+    if arch == "cnn":
+        conv = dim * cfg.conv_filters * cfg.conv_kernel + cfg.conv_filters
+        return conv, cfg.conv_filters, 2 * cfg.conv_filters
+    hidden, layers = cfg.hidden, cfg.layers
+    if arch == "transformer":
+        return _transformer(cfg, dim, length, per_token)
+    directions = 2 if registry.get(arch).bidirectional else 1
+    out = hidden * directions
+    if arch.removeprefix("bi") in GATES:
+        gates = GATES[arch.removeprefix("bi")]
+        per_layer = lambda n_in: gates * (hidden * n_in + hidden * hidden + 2 * hidden)  # noqa: E731
+        kept = (gates + 2) * hidden
+    elif arch in CELL_GATES:
+        gates, directions = CELL_GATES[arch], 1
+        peep = 3 * hidden if arch == "lstm_peephole" else 0
+        per_layer = lambda n_in: gates * (hidden * n_in + hidden * hidden + 2 * hidden) + peep  # noqa: E731
+        kept = (2 * gates + 4) * hidden
+        out = hidden
+    elif arch.removeprefix("bi") in MIN_GATES:
+        gates = MIN_GATES[arch.removeprefix("bi")]
+        per_layer = lambda n_in: _linear(n_in, gates * hidden)  # noqa: E731
+        kept = (2 * gates + 4) * hidden
+    else:  # an architecture registered elsewhere: no estimate of its own
+        raise KeyError(arch)
+    sizes = [dim] + [out] * (layers - 1)
+    params = directions * sum(per_layer(n_in) for n_in in sizes)
+    return params, out, kept * directions * layers
+
+
+def _transformer(cfg: Any, dim: int, length: int, per_token: bool) -> tuple[int, int, int]:
+    width = cfg.hidden
+    ff = cfg.ff_hidden or 4 * width
+    cls = not per_token and cfg.pooling == "cls"
+    positions = (length + cls) * width if cfg.positions == "learned" else 0
+    layer = 4 * _linear(width, width) + _linear(width, ff) + _linear(ff, width) + 4 * width
+    params = (
+        (_linear(dim, width) if dim != width else 0)
+        + positions
+        + (width if cls else 0)
+        + cfg.layers * layer
+        + 2 * width  # the final LayerNorm
+    )
+    # per position and layer: q, k, v, attention output, two norms, residuals, the
+    # feed-forward's two activations, and each head's row of attention probabilities
+    kept = cfg.layers * (12 * width + 2 * ff + 2 * cfg.heads * (length + cls))
+    return params, width, kept
+
+
+def _head(features: int, hidden: int, outputs: int) -> int:
+    if hidden > 0:
+        return _linear(features, hidden) + _linear(hidden, outputs)
+    return _linear(features, outputs)
+
+
+def num_outputs(task: str, num_classes: int) -> int:
+    """1 logit for a binary sequence task, else one per class (tag): models/build.py."""
+    return 1 if task in ("sentiment", "memory") and num_classes == 2 else num_classes
+
+
+def cell_cost(
+    arch: str,
+    model_hparams: dict[str, Any] | None,
+    *,
+    task: str,
+    length: int,
+    vocab_size: int,
+    num_classes: int,
+    optimizer: str,
+    batch_size: int,
+    input_channels: int = 1,
+) -> CellCost:
+    """The cost of training ``arch`` with ``model_hparams`` (model keys only) on a dataset
+    of ``vocab_size`` ids (0: the memory task's scalars) and ``num_classes`` labels (tags),
+    at ``length`` and ``batch_size``, with ``optimizer``."""
+    cfg = registry.resolve(arch, model_hparams)
+    per_token = task == "ner"
+    encoder, dim = _encoder(vocab_size, cfg.embedding_dim, input_channels)
+    body, features, kept = _body(arch, cfg, dim, length, per_token)
+    outputs = num_outputs(task, num_classes)
+    head = _head(features, cfg.head_hidden, outputs)
+    params = encoder + body + head
+    # per position: the encoder's output, what the body keeps, and for NER the head's
+    # activations; the head of a sequence task runs once per row
+    per_position = dim + kept + (cfg.head_hidden + outputs if per_token else 0)
+    per_row = 0 if per_token else features + cfg.head_hidden + outputs
+    activations = FLOAT_BYTES * batch_size * (length * per_position + per_row)
+    weights = FLOAT_BYTES * params
+    return CellCost(
+        params=params,
+        weights=weights,
+        gradients=weights,
+        optimizer_state=OPTIMIZER_STATES.get(optimizer, 2) * weights,
+        activations=activations,
+    )
