@@ -111,3 +111,31 @@ def test_human_bytes() -> None:
 def test_the_estimator_imports_no_torch() -> None:
     code = "import sys, rnnbench.cost; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _summary(argv: list[str]) -> int:
+    import argparse
+
+    from rnnbench.models.summary import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["summary", *argv])
+    return args.func(args)
+
+
+def test_rnnbench_summary_prints_the_estimate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _summary(["--arch", "flatten", "--batch-size", "64", "--optimizer", "sgd"]) == 0
+    out = capsys.readouterr().out
+    assert "Total params: 171,533" in out
+    assert "Training memory estimate (batch 64, optimizer sgd): 171,533 params, ~" in out
+    assert "optimizer state 0 B" in out
+
+
+def test_rnnbench_summary_refuses_to_build_a_model_bigger_than_the_machine(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert _summary(["--arch", "lstm", "--hidden", "100000"]) == 2
+    captured = capsys.readouterr()
+    assert "40,007,960,013 params" in captured.out
+    assert "exceed this machine's memory" in captured.err and "not built" in captured.err

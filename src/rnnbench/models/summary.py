@@ -8,6 +8,7 @@ published model: ``rnnbench summary --arch flatten`` must say "Total params: 171
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -16,6 +17,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from rnnbench import registry
+from rnnbench.cost import cell_cost, human_bytes
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models.build import build_model
 from rnnbench.models.cells import Cell
@@ -134,6 +136,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--length", type=int, default=120, help="sequence length L")
     parser.add_argument("--num-classes", type=int, default=2, help="classes, or tags for ner")
     parser.add_argument("--padding", default="post", help="post | pre")
+    parser.add_argument(
+        "--batch-size", type=int, default=32, help="for the memory estimate (default 32)"
+    )
+    parser.add_argument(
+        "--optimizer", default="adam", help="for the memory estimate's optimizer state"
+    )
     hp = parser.add_argument_group("model hparams (default: the arch's config defaults)")
     for key, spec in registry.model_fields().items():
         kind = spec.metadata["kind"]
@@ -170,9 +178,40 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, f"hp_{key}", None) is not None
     }
     try:
+        cost = cell_cost(
+            args.arch,
+            hparams,
+            task=args.task,
+            length=args.length,
+            vocab_size=vocab,
+            num_classes=args.num_classes,
+            optimizer=args.optimizer,
+            batch_size=args.batch_size,
+        )
+        estimate = (
+            f"Training memory estimate (batch {args.batch_size}, optimizer {args.optimizer}): "
+            f"{cost.describe()}"
+        )
+        if cost.weights > physical_memory():
+            print(estimate)
+            print(
+                f"rnnbench summary: error: the weights alone ({human_bytes(cost.weights)}) "
+                f"exceed this machine's memory ({human_bytes(physical_memory())}); not built",
+                file=sys.stderr,
+            )
+            return 2
         table = format_summary(build_model(args.arch, meta, hparams), meta)
-    except ValueError as error:
+    except (ValueError, KeyError) as error:
         print(f"rnnbench summary: error: {error}", file=sys.stderr)
         return 2
     print(table)
+    print(estimate)
     return 0
+
+
+def physical_memory() -> int:
+    """This machine's memory in bytes (os.sysconf; unknown: no limit)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**62
