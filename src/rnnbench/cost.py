@@ -12,7 +12,10 @@ to the megabyte.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rnnbench import registry
@@ -189,3 +192,56 @@ def cell_cost(
         optimizer_state=OPTIMIZER_STATES.get(optimizer, 2) * weights,
         activations=activations,
     )
+
+
+# --- the parse-time check --------------------------------------------------------------
+
+ASSUMED_VOCAB = 100_000  # a text corpus's vocabulary before the data stage has counted it
+ASSUMED_TAGS = 20  # an NER corpus's tag set before the data stage has read it
+
+
+def dataset_shape(name: str, ds: dict[str, Any], prepared: str | Path) -> dict[str, Any]:
+    """``vocab_size``, ``num_classes`` and ``input_channels`` of a dataset for
+    :func:`cell_cost`: the prepared vocabulary's when the data stage has run, else what
+    the config bounds (``vocab.max_size``, declared labels), else an assumption."""
+    task = ds["task"]
+    if task == "memory":
+        channels = 2 if (ds.get("synthetic") or {}).get("marker") else 1
+        return {"vocab_size": 0, "num_classes": 2, "input_channels": channels}
+    vocab_path = Path(prepared) / name / "vocab.json"
+    if vocab_path.exists():
+        try:
+            vocab = json.loads(vocab_path.read_text(encoding="utf-8"))
+            return {
+                "vocab_size": len(vocab["tokens"]),
+                "num_classes": max(2, len(vocab["label_names"])),
+                "input_channels": 1,
+            }
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # a damaged vocabulary: its job reruns; estimate from the config
+    max_size = (ds.get("vocab") or {}).get("max_size")
+    labels = ((ds.get("options") or {}).get("labels")) or None
+    names = labels.get("names") if isinstance(labels, dict) else labels
+    classes = len(names) if names else (ASSUMED_TAGS if task == "ner" else 2)
+    return {
+        "vocab_size": max_size or ASSUMED_VOCAB,
+        "num_classes": classes,
+        "input_channels": 1,
+    }
+
+
+def over_budget(
+    cells: Iterable[tuple[str, dict[str, Any]]], limit_bytes: float, what: str
+) -> list[str]:
+    """One message per cell (``(name, cell_cost keyword arguments)``) whose estimate
+    exceeds ``limit_bytes`` (of ``what``: "the train job's mem_mb 3000"), each cost
+    computed once however many seeds share it."""
+    problems = []
+    seen: dict[str, CellCost] = {}
+    for name, kwargs in cells:
+        key = json.dumps(kwargs, sort_keys=True, default=str)
+        cost = seen.get(key) or cell_cost(**kwargs)
+        seen[key] = cost
+        if cost.total > limit_bytes:
+            problems.append(f"{name}: {cost.describe()}, over {what} ({human_bytes(limit_bytes)})")
+    return problems
