@@ -1,0 +1,81 @@
+"""Every name a ``published`` entry uses must be one the config trains, checked when the
+workflow is parsed: a misspelt dataset used to be shown as "not measured" and a misspelt
+metric was caught only after training. Each problem names the entry, the key, the value,
+what the config has there and, for a typo, the name it probably meant.
+
+No torch, pandas or sklearn here (the Snakefile imports it); the metric names are the
+keys of the training job's test scores (``rnnbench.train.metrics`` plus the loss), which
+a test keeps in step.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
+# The test_* metrics of runs.csv per task, i.e. the keys of metrics.json's "test" scores.
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "sentiment": ("loss", "accuracy", "f1", "auc"),
+    "memory": ("loss", "accuracy"),
+    "ner": (
+        "loss",
+        "token_accuracy",
+        "non_o_accuracy",
+        "entity_precision",
+        "entity_recall",
+        "entity_f1",
+        "strict_entity_precision",
+        "strict_entity_recall",
+        "strict_entity_f1",
+    ),
+}
+
+
+def did_you_mean(value: Any, choices: Iterable[Any]) -> str:
+    """``; did you mean 'imdb'?`` for a close match among ``choices``, else ``""``."""
+    names = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _problem(where: str, key: str, value: Any, allowed: list[Any], what: str) -> str:
+    return (
+        f"{where}.{key}: {value!r} is not {what}{did_you_mean(value, allowed)} "
+        f"(the config has {allowed})"
+    )
+
+
+def published_name_problems(config: dict[str, Any]) -> list[str]:
+    """One message per name of a ``published`` entry that the config does not have: a
+    dataset not under ``datasets``; an arch, optimizer or length not in that dataset's
+    grid; a metric (or extra metric) its task does not measure."""
+    datasets = config.get("datasets") or {}
+    problems = []
+    for i, entry in enumerate(config.get("published") or []):
+        where = f"published.{i} ({entry.get('source', '?')})"
+        name = entry.get("dataset")
+        if name not in datasets:
+            problems.append(
+                _problem(where, "dataset", name, list(datasets), "a configured dataset")
+            )
+            continue
+        ds = datasets[name]
+        grid = ds.get("grid") or {}
+        for key, grid_key in (
+            ("arch", "archs"),
+            ("optimizer", "optimizers"),
+            ("length", "lengths"),
+        ):
+            allowed = list(grid.get(grid_key) or [])
+            if entry.get(key) not in allowed:
+                what = f"in datasets.{name}.grid.{grid_key}"
+                problems.append(_problem(where, key, entry.get(key), allowed, what))
+        metrics = list(TASK_METRICS.get(ds.get("task"), ()))
+        names = [("metric", entry.get("metric"))]
+        names += [(f"extra_metrics.{j}", m) for j, m in enumerate(entry.get("extra_metrics") or [])]
+        for key, metric in names:
+            if metric not in metrics:
+                what = f"a test metric of task {ds.get('task')!r}"
+                problems.append(_problem(where, key, metric, metrics, what))
+    return problems

@@ -1,0 +1,83 @@
+"""Config names (issue 24, family 6): a `published` entry naming what the config does not
+train fails when the workflow is parsed, with a "did you mean" for a typo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import base_config
+from rnnbench.published_names import TASK_METRICS, did_you_mean, published_name_problems
+
+pytestmark = pytest.mark.fault
+
+
+def _entry(**changes: object) -> dict:
+    entry = {
+        "source": "Someone 2024",
+        "dataset": "imdb",
+        "arch": "lstm",
+        "optimizer": "adam",
+        "length": 120,
+        "metric": "accuracy",
+        "value": 0.85,
+    }
+    return {**entry, **changes}
+
+
+def _config(*entries: dict) -> dict:
+    return {
+        "datasets": {
+            "imdb": {
+                "task": "sentiment",
+                "grid": {"archs": ["cnn", "lstm"], "optimizers": ["adam"], "lengths": [120]},
+            },
+            "gmb": {
+                "task": "ner",
+                "grid": {"archs": ["lstm"], "optimizers": ["adam"], "lengths": [104]},
+            },
+        },
+        "published": list(entries),
+    }
+
+
+def test_names_the_config_has_pass() -> None:
+    ner = _entry(dataset="gmb", length=104, metric="entity_f1", extra_metrics=["token_accuracy"])
+    assert published_name_problems(_config(_entry(), ner)) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"dataset": "imbd"}, "published.0 (Someone 2024).dataset: 'imbd' is not a configured dataset; did you mean 'imdb'?"),
+        ({"arch": "gru"}, "published.0 (Someone 2024).arch: 'gru' is not in datasets.imdb.grid.archs (the config has ['cnn', 'lstm'])"),
+        ({"optimizer": "adamw"}, ".optimizer: 'adamw' is not in datasets.imdb.grid.optimizers; did you mean 'adam'?"),
+        ({"length": 200}, ".length: 200 is not in datasets.imdb.grid.lengths"),
+        ({"metric": "acuracy"}, ".metric: 'acuracy' is not a test metric of task 'sentiment'; did you mean 'accuracy'?"),
+        ({"metric": "entity_f1"}, ".metric: 'entity_f1' is not a test metric of task 'sentiment'"),
+        ({"extra_metrics": ["f1", "aucc"]}, ".extra_metrics.1: 'aucc' is not a test metric of task 'sentiment'; did you mean 'auc'?"),
+    ],
+)  # fmt: skip
+def test_a_name_the_config_lacks_is_named_with_a_did_you_mean(changes: dict, expected: str) -> None:
+    problems = published_name_problems(_config(_entry(**changes)))
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_no_hint_without_a_close_name() -> None:
+    assert did_you_mean("transformer", ["cnn", "lstm"]) == ""
+
+
+def test_the_metric_names_are_those_the_training_job_writes() -> None:
+    from rnnbench.train.metrics import memory_metrics, sentiment_metrics, tag_sequence_metrics
+
+    logits = np.array([0.5, -1.0, 2.0, -0.2])
+    labels = np.array([1, 0, 1, 1])
+    assert set(TASK_METRICS["sentiment"]) == {"loss", *sentiment_metrics(labels, logits)}
+    assert set(TASK_METRICS["memory"]) == {"loss", *memory_metrics(labels, logits)}
+    rows = [["B-per", "O", "B-geo"], ["O", "O"]]
+    ner = tag_sequence_metrics(rows, rows)
+    assert set(TASK_METRICS["ner"]) == {"loss", *(k for k in ner if k != "per_type")}
+
+
+def test_the_shipped_configs_name_only_what_they_train() -> None:
+    assert published_name_problems(base_config()) == []
