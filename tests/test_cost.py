@@ -139,3 +139,51 @@ def test_rnnbench_summary_refuses_to_build_a_model_bigger_than_the_machine(
     captured = capsys.readouterr()
     assert "40,007,960,013 params" in captured.out
     assert "exceed this machine's memory" in captured.err and "not built" in captured.err
+
+
+def test_dataset_shape_reads_the_prepared_vocabulary_else_the_config(tmp_path) -> None:
+    from rnnbench.cost import ASSUMED_TAGS, ASSUMED_VOCAB, dataset_shape
+
+    text = {"task": "sentiment", "vocab": {"max_size": 10_000}}
+    assert dataset_shape("imdb", text, tmp_path) == {
+        "vocab_size": 10_000,
+        "num_classes": 2,
+        "input_channels": 1,
+    }
+    ner = {"task": "ner", "vocab": {"max_size": None}}
+    assert dataset_shape("gmb", ner, tmp_path)["vocab_size"] == ASSUMED_VOCAB
+    assert dataset_shape("gmb", ner, tmp_path)["num_classes"] == ASSUMED_TAGS
+    (tmp_path / "gmb").mkdir()
+    (tmp_path / "gmb" / "vocab.json").write_text(
+        '{"tokens": ["<pad>", "<unk>", "a", "b"], "label_names": ["O", "B-x", "I-x"]}'
+    )
+    assert dataset_shape("gmb", ner, tmp_path)["vocab_size"] == 4
+    assert dataset_shape("gmb", ner, tmp_path)["num_classes"] == 3
+    memory = {"task": "memory", "synthetic": {"marker": True}}
+    assert dataset_shape("m", memory, tmp_path) == {
+        "vocab_size": 0,
+        "num_classes": 2,
+        "input_channels": 2,
+    }
+
+
+def test_over_budget_names_each_cell_over_the_limit_once() -> None:
+    from rnnbench.cost import over_budget
+
+    def cell(hidden: int) -> dict:
+        return {
+            "arch": "lstm",
+            "model_hparams": {"hidden": hidden},
+            "task": "sentiment",
+            "length": 100,
+            "vocab_size": 1000,
+            "num_classes": 2,
+            "optimizer": "adam",
+            "batch_size": 32,
+        }
+
+    cells = [("small", cell(8)), ("huge", cell(100_000)), ("huge seed 1", cell(100_000))]
+    problems = over_budget(cells, 3000 * 2**20, "the train job's mem_mb 3000")
+    assert len(problems) == 2 and problems[0].startswith("huge: 40,00")
+    assert "over the train job's mem_mb 3000 (2.9 GB)" in problems[0]
+    assert over_budget(cells[:1], 3000 * 2**20, "x") == []
