@@ -135,8 +135,8 @@ def test_the_same_rules_hold_for_jsonl(tmp_path: Path) -> None:
     base = ["neg", "pos"] * 100
     with _raises("r.jsonl", "1 row(s) have an empty label", "line 5"):
         read_jsonl(jsonl([*base[:4], "", *base[5:]]), {})
-    with _raises("r.jsonl", "'label' occurs in only 1 of 200 rows", "line 101"):
-        read_jsonl(jsonl([*base[:100], "label", *base[101:]]), {})
+    with _raises("r.jsonl", "'label' occurs in only 1 of 200 rows", "line 101", "repeated header"):
+        read_jsonl(jsonl([*base[:100], "label", *base[101:]]), {})  # a header as a row
     with _raises("r.jsonl", "'Neg'", "'neg'", "case"):
         read_jsonl(jsonl([lab.title() if i % 4 == 0 else lab for i, lab in enumerate(base)]), {})
     assert len(read_jsonl(jsonl(base), {"labels": ["neg", "pos"]})) == 200

@@ -563,7 +563,7 @@ def read_jsonl(path: str | Path, options: dict) -> list[Record]:
             lines.append(line_number)
     if not records:
         raise DataError(f"{path} holds no records")
-    _consent(path, records, [f"line {n}" for n in lines], options)
+    _consent(path, records, [f"line {n}" for n in lines], options, label_key)
     return records
 
 
