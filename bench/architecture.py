@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "io", "registry"),
     ("names", "optimizers"),
     ("experiment",),
-    ("config", "results", "data"),
+    ("config", "results", "data", "cost", "published_names"),
     ("models", "metrics"),
     ("train",),
     ("analysis",),

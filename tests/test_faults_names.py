@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import base_config
+from conftest import SCHEMA_PATH, base_config
+from rnnbench.config import validate_config
 from rnnbench.published_names import TASK_METRICS, did_you_mean, published_name_problems
 
 pytestmark = pytest.mark.fault
@@ -26,19 +27,21 @@ def _entry(**changes: object) -> dict:
 
 
 def _config(*entries: dict) -> dict:
-    return {
-        "datasets": {
-            "imdb": {
-                "task": "sentiment",
-                "grid": {"archs": ["cnn", "lstm"], "optimizers": ["adam"], "lengths": [120]},
-            },
-            "gmb": {
-                "task": "ner",
-                "grid": {"archs": ["lstm"], "optimizers": ["adam"], "lengths": [104]},
-            },
-        },
-        "published": list(entries),
+    imdb = {
+        "task": "sentiment",
+        "format": "aclimdb",
+        "url": "imdb.tar.gz",
+        "grid": {"archs": ["cnn", "lstm"], "optimizers": ["adam"], "lengths": [120]},
     }
+    gmb = {
+        "task": "ner",
+        "format": "gmb_csv",
+        "url": "gmb.csv",
+        "grid": {"archs": ["lstm"], "optimizers": ["adam"], "lengths": [104]},
+    }
+    config = {"datasets_to_run": ["imdb"], "datasets": {"imdb": imdb, "gmb": gmb}}
+    validate_config(config, SCHEMA_PATH)  # the schema's defaults, as the workflow has them
+    return {**config, "published": list(entries)}
 
 
 def test_names_the_config_has_pass() -> None:
@@ -50,9 +53,9 @@ def test_names_the_config_has_pass() -> None:
     ("changes", "expected"),
     [
         ({"dataset": "imbd"}, "published.0 (Someone 2024).dataset: 'imbd' is not a configured dataset; did you mean 'imdb'?"),
-        ({"arch": "gru"}, "published.0 (Someone 2024).arch: 'gru' is not in datasets.imdb.grid.archs (the config has ['cnn', 'lstm'])"),
-        ({"optimizer": "adamw"}, ".optimizer: 'adamw' is not in datasets.imdb.grid.optimizers; did you mean 'adam'?"),
-        ({"length": 200}, ".length: 200 is not in datasets.imdb.grid.lengths"),
+        ({"arch": "gru"}, "published.0 (Someone 2024).arch: 'gru' is not in the grid of datasets.imdb (the config has ['cnn', 'lstm'])"),
+        ({"optimizer": "adamw"}, ".optimizer: 'adamw' is not in the grid of datasets.imdb; did you mean 'adam'?"),
+        ({"length": 200}, ".length: 200 is not in the grid of datasets.imdb"),
         ({"metric": "acuracy"}, ".metric: 'acuracy' is not a test metric of task 'sentiment'; did you mean 'accuracy'?"),
         ({"metric": "entity_f1"}, ".metric: 'entity_f1' is not a test metric of task 'sentiment'"),
         ({"extra_metrics": ["f1", "aucc"]}, ".extra_metrics.1: 'aucc' is not a test metric of task 'sentiment'; did you mean 'auc'?"),
@@ -80,4 +83,28 @@ def test_the_metric_names_are_those_the_training_job_writes() -> None:
 
 
 def test_the_shipped_configs_name_only_what_they_train() -> None:
-    assert published_name_problems(base_config()) == []
+    config = base_config()
+    validate_config(config, SCHEMA_PATH)
+    assert published_name_problems(config) == []
+
+
+@pytest.mark.slow
+def test_a_misspelt_published_name_fails_at_snakemake_dry_run(tmp_path) -> None:
+    import yaml
+
+    from conftest import run_snakemake, write_memory_grid
+
+    write_memory_grid(tmp_path, ["lstm"], ["adam"])
+    entry = _entry(dataset="mme", arch="lstm", length=12)
+    overlay = tmp_path / "published.yaml"
+    overlay.write_text(yaml.safe_dump({"published": [entry]}))
+    result = run_snakemake(tmp_path, "-n", "--configfile", str(overlay))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "published.0 (Someone 2024).dataset: 'mme' is not a configured dataset" in output
+    assert "did you mean 'mem'?" in output
+    entry = _entry(dataset="mem", length=12, metric="acc")
+    overlay.write_text(yaml.safe_dump({"published": [entry]}))
+    result = run_snakemake(tmp_path, "-n", "--configfile", str(overlay))
+    assert result.returncode != 0
+    assert ".metric: 'acc' is not a test metric of task 'memory'" in result.stdout + result.stderr

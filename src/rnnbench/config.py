@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from rnnbench.cost import grid_cost_problems
 from rnnbench.errors import ConfigError
 from rnnbench.experiment.grid import (
     axis_values,
@@ -37,6 +38,7 @@ from rnnbench.experiment.sources import (
 from rnnbench.experiment.spec import SpecError, resolve_spec
 from rnnbench.experiment.tasks import TASKS
 from rnnbench.experiment.tuning import check_tuning, tune_config, validate_tuning
+from rnnbench.published_names import published_name_problems
 
 # The schema, relative to the workflow directory (or the repository the package is in).
 SCHEMA = Path("workflow") / "schemas" / "config.schema.yaml"
@@ -461,12 +463,35 @@ def load_config(paths: list[str | Path]) -> dict:
     return merged
 
 
-def prepare_config(config: dict, schema: str | Path) -> list[str]:
+def prepare_config(
+    config: dict, schema: str | Path, train_resources: dict | None = None
+) -> list[str]:
     """The one validation pass: the schema (its defaults filled in, in place), the checks
-    it cannot express, and every grid cell's and tuning trial's spec. Returns the notes
+    it cannot express, every grid cell's and tuning trial's spec, the names the
+    ``published`` entries use, and every cell's cost against its job's memory
+    (``train_resources``: Snakemake's set-resources of the train rule). Returns the notes
     (warnings); raises ConfigError naming the key."""
     notes = validate_config(config, schema)
     validate_grids(config)
+    problems = published_name_problems(config)
+    if problems:
+        raise ConfigError(
+            "published: names that the config does not train (a typo?):\n  " + "\n  ".join(problems)
+        )
+    over = grid_cost_problems(config, train_resources)
+    if over:
+        fix = (
+            "lower the model (hidden, layers, embedding_dim), batch_size or length; give the "
+            "train job more memory (snakemake --set-resources train:mem_mb=N, or the Slurm "
+            "profile's set-resources); or set cost_check: {over_budget: warn}"
+        )
+        if config["cost_check"]["over_budget"] != "warn":
+            raise ConfigError(
+                "training cell(s) that cannot fit their job's memory:\n  "
+                + "\n  ".join(over)
+                + f"\n{fix}"
+            )
+        notes += [f"{problem} (cost_check.over_budget: warn)" for problem in over]
     return notes
 
 

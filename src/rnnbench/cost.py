@@ -13,6 +13,7 @@ to the megabyte.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,8 +241,76 @@ def over_budget(
     seen: dict[str, CellCost] = {}
     for name, kwargs in cells:
         key = json.dumps(kwargs, sort_keys=True, default=str)
-        cost = seen.get(key) or cell_cost(**kwargs)
+        try:
+            cost = seen.get(key) or cell_cost(**kwargs)
+        except KeyError:  # an architecture registered elsewhere: no estimate of its own
+            continue
         seen[key] = cost
         if cost.total > limit_bytes:
             problems.append(f"{name}: {cost.describe()}, over {what} ({human_bytes(limit_bytes)})")
     return problems
+
+
+TRAIN_MEM_MB = 3000  # the train rule's mem_mb at its first attempt (workflow/rules/train.smk)
+
+
+def _resource(value: Any) -> int | None:
+    """An integer resource at the first attempt, as Snakemake's --set-resources gives it (a
+    ``snakemake.resources.Resource``, ``N`` or ``N * attempt``); None for anything else,
+    which then counts as unset."""
+    if hasattr(value, "raw"):  # snakemake.resources.Resource
+        value = value.raw
+    if isinstance(value, str):
+        value = re.sub(r"\s*\*\s*attempt\s*$", "", value)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def grid_cost_problems(
+    config: dict[str, Any],
+    train_resources: dict[str, Any] | None = None,
+    prepared: str | Path = "results/prepared",
+) -> list[str]:
+    """One message per cell of ``datasets_to_run`` whose estimate exceeds what its training
+    job has: ``mem_mb`` (the train rule's, or ``train_resources``, Snakemake's
+    set-resources for the rule), or with ``gpu: 1`` there ``cost_check.gpu_memory_gib``.
+    ``config`` is validated (defaults filled in)."""
+    from rnnbench.experiment.grid import cell_spec, grid_cells
+    from rnnbench.experiment.spec import TRAINING_DEFAULTS
+
+    resources = train_resources or {}
+    check = config.get("cost_check") or {}
+    if _resource(resources.get("gpu")):
+        gib = check.get("gpu_memory_gib", 16)
+        limit = gib * 2**30 + RUNTIME_BYTES  # the process itself is on the host
+        what = f"cost_check.gpu_memory_gib {gib:g} (the train job has gpu: 1)"
+    else:
+        mem_mb = _resource(resources.get("mem_mb")) or TRAIN_MEM_MB
+        limit, what = mem_mb * 2**20, f"the train job's mem_mb {mem_mb}"
+    model_keys = set(registry.model_keys())
+    cells = []
+    for name in config["datasets_to_run"]:
+        ds = config["datasets"][name]
+        shape = dataset_shape(name, ds, prepared)
+        for cell in grid_cells(name, ds):
+            hparams = cell_spec(ds, cell)["hparams"]
+            label = (
+                f"datasets.{name}.grid (arch {cell['arch']}, optimizer {cell['optimizer']}, "
+                f"length {cell['length']})"
+            )
+            kwargs = {
+                "arch": cell["arch"],
+                "model_hparams": {k: v for k, v in hparams.items() if k in model_keys},
+                "task": ds["task"],
+                "length": cell["length"],
+                "optimizer": cell["optimizer"],
+                "batch_size": hparams.get("batch_size") or TRAINING_DEFAULTS["batch_size"],
+                **shape,
+            }
+            cells.append((label, kwargs))
+    return over_budget(cells, limit, what)

@@ -14,6 +14,8 @@ import difflib
 from collections.abc import Iterable
 from typing import Any
 
+from rnnbench.experiment.grid import BY_KEY, blocks
+
 # The test_* metrics of runs.csv per task, i.e. the keys of metrics.json's "test" scores.
 TASK_METRICS: dict[str, tuple[str, ...]] = {
     "sentiment": ("loss", "accuracy", "f1", "auc"),
@@ -49,7 +51,8 @@ def _problem(where: str, key: str, value: Any, allowed: list[Any], what: str) ->
 def published_name_problems(config: dict[str, Any]) -> list[str]:
     """One message per name of a ``published`` entry that the config does not have: a
     dataset not under ``datasets``; an arch, optimizer or length not in that dataset's
-    grid; a metric (or extra metric) its task does not measure."""
+    grid; a metric (or extra metric) its task does not measure. ``config`` is validated
+    (the schema's defaults filled in)."""
     datasets = config.get("datasets") or {}
     problems = []
     for i, entry in enumerate(config.get("published") or []):
@@ -61,15 +64,13 @@ def published_name_problems(config: dict[str, Any]) -> list[str]:
             )
             continue
         ds = datasets[name]
-        grid = ds.get("grid") or {}
-        for key, grid_key in (
-            ("arch", "archs"),
-            ("optimizer", "optimizers"),
-            ("length", "lengths"),
-        ):
-            allowed = list(grid.get(grid_key) or [])
+        for key in ("arch", "optimizer", "length"):
+            dimension = BY_KEY[key]
+            allowed = list(
+                dict.fromkeys(v for block in blocks(ds) for v in dimension.values(ds, block))
+            )
             if entry.get(key) not in allowed:
-                what = f"in datasets.{name}.grid.{grid_key}"
+                what = f"in the grid of datasets.{name}"
                 problems.append(_problem(where, key, entry.get(key), allowed, what))
         metrics = list(TASK_METRICS.get(ds.get("task"), ()))
         names = [("metric", entry.get("metric"))]

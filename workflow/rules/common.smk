@@ -15,6 +15,7 @@ from snakemake.utils import min_version
 import rnnbench
 from rnnbench.code_inputs import command_files
 from rnnbench.config import prepare_config, schema_path
+from rnnbench.cost import TRAIN_MEM_MB
 from rnnbench.data.fetch import (
     canonical_source,
     missing_local_sources,
@@ -63,8 +64,12 @@ PACKAGE_SRC = Path(workflow.basedir) / "src" / "rnnbench"
 PACKAGE_SRC = PACKAGE_SRC if PACKAGE_SRC.is_dir() else Path(rnnbench.__file__).parent
 ENV = "../../envs/rnnbench.yaml"
 
+# What the train rule's jobs are given beyond its own resources (--set-resources, the Slurm
+# profile's set-resources: mem_mb, gpu), for the parse-time cost check (rnnbench.cost).
+TRAIN_RESOURCES = dict(workflow.resource_settings.overwrite_resources.get("train", {}))
+
 try:
-    for note in prepare_config(config, CONFIG_SCHEMA):
+    for note in prepare_config(config, CONFIG_SCHEMA, TRAIN_RESOURCES):
         logger.warning(f"config warning: {note}")
 except ConfigError as err:
     raise WorkflowError(f"{err}\n(schema: {CONFIG_SCHEMA})") from None

@@ -28,7 +28,7 @@ rule train:
         TRAIN_ENV
     threads: config["threads"]
     resources:
-        mem_mb=lambda wildcards, attempt: 3000 * attempt,
+        mem_mb=lambda wildcards, attempt: TRAIN_MEM_MB * attempt,
         runtime=lambda wildcards, attempt: 120 * attempt,
         # On a cluster, the job's CPUs (sbatch --cpus-per-task) are the torch threads.
         cpus_per_task=lambda wildcards, threads: threads,
