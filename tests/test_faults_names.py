@@ -108,3 +108,51 @@ def test_a_misspelt_published_name_fails_at_snakemake_dry_run(tmp_path) -> None:
     result = run_snakemake(tmp_path, "-n", "--configfile", str(overlay))
     assert result.returncode != 0
     assert ".metric: 'acc' is not a test metric of task 'memory'" in result.stdout + result.stderr
+
+
+# --- rnnbench progress: where it looked for the config, and a preset alone ----------------
+
+
+def _progress(*argv: str) -> int:
+    from rnnbench.cli import main
+
+    return main(["progress", *argv])
+
+
+def test_progress_outside_the_workflow_directory_says_where_it_looked(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _progress() != 0
+    err = capsys.readouterr().err
+    assert f"no config.yaml in {tmp_path}" in err and f"looked for {tmp_path}/config.yaml" in err
+    assert "-d DIR" in err and "rnnbench progress [-d DIR] presets/NAME.yaml" in err
+    assert _progress("presets/quick.yaml") != 0  # a preset, but from the wrong directory
+    err = capsys.readouterr().err
+    assert "config file presets/quick.yaml: not found" in err and "-d DIR" in err
+
+
+def test_progress_with_an_overlay_alone_names_the_files_and_the_way_out(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "preset.yaml").write_text(yaml.safe_dump({"datasets": {"x": {"grid": {}}}}))
+    assert _progress("--configfile", "preset.yaml") != 0
+    err = capsys.readouterr().err
+    assert "invalid config" in err and "datasets.x" in err
+    assert "(config read from preset.yaml)" in err
+    assert "so the overlays alone were read" in err and "-d DIR" in err
+
+
+def test_progress_accepts_a_preset_alone(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conftest import REPO_ROOT
+
+    monkeypatch.chdir(tmp_path)
+    assert _progress("-d", str(REPO_ROOT), "presets/quick.yaml") == 0
+    captured = capsys.readouterr()
+    assert f"config: {REPO_ROOT}/config.yaml + {REPO_ROOT}/presets/quick.yaml" in captured.err
+    assert " cells: " in captured.out and "waiting" in captured.out

@@ -27,6 +27,7 @@ import csv
 import math
 import os
 import re
+import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -105,6 +106,33 @@ class Plan:
 # --- the grid ------------------------------------------------------------------------------
 
 
+def config_files(workdir: Path, configfiles: Sequence[str | Path] = ()) -> list[Path]:
+    """``config.yaml`` of the workflow directory, then each overlay (a path as given, else
+    relative to the workflow directory, so ``-d REPO presets/quick.yaml`` works anywhere).
+    Without ``config.yaml`` the message says where it looked and how to point there:
+    an overlay (a preset) only adds to it, as it does for snakemake."""
+    base = workdir / "config.yaml"
+    if not base.is_file() and not configfiles:
+        raise ConfigError(f"no config.yaml in {workdir.resolve()}: {_where_to_run(workdir)}")
+    # Like Snakemake: without config.yaml, the overlays alone are the config.
+    files = [base] if base.is_file() else []
+    for name in configfiles:
+        path = Path(name)
+        if not path.is_file() and not path.is_absolute() and (workdir / path).is_file():
+            path = workdir / path
+        if not path.is_file():
+            looked = dict.fromkeys([Path(name).resolve(), (workdir / name).resolve()])
+            hint = (
+                "" if base.is_file() else f"; no config.yaml here either: {_where_to_run(workdir)}"
+            )
+            raise ConfigError(
+                f"config file {name}: not found (looked for {' and '.join(map(str, looked))})"
+                + hint
+            )
+        files.append(path)
+    return files
+
+
 def load_config(workdir: Path, configfiles: Sequence[str | Path] = ()) -> dict[str, Any]:
     """The workflow's config: ``config.yaml`` then each overlay, loaded, merged and
     validated (the schema's defaults filled) as the workflow does (rnnbench.config)."""
@@ -112,12 +140,30 @@ def load_config(workdir: Path, configfiles: Sequence[str | Path] = ()) -> dict[s
     from rnnbench.config import load_config as load_files
     from rnnbench.config import schema_path, validate_config
 
-    base = workdir / "config.yaml"
-    # Like Snakemake: a missing config.yaml is fine only when overlays are given.
-    files = ([base] if base.is_file() or not configfiles else []) + [Path(f) for f in configfiles]
+    files = config_files(workdir, configfiles)
     config = load_files(files)
-    validate_config(config, schema_path(workdir))  # fills the schema's defaults
+    try:
+        validate_config(config, schema_path(workdir))  # fills the schema's defaults
+    except ConfigError as err:
+        shown = " + ".join(str(f) for f in files)
+        hint = ""
+        if not (workdir / "config.yaml").is_file():
+            hint = f"\nno config.yaml in {workdir.resolve()}, so the overlays alone were read: "
+            hint += _where_to_run(workdir)
+        raise ConfigError(f"{err}\n(config read from {shown}){hint}") from None
     return config
+
+
+def _where_to_run(workdir: Path) -> str:
+    """How to point ``rnnbench progress`` at the workflow directory."""
+    repo = Path(__file__).resolve().parents[2]
+    here = f" (the repository: {repo})" if (repo / "config.yaml").is_file() else ""
+    return (
+        f"looked for {(workdir / 'config.yaml').resolve()}. Run `rnnbench progress` in the "
+        f"directory you ran snakemake in (the repository root), or point it there with "
+        f"-d DIR{here}; a preset is an overlay on its config.yaml: "
+        "rnnbench progress [-d DIR] presets/NAME.yaml"
+    )
 
 
 def grid(config: dict[str, Any], datasets: Iterable[str] | None = None) -> list[dict[str, Any]]:
@@ -445,6 +491,12 @@ def register(subparsers: Any) -> None:
         "overlays as the snakemake command.",
     )
     parser.add_argument(
+        "overlays",
+        nargs="*",
+        metavar="PRESET",
+        help="config overlays (a preset) merged into config.yaml, like --configfile",
+    )
+    parser.add_argument(
         "--configfile",
         nargs="+",
         default=[],
@@ -473,6 +525,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cells = grid_progress(args.directory, args.configfile, args.dataset)
+    overlays = [*args.overlays, *args.configfile]
+    files = config_files(Path(args.directory), overlays)
+    print(f"config: {' + '.join(str(f) for f in files)}", file=sys.stderr)
+    cells = grid_progress(args.directory, overlays, args.dataset)
     print(format_table(cells, args.state))
     return 0
