@@ -29,7 +29,8 @@ rule encode:
         "rnnbench encode --dataset {wildcards.dataset} --dataset-config {params.dataset_config:q}"
         " --tokens-dir {params.tokens_dir:q} --vocab {input.vocab:q}"
         " --length {wildcards.length} --memory-budget-gib {params.budget}"
-        " --out {output:q} > {log:q} 2>&1"
+        " --out {output:q}"
+        " > {log:q} 2>&1 || {{ tail -n 8 {log:q} >&2; exit 1; }}"
 
 
 rule synthesize:
@@ -48,4 +49,5 @@ rule synthesize:
     shell:
         "rnnbench synthesize --dataset {wildcards.dataset}"
         " --dataset-config {params.dataset_config:q} --length {wildcards.length}"
-        " --out {output:q} > {log:q} 2>&1"
+        " --out {output:q}"
+        " > {log:q} 2>&1 || {{ tail -n 8 {log:q} >&2; exit 1; }}"

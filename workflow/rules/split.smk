@@ -24,4 +24,5 @@ rule split:
         out_dir=output_dir,
     shell:
         "rnnbench split --dataset {wildcards.dataset} --dataset-config {params.dataset_config:q}"
-        " {params.sources} {params.fold} --out-dir {params.out_dir:q} > {log:q} 2>&1"
+        " {params.sources} {params.fold} --out-dir {params.out_dir:q}"
+        " > {log:q} 2>&1 || {{ tail -n 8 {log:q} >&2; exit 1; }}"

@@ -17,4 +17,5 @@ rule tokenize:
         dataset_config=dataset_config("text"),
     shell:
         "rnnbench tokenize --dataset-config {params.dataset_config:q} --input {input.split:q}"
-        " --out {output:q} > {log:q} 2>&1"
+        " --out {output:q}"
+        " > {log:q} 2>&1 || {{ tail -n 8 {log:q} >&2; exit 1; }}"

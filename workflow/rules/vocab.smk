@@ -18,4 +18,5 @@ rule vocab:
         tokens_dir=input_dir("tokens"),
     shell:
         "rnnbench vocab --dataset-config {params.dataset_config:q}"
-        " --tokens-dir {params.tokens_dir:q} --out {output:q} > {log:q} 2>&1"
+        " --tokens-dir {params.tokens_dir:q} --out {output:q}"
+        " > {log:q} 2>&1 || {{ tail -n 8 {log:q} >&2; exit 1; }}"
