@@ -66,12 +66,23 @@ def test_a_name_the_config_lacks_is_named_with_a_did_you_mean(changes: dict, exp
     assert len(problems) == 1 and expected in problems[0], problems
 
 
+def test_a_control_cell_the_config_lacks_is_named() -> None:
+    control = _entry(control={"dataset": "gmb"})  # gmb's grid has no length 120
+    problems = published_name_problems(_config(control))
+    assert problems == [
+        "published.0 (Someone 2024).control.length: 120 is not in the grid of datasets.gmb "
+        "(the config has [104])"
+    ]
+    typo = _entry(control={"dataset": "imbd_control"})
+    assert "did you mean 'imdb'?" in published_name_problems(_config(typo))[0]
+
+
 def test_no_hint_without_a_close_name() -> None:
     assert did_you_mean("transformer", ["cnn", "lstm"]) == ""
 
 
 def test_the_metric_names_are_those_the_training_job_writes() -> None:
-    from rnnbench.train.metrics import memory_metrics, sentiment_metrics, tag_sequence_metrics
+    from rnnbench.metrics import memory_metrics, sentiment_metrics, tag_sequence_metrics
 
     logits = np.array([0.5, -1.0, 2.0, -0.2])
     labels = np.array([1, 0, 1, 1])
