@@ -73,7 +73,7 @@ def test_a_control_cell_the_config_lacks_is_named() -> None:
         "published.0 (Someone 2024).control.length: 120 is not in the grid of datasets.gmb "
         "(the config has [104])"
     ]
-    typo = _entry(control={"dataset": "imbd_control"})
+    typo = _entry(control={"dataset": "imbd"})
     assert "did you mean 'imdb'?" in published_name_problems(_config(typo))[0]
 
 
