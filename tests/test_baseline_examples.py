@@ -174,3 +174,41 @@ def test_one_majority_figure_everywhere(corpus: dict[str, Path], runs: list[Path
             assert figure == pytest.approx(mean)
             assert note == group["evaluated_on"]
             assert note == "test, 8-example evaluation subsamples of seeds 0, 1 (mean)"
+
+
+def test_train_sizes_share_validation_and_test_and_the_baselines_read_the_same_rows(
+    corpus: dict[str, Path],
+) -> None:
+    """grid.train_sizes: the training job takes train_size_rows' rows (nested, the same
+    for every seed), validation and test are the same arrays at every size, and the
+    baselines of a size group are fit on exactly those training rows."""
+    from rnnbench.data.arrays import train_size_rows
+    from rnnbench.experiment.spec import resolve_spec
+    from rnnbench.train.loop import _load_data
+
+    data = corpus["root"] / f"len{LENGTH}.npz"
+    loaded = {}
+    for size in (None, 12, 24):
+        spec = {**_spec(0), "hparams": {"epochs": 1, "device": "cpu"}}
+        if size is not None:
+            spec["train_size"] = size
+        loaded[size] = _load_data(data, resolve_spec(spec))[1]
+    labels = loaded[None]["train"].y
+    for size in (12, 24):
+        rows = train_size_rows(labels, size)
+        np.testing.assert_array_equal(loaded[size]["train"].x, loaded[None]["train"].x[rows])
+        for split in ("validation", "test"):
+            np.testing.assert_array_equal(loaded[size][split].x, loaded[None][split].x)
+            np.testing.assert_array_equal(loaded[size][split].y, loaded[None][split].y)
+    assert set(train_size_rows(labels, 12)) < set(train_size_rows(labels, 24))
+
+    groups = [{"length": LENGTH, "train_size": 12, "seeds": [0, 1]}]
+    (group,) = compute_baselines("sentiment", corpus["tokens"], corpus["vocab"], groups=groups)[
+        "groups"
+    ]
+    train = [json.loads(x) for x in (corpus["tokens"] / "train.jsonl").read_text().splitlines()]
+    rows = train_size_rows(labels, 12).tolist()
+    seen = {t for i in rows for t in train[i]["tokens"][:LENGTH]}
+    assert group["baselines"][BOW]["settings"]["features"] == len(seen)
+    assert group["examples"]["train"] == 12 and group["train_size"] == 12
+    assert "of the 12-example training set (grid.train_sizes)" in group["trained_on"]

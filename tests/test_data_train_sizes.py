@@ -57,3 +57,21 @@ def test_whole_split_and_a_size_above_it() -> None:
         match=r"dataset 'mem': grid.train_sizes has 4,000, but its training split holds 40 examples",
     ):
         train_size_rows(y, 4000, dataset="mem")
+
+
+def test_the_size_is_a_grid_dimension_only_where_configured() -> None:
+    from rnnbench.experiment.grid import cell_spec, grid_cells
+    from rnnbench.experiment.paths import run_dir
+    from rnnbench.experiment.spec import resolve_spec
+
+    grid = {"archs": ["rnn"], "optimizers": ["adam"], "lengths": [50], "seeds": [0],
+            "hparams": {}, "per_arch": {}, "per_optimizer": {}}  # fmt: skip
+    (plain,) = grid_cells("mem", {"grid": grid})
+    assert "train_size" not in plain
+    assert run_dir(plain) == "results/runs/mem/rnn/adam/len50/seed0"
+    sized = grid_cells("mem", {"grid": {**grid, "train_sizes": [1000, 4000]}})
+    assert [c["train_size"] for c in sized] == [1000, 4000]
+    assert run_dir(sized[0]) == "results/runs/mem/rnn/adam/len50/n1000/seed0"
+    spec = resolve_spec(cell_spec({"grid": grid}, sized[1]))
+    assert spec.train_size == 4000 and spec.identity()["train_size"] == 4000
+    assert "train_size" not in resolve_spec(cell_spec({"grid": grid}, plain)).identity()

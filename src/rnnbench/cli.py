@@ -26,6 +26,7 @@ HEAVY_COMMANDS = {
         "aggregate": "collect metrics.json files into runs.csv",
         "compare": "the per-dataset comparison table (CSV + HTML)",
         "baselines-merge": "a cross-validated dataset's baselines, the mean over its folds",
+        "solved-by-size": "memory task: solved fraction per (arch, length, training-set size)",
     },
     "rnnbench.analysis.plots": {"plot": "one figure of a dataset's results (SVG)"},
     "rnnbench.analysis.published": {"published": "published vs measured (CSV + HTML)"},

@@ -20,6 +20,7 @@ import yaml
 
 from rnnbench.cost import grid_cost_problems
 from rnnbench.errors import ConfigError
+from rnnbench.experiment import paths
 from rnnbench.experiment.grid import (
     axis_values,
     cell_spec,
@@ -212,6 +213,7 @@ def _check_semantics(config: dict) -> list[str]:
         if "grid" not in ds:
             raise ConfigError(f"{key}.grid: missing; give at least grid.lengths, e.g. [120]")
         notes += _check_tuning(name, ds)
+        _check_train_sizes(name, ds)
         if task.generated:
             if folds_of(ds) is not None:
                 raise ConfigError(
@@ -242,6 +244,36 @@ def _check_semantics(config: dict) -> list[str]:
                     "be downloaded unverified and its hash written to the fetch log so you can pin it"
                 )
     return notes
+
+
+def training_split_count(name: str, ds: dict) -> int | None:
+    """The examples of a dataset's training split where they are known before it is
+    prepared (the memory task's synthetic.samples.train) or once it is (the prepared
+    split's lines); None otherwise (the training job checks then)."""
+    if TASKS[ds["task"]].generated:
+        return int(ds["synthetic"]["samples"]["train"])
+    split = Path(paths.split_file(paths.prepared_dir(name), "train"))
+    if not split.exists():
+        return None
+    with open(split, "rb") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
+def _check_train_sizes(name: str, ds: dict) -> None:
+    """grid.train_sizes beyond the schema: each within the training split (where its
+    count is known at parse time), and no cross-validation beside it."""
+    sizes = axis_values(ds, "train_sizes")  # over every block of the grid
+    if not sizes:
+        return
+    key = f"datasets.{name}.grid.train_sizes"
+    if folds_of(ds) is not None:
+        raise ConfigError(f"{key}: not supported with split.folds; remove one of the two")
+    count = training_split_count(name, ds)
+    if count is not None and max(sizes) > count:
+        raise ConfigError(
+            f"{key}: {max(sizes):,} is larger than the training split of dataset {name!r}, "
+            f"which holds {count:,} examples; use sizes <= {count:,}"
+        )
 
 
 def _check_tuning(name: str, ds: dict) -> list[str]:

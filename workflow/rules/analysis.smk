@@ -101,6 +101,30 @@ rule plot:
         " --out {output:q} > {log:q} 2>&1"
 
 
+# The memory task at several training-set sizes (grid.train_sizes): the solved fraction
+# per (arch, length, size) and the smallest size that solves each length.
+rule solved_by_size:
+    input:
+        runs=paths.RUNS_CSV,
+        code=code("solved-by-size"),
+    output:
+        csv="results/summary/{dataset}/solved_by_size.csv",
+        html=report(
+            "results/summary/{dataset}/solved_by_size.html",
+            caption="../../reports/captions/solved_by_size.rst",
+            category="{dataset}",
+            subcategory="Comparison",
+            labels={"table": "solved by training-set size"},
+        ),
+    log:
+        "logs/analysis/{dataset}/solved-by-size.log",
+    conda:
+        ENV
+    shell:
+        "rnnbench solved-by-size --runs {input.runs:q} --dataset {wildcards.dataset}"
+        " --csv {output.csv:q} --html {output.html:q} > {log:q} 2>&1"
+
+
 rule datacard_report:
     input:
         card=paths.datacard_file("{dataset}"),

@@ -35,7 +35,7 @@ from rnnbench.experiment.grid import (
 )
 from rnnbench.experiment.paths import RUN_OUTPUTS, SPLITS, cell_template, run_dir
 from rnnbench.experiment.sources import dataset_sources, stage_options
-from rnnbench.experiment.tasks import ALL_PLOT_KINDS, task_of
+from rnnbench.experiment.tasks import ALL_PLOT_KINDS, SIZE_PLOT_KIND, task_of
 from rnnbench.experiment.tuning import (
     LR_FIGURE,
     LR_WILDCARD,
@@ -87,6 +87,8 @@ TEXT_DATASETS = [n for n, ds in DATASETS.items() if not task_of(ds["task"]).gene
 MEMORY_DATASETS = [n for n, ds in DATASETS.items() if task_of(ds["task"]).generated]
 # Cross-validated datasets (split.folds): prepared once per fold, see folds.smk.
 FOLD_DATASETS = [n for n in TEXT_DATASETS if folds_of(DATASETS[n])]
+# Datasets whose grid has grid.train_sizes: their cells train on nested subsets.
+SIZED_DATASETS = [n for n, ds in DATASETS.items() if ds["grid"].get("train_sizes")]
 # Fetched source keys: all, a split, or a class file of format lines (<split>.<label>).
 SOURCE_KEYS = sorted(
     {"all", *SPLITS}.union(*(dataset_sources(n, DATASETS[n]) for n in TEXT_DATASETS))
@@ -178,8 +180,11 @@ FOLD0_PREPARED = paths.prepared_dir(
 )  # a cross-validated data card's fold
 RUN_KEYS = tuple(d.key for d in DIMENSIONS if not d.optional)
 FOLD_KEYS = tuple(d.key for d in DIMENSIONS if not d.optional or d.key == "fold")
+# a cell of a grid with grid.train_sizes (train.smk's train_sized)
+SIZED_KEYS = tuple(d.key for d in DIMENSIONS if not d.optional or d.key == "train_size")
 RUN_DIR = cell_template(paths.RUNS, RUN_KEYS)
 FOLD_RUN_DIR = cell_template(paths.RUNS, FOLD_KEYS)
+SIZED_RUN_DIR = cell_template(paths.RUNS, SIZED_KEYS)
 RUN_METRICS = f"{RUN_DIR}/{paths.METRICS_FILE}"
 ALL_CELLS = [cell for name in RUN_DATASETS for cell in grid_cells(name, DATASETS[name])]
 GRID_WILDCARDS = {
@@ -357,6 +362,12 @@ def analysis_targets():
             f"{paths.SUMMARY}/{name}/comparison.html",
             f"{paths.SUMMARY}/{name}/datacard.html",
         ]
+        if name in SIZED_DATASETS:
+            kinds = (*kinds, SIZE_PLOT_KIND)
+            if (
+                DATASETS[name]["task"] == "memory"
+            ):  # the task reported as solved fractions
+                targets.append(f"{paths.SUMMARY}/{name}/solved_by_size.html")
         targets += [f"{paths.SUMMARY}/{name}/plots/{kind}.svg" for kind in kinds]
         if tuned_cells(name, DATASETS[name]):
             targets.append(f"{paths.SUMMARY}/{name}/plots/{LR_FIGURE}.svg")

@@ -38,3 +38,17 @@ rule train:
     shell:
         "rnnbench train --data {input.data:q} --out {params.out_dir:q}"
         " --spec {params.spec:q} --threads {threads} > {log:q} 2>&1"
+
+
+# A cell of a grid with grid.train_sizes: the same job, its run directory one segment
+# deeper (.../len<L>/n<size>/seed<S>/); the size is in its spec, so the job takes that
+# many rows of the training split (data.arrays.train_size_rows).
+use rule train as train_sized with:
+    output:
+        **run_outputs(SIZED_RUN_DIR, cell_labels(SIZED_KEYS)),
+    log:
+        cell_template("logs/train", SIZED_KEYS, ".log"),
+    benchmark:
+        cell_template("benchmarks/train", SIZED_KEYS, ".tsv")
+    wildcard_constraints:
+        dataset=one_of(SIZED_DATASETS),

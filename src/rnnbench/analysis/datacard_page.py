@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 
 from rnnbench.analysis.formats import fmt_int
@@ -47,4 +49,12 @@ def datacard_html(card: dict) -> str:
         )
     frame = pd.DataFrame([row(split, info) for split, info in card["splits"].items()])
     title = f"Data card: {card['dataset']} ({card['task']}, format {card['format']})"
-    return page(title, styled_table(frame, caption=intro))
+    notes = "".join(
+        f'<p class="note"><b>{name}</b>: {html.escape(card[key])}.</p>'
+        for name, key in (
+            ("Vocabulary", "vocabulary_source"),
+            ("Training sets", "training_subsets"),
+        )
+        if card.get(key)
+    )
+    return page(title, styled_table(frame, caption=intro), intro=notes)

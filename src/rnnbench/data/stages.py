@@ -270,6 +270,21 @@ def _count_lines(path: str | Path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
+# What the data card says of the vocabulary and of grid.train_sizes (docs/grid.md).
+VOCABULARY_SOURCE = (
+    "the whole training split only (no validation or test text). A grid.train_sizes cell "
+    "trains on a part of that split and shares this vocabulary: every size reads the same "
+    "token ids, so sizes differ in the examples they learn from and in nothing else; words "
+    "seen only in the rows a small size leaves out keep an untrained embedding"
+)
+TRAINING_SUBSETS = (
+    "grid.train_sizes: each size is the first n rows of one seeded order of the training "
+    "split (data.arrays.train_order, stratified by label where each example has one), so "
+    "every smaller training set is a subset of every larger one and the same for every "
+    "run seed; validation and test are the same for every size"
+)
+
+
 def write_text_datacard(
     name: str,
     ds: dict,
@@ -331,6 +346,8 @@ def write_text_datacard(
         "duplicates_across_splits": duplicates,
         "leakage": leakage,
         "unseen_tag_types": unseen,
+        "vocabulary_source": VOCABULARY_SOURCE,
+        "training_subsets": TRAINING_SUBSETS,
         "splits": {
             split: text_split_card(
                 splits[split], vocab, _count_lines(split_paths[split]) - len(splits[split])
@@ -371,6 +388,7 @@ def write_memory_datacard(
         "num_labels": 2,
         "labels": ["-1", "+1"],
         "synthetic": ds["synthetic"],
+        "training_subsets": TRAINING_SUBSETS,
         "splits": by_length[min(by_length, key=int)]["splits"],
         "lengths": by_length,
     }

@@ -38,6 +38,12 @@ class Dimension:
     optional: bool = False  # may be absent (None): left out of the cell, path and spec
 
 
+def _train_size_values(ds: Mapping[str, Any], block: Mapping[str, Any]) -> list[int | None]:
+    """grid.train_sizes (example counts), or ``[None]``: the whole training split, and no
+    ``train_size`` in the cell, its path or its spec (the default)."""
+    return list(block.get("train_sizes") or [None])
+
+
 def _fold_values(ds: Mapping[str, Any], block: Mapping[str, Any]) -> list[int | None]:
     folds = folds_of(ds)
     return list(range(folds)) if folds else [None]
@@ -47,6 +53,12 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("arch", "{arch}", lambda ds, g: list(g.get("archs", [])), tuned=True),
     Dimension("optimizer", "{optimizer}", lambda ds, g: list(g["optimizers"]), tuned=True),
     Dimension("length", "len{length}", lambda ds, g: list(g["lengths"]), int, r"[1-9][0-9]*", True),
+    # grid.train_sizes: the cell trains on that many rows of the training split, a nested,
+    # seeded (stratified) subset (data.arrays.train_size_rows). Not tuned: a tuned cell's
+    # trials run on the whole split and every size trains at the lr they select.
+    Dimension(
+        "train_size", "n{train_size}", _train_size_values, int, r"[1-9][0-9]*", optional=True
+    ),
     Dimension("fold", "fold{fold}", _fold_values, int, r"[0-9]+", optional=True),
     Dimension("seed", "seed{seed}", lambda ds, g: list(g["seeds"]), int, r"[0-9]+"),
 )

@@ -1,7 +1,8 @@
 """The training spec: validation and defaults, resolved before any data is read.
 
 A spec is a cell (``{"dataset", "arch", "optimizer", "length", "seed"}``, plus ``"fold"``
-for a cell of a cross-validated dataset: the keys of rnnbench.experiment.grid) with
+for a cell of a cross-validated dataset and ``"train_size"`` for a cell of a grid with
+grid.train_sizes: the keys of rnnbench.experiment.grid) with
 ``"hparams": {...}``. ``hparams`` mixes model keys (checked by the architecture's config in
 rnnbench.registry, the one ``build_model`` resolves again) and training keys (the fields
 of :class:`TrainingConfig`); any other key is an error, so a typo never silently trains
@@ -123,6 +124,7 @@ class TrainingSpec:
     training: dict[str, Any]  # every training key, resolved (device stays as asked)
     model: dict[str, Any]  # model keys as given; build_model fills its own defaults
     fold: int | None = None  # the cross-validation fold, if the dataset has folds
+    train_size: int | None = None  # grid.train_sizes: training rows (None: the whole split)
 
     def identity(self) -> dict[str, Any]:
         identity = {key: getattr(self, key) for key in SPEC_KEYS}
@@ -200,4 +202,5 @@ def resolve_spec(spec: dict[str, Any]) -> TrainingSpec:
         training=training,
         model=model,
         fold=None if spec.get("fold") is None else int(spec["fold"]),
+        train_size=None if spec.get("train_size") is None else int(spec["train_size"]),
     )

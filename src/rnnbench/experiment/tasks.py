@@ -83,8 +83,10 @@ TASKS: dict[str, Task] = {
         ),
     )
 }
+# A grid with grid.train_sizes (any task) also draws the metric vs its training-set size.
+SIZE_PLOT_KIND = "metric_vs_train_size"
 ALL_PLOT_KINDS: tuple[str, ...] = tuple(
-    dict.fromkeys(kind for task in TASKS.values() for kind in task.plot_kinds)
+    dict.fromkeys([*(kind for task in TASKS.values() for kind in task.plot_kinds), SIZE_PLOT_KIND])
 )
 
 

@@ -31,7 +31,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnbench.data.arrays import IGNORE_INDEX, EncodedMeta, Split, load_encoded
+from rnnbench.data.arrays import (
+    IGNORE_INDEX,
+    EncodedMeta,
+    Split,
+    TrainSizeError,
+    load_encoded,
+    train_size_rows,
+)
 from rnnbench.experiment.paths import CHECKPOINT_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE
 from rnnbench.experiment.spec import SpecError, TrainingSpec, resolve_spec
 from rnnbench.experiment.tasks import task_of
@@ -462,8 +469,16 @@ def _load_data(path: str | Path, resolved: TrainingSpec) -> tuple[EncodedMeta, d
             f"{path} holds {meta.dataset!r} at length {meta.length}"
         )
     hp, seed = resolved.training, resolved.seed
+    train = dataset.splits["train"]
+    # grid.train_sizes: the same nested, stratified rows for every run seed
+    try:
+        sized = train_size_rows(train.y, resolved.train_size, dataset=resolved.dataset)
+    except TrainSizeError as err:
+        raise SpecError(str(err)) from None
+    if sized is not None:
+        train = train.rows(sized)
     splits = {
-        "train": subsample(dataset.splits["train"], hp["train_subsample"], seed, train=True),
+        "train": subsample(train, hp["train_subsample"], seed, train=True),
         "validation": subsample(
             dataset.splits["validation"], hp["eval_subsample"], seed, train=False
         ),
