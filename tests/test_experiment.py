@@ -61,6 +61,8 @@ def test_a_fold_goes_before_the_seed_in_cell_path_and_log() -> None:
 def test_every_layout_has_a_metrics_glob() -> None:
     assert paths.run_metrics_globs() == [
         "results/runs/*/*/*/len*/fold*/seed*/metrics.json",
+        "results/runs/*/*/*/len*/n*/fold*/seed*/metrics.json",
+        "results/runs/*/*/*/len*/n*/seed*/metrics.json",
         "results/runs/*/*/*/len*/seed*/metrics.json",
     ]
     assert len(grid.layouts()) == 2 ** len(grid.OPTIONAL_KEYS)
