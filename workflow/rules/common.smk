@@ -88,7 +88,7 @@ MEMORY_DATASETS = [n for n, ds in DATASETS.items() if task_of(ds["task"]).genera
 # Cross-validated datasets (split.folds): prepared once per fold, see folds.smk.
 FOLD_DATASETS = [n for n in TEXT_DATASETS if folds_of(DATASETS[n])]
 # Datasets whose grid has grid.train_sizes: their cells train on nested subsets.
-SIZED_DATASETS = [n for n, ds in DATASETS.items() if ds["grid"].get("train_sizes")]
+SIZED_DATASETS = [n for n, ds in DATASETS.items() if axis_values(ds, "train_sizes")]
 # Fetched source keys: all, a split, or a class file of format lines (<split>.<label>).
 SOURCE_KEYS = sorted(
     {"all", *SPLITS}.union(*(dataset_sources(n, DATASETS[n]) for n in TEXT_DATASETS))
