@@ -11,6 +11,7 @@ import importlib
 import json
 import logging
 import sys
+from typing import Any
 
 from rnnbench.errors import RnnbenchError
 
@@ -148,7 +149,13 @@ def _cmd_tune_select(args: argparse.Namespace) -> int:
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnbench", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_config_commands(sub)
+    _add_data_commands(sub)
+    _add_heavy_commands(sub, argv[0] if argv else None)
+    return parser
 
+
+def _add_config_commands(sub: Any) -> None:
     p = sub.add_parser(
         "check-config",
         help="validate config.yaml + overlays as the Snakefile does; YAML errors name file and line",
@@ -165,13 +172,17 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--split", default="all", help="the source's split (all: a single url)")
     p.set_defaults(func=_cmd_fetch)
 
-    def dataset_args(p: argparse.ArgumentParser, name: bool = True) -> None:
-        if name:
-            p.add_argument("--dataset", required=True)
-        p.add_argument("--dataset-config", required=True, help="the dataset's config as JSON")
 
+def _dataset_args(p: argparse.ArgumentParser, name: bool = True) -> None:
+    if name:
+        p.add_argument("--dataset", required=True)
+    p.add_argument("--dataset-config", required=True, help="the dataset's config as JSON")
+
+
+def _add_data_commands(sub: Any) -> None:
+    """The data stage's commands (and tune-select): light, no torch."""
     p = sub.add_parser("split", help="read a corpus into train/validation/test records")
-    dataset_args(p)
+    _dataset_args(p)
     p.add_argument(
         "--source",
         action="append",
@@ -190,19 +201,19 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_split)
 
     p = sub.add_parser("tokenize", help="tokenize one split")
-    dataset_args(p, name=False)
+    _dataset_args(p, name=False)
     p.add_argument("--input", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_tokenize)
 
     p = sub.add_parser("vocab", help="build the vocabulary from the train split")
-    dataset_args(p, name=False)
+    _dataset_args(p, name=False)
     p.add_argument("--tokens-dir", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_vocab)
 
     p = sub.add_parser("encode", help="encode and pad every split to one length")
-    dataset_args(p)
+    _dataset_args(p)
     p.add_argument("--tokens-dir", required=True)
     p.add_argument("--vocab", required=True)
     p.add_argument("--length", type=int, required=True)
@@ -211,13 +222,13 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_encode)
 
     p = sub.add_parser("synthesize", help="generate the memory task at one length")
-    dataset_args(p)
+    _dataset_args(p)
     p.add_argument("--length", type=int, required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=_cmd_synthesize)
 
     p = sub.add_parser("datacard", help="summarise a prepared dataset")
-    dataset_args(p)
+    _dataset_args(p)
     p.add_argument("--split-dir")
     p.add_argument("--tokens-dir")
     p.add_argument("--vocab")
@@ -242,16 +253,16 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="selected.json")
     p.set_defaults(func=_cmd_tune_select)
 
+
+def _add_heavy_commands(sub: Any, command: str | None) -> None:
     # The model and training commands import torch (~2 s); data jobs must not pay for it,
     # so each is registered for real only when it is the command being run.
-    command = argv[0] if argv else None
     for module, commands in HEAVY_COMMANDS.items():
         if command in commands:
             importlib.import_module(module).register(sub)
         else:
             for name, summary in commands.items():
                 sub.add_parser(name, help=summary)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
