@@ -48,6 +48,10 @@ MIN_VS = {"mingru": "lstm", "minlstm": "lstm", "bimingru": "bilstm", "biminlstm"
 CELL_COST_CMD = (
     "python bench/cell_cost.py --name NAME --configs CONFIG... (one entry per experiment)"
 )
+CORE_EQUALITY_CMD = (
+    "python bench/ab_cells.py OLD_SRC NEW_SRC WORKDIR OUT 'SPEC' ... "
+    "--json bench/results/core_equality.json"
+)
 MAIN_JOB_CMD = (
     "python bench/main_job.py --preset quick kovac2023 kobylin2024 holodnikov2024 karanik"
 )
@@ -700,6 +704,25 @@ def workflow_section(result: Result | None) -> list[str]:
     return lines
 
 
+def core_equality_section(result: Result | None) -> list[str]:
+    """Issue 25's refactor: the same cells trained by the code before and after it."""
+    if result is None:
+        return not_measured(CORE_EQUALITY_CMD)
+    lines = [
+        f"Each cell trained twice on the same encoded data, one thread, with `{result['old']}` "
+        f"(main before issue 25's core, 6bce11f) and `{result['new']}` (after it); "
+        "metrics.json compared apart from timings, memory and hardware. "
+        f"CPU: {result['cpu']} (shared machine).",
+        "",
+        "| cell | metrics.json |",
+        "|---|---|",
+    ]
+    for cell in result["cells"]:
+        verdict = "identical" if not cell["differs"] else f"differs in {cell['differs']}"
+        lines.append(f"| {cell['cell']} | {verdict} |")
+    return [*lines, ""]
+
+
 def main_job_section(result: Result | None) -> list[str]:
     """The main job's and every preset's wall time, each with its CPU model and load."""
     if not result or not result.get("presets"):
@@ -1062,10 +1085,14 @@ def render(results: Path) -> str:
         f"- `{MAIN_JOB_CMD}`: `main_job.json`",
         f"- `{GPU_CMD}`: `gpu_cell.json`, `gpu_graph.json`, `gpu_cells.json`, `gpu_k_cells.json`",
         f"- `{CELL_COST_CMD}`: `cell_cost.json`",
+        f"- `{CORE_EQUALITY_CMD}`: `core_equality.json`",
         "",
         "## The main job and the presets, end to end",
         "",
         *main_job_section(main_job),
+        "### The same results before and after the experiment core (issue 25)",
+        "",
+        *core_equality_section(load(results, "core_equality")),
         "## Experiments too long to run here: measured cells, estimated totals",
         "",
         *cell_cost_section(cell_cost),
