@@ -709,8 +709,8 @@ def core_equality_section(result: Result | None) -> list[str]:
     if result is None:
         return not_measured(CORE_EQUALITY_CMD)
     lines = [
-        f"Each cell trained twice on the same encoded data, one thread, with `{result['old']}` "
-        f"(main before issue 25's core, 6bce11f) and `{result['new']}` (after it); "
+        "Each cell trained twice on the same encoded data, one thread, with the code of "
+        f"{result['old']} and of {result['new']}; "
         "metrics.json compared apart from timings, memory and hardware. "
         f"CPU: {result['cpu']} (shared machine).",
         "",
