@@ -134,8 +134,15 @@ def test_cells_holding_another_experiments_results_count_as_not_run():
     assert message.startswith(
         "snakemake --report: the default experiment (config.yaml) has not run here: 21 of 21 "
         "training cells have no results of its own (e.g. results/runs/imdb/cnn/adam/len120/seed0; "
-        "4 hold another experiment's results at the same paths)"
+        "4 hold results made with other settings or code, which Snakemake would rerun)"
     )
+
+
+def test_sized_and_fold_cells_count_as_training_cells():
+    missing = [("train_sized", "results/runs/memory/rnn/adam/len50/n1000/seed0/metrics.json")]
+    missing += [("train_fold", "results/runs/rt/lstm/adam/len50/fold1/seed0/metrics.json")]
+    message = missing_message(["presets/quick.yaml"], [], 10, missing, [])
+    assert "has not finished here: 2 of 10 training cells have no results" in message
 
 
 def test_nothing_run_anywhere_points_at_the_main_job():

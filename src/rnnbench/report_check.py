@@ -20,7 +20,8 @@ from typing import Any
 
 from rnnbench.terminal import experiment_name, relative, report_command, snakemake_command
 
-TRAIN_RULE = "train"
+# The rules whose jobs are training cells (train_fold, train_sized: `use rule train as`).
+TRAIN_RULES = {"train", "train_fold", "train_sized"}
 SHOWN_EXPERIMENTS = 3
 
 
@@ -66,7 +67,7 @@ def missing_outputs(dag: Any) -> tuple[list[Any], list[Any]]:
     """The DAG's training jobs, and its jobs with an output missing on disk."""
     jobs = list(dag.jobs)
     missing = [job for job in jobs if any(not os.path.exists(f) for f in job.output)]
-    return [job for job in jobs if job.rule.name == TRAIN_RULE], missing
+    return [job for job in jobs if job.rule.name in TRAIN_RULES], missing
 
 
 def missing_message(
@@ -80,9 +81,10 @@ def missing_message(
     """The message for ``snakemake --report`` with results missing: ``missing`` holds
     ``(rule, first output)`` of each job whose outputs are not all on disk;
     ``other_settings`` counts the training cells whose files are there but were made with
-    other settings (another preset's run at the same path), which Snakemake would rerun."""
+    other settings or code (e.g. another preset's run at the same path), which Snakemake
+    would rerun."""
     name = experiment_name(configfiles)
-    missing_cells = [out for rule, out in missing if rule == TRAIN_RULE]
+    missing_cells = [out for rule, out in missing if rule in TRAIN_RULES]
     without = len(missing_cells) + other_settings
     if missing_cells:
         state = "has not run" if without == cells else "has not finished"
@@ -90,7 +92,8 @@ def missing_message(
         if other_settings:
             what = (
                 f"{without} of {cells} training cells have no results of its own ({example}; "
-                f"{other_settings} hold another experiment's results at the same paths)"
+                f"{other_settings} hold results made with other settings or code, which Snakemake "
+                "would rerun)"
             )
         else:
             what = f"{without} of {cells} training cells have no results ({example})"
