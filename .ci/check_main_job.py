@@ -11,8 +11,13 @@ python .ci/check_main_job.py        # in the workflow directory, after `make run
   more training-set sizes (grid.train_sizes, issue 22) and the report has the
   metric-vs-training-set-size figure, the solved-fraction table per size and the
   summary's crossing statement.
+- the summary (results/summary/summary.md) answers the three questions: which model (the
+  IMDB sample's best cell), which optimizer (at least 4 optimizers ranked at their tuned
+  lrs on one architecture) and which length (the memory task's solved seeds per length),
+  and every seed count it quotes is at least 3.
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -82,6 +87,24 @@ if not crossing or not any(
 ):
     problems.append("summary: no crossing statement for the training-set sizes")
 print("memory sizes:", sizes, "|", *(c.strip("- ")[:300] for c in crossing))
+sections = dict(re.findall(r"^## (\S+)\n(.*?)(?=^## |\Z)", summary, flags=re.M | re.S))
+answers = {
+    "which model (imdb_sample: best cell)": ("imdb_sample", r"^- Best cell: "),
+    "which optimizer (>= 4 optimizers at their tuned lrs)": (
+        None,
+        r"^- Optimizer, ranked per architecture[^\n]*?each at its tuned lr: (?:[^|\n]*?\(\d+ seeds){4}",
+    ),
+    "which length (memory: solved seeds per length)": ("memory", r"^- Seeds that solve"),
+}
+for question, (section, pattern) in answers.items():
+    texts = [sections.get(section, "")] if section else list(sections.values())
+    if not any(re.search(pattern, text, flags=re.M | re.S) for text in texts):
+        problems.append(f"summary.md does not answer {question}")
+verdicts = [line for line in summary.splitlines() if "**not measured**" not in line]
+for seeds in re.findall(r"\((\d+) seeds", "\n".join(verdicts)):
+    if int(seeds) < MIN_SEEDS:
+        problems.append(f"summary.md: a statement rests on {seeds} seeds (< {MIN_SEEDS})")
+print("summary:", ", ".join(q.split(" (")[0] for q in answers), "checked")
 
 if problems:
     sys.exit("main-job check failed:\n  " + "\n  ".join(problems))

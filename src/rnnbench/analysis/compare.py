@@ -60,6 +60,9 @@ GRID_COLUMNS: tuple[str, ...] = ("arch", "optimizer", "length", "train_size")
 # Recorded hparams that describe where a run ran, not what was run: grouping on them
 # would split one cell's seeds (e.g. some on CPU, some on GPU) into separate rows.
 NON_GROUPING_HPARAMS: frozenset[str] = frozenset({"hp_device"})
+# Defaults the optimizer (weight decay, momentum) or the architecture (gradient clipping)
+# fills in: columns only where they vary within one arch x optimizer (varying_columns).
+DERIVED_HPARAMS: frozenset[str] = frozenset({"hp_weight_decay", "hp_momentum", "hp_clip_norm"})
 BASELINE_PREFIX = "baseline: "
 # The lr grid.tune selected for a cell (empty for a cell trained at its configured lr).
 TUNED_LR = "tuned_lr"
@@ -105,12 +108,23 @@ BASELINE_KEYS: dict[str, str] = {
 
 
 def varying_columns(runs: pd.DataFrame) -> list[str]:
-    """Grid and hp_ columns that take more than one value (NaN counts as a value)."""
+    """Grid and hp_ columns that take more than one value (NaN counts as a value), less the
+    defaults an optimizer or architecture fills in (:data:`DERIVED_HPARAMS`) where each
+    arch x optimizer has one value: AdamW's weight decay 0.01 beside Adam's 0 says
+    nothing the optimizer column does not."""
     candidates = [c for c in GRID_COLUMNS if c in runs.columns]
     candidates += [
         c for c in runs.columns if c.startswith(HP_PREFIX) and c not in NON_GROUPING_HPARAMS
     ]
-    return [c for c in candidates if runs[c].nunique(dropna=False) > 1]
+    varying = [c for c in candidates if runs[c].nunique(dropna=False) > 1]
+    by = [c for c in ("arch", "optimizer") if c in runs.columns]
+    return [c for c in varying if not (c in DERIVED_HPARAMS and by and _determined(runs, c, by))]
+
+
+def _determined(runs: pd.DataFrame, column: str, by: list[str]) -> bool:
+    """Whether ``column`` has one value within every group of ``by``."""
+    counts = runs.groupby(by, dropna=False)[column].nunique(dropna=False)
+    return bool((counts <= 1).all())
 
 
 def _lr_tuned(runs: pd.DataFrame) -> pd.Series:
