@@ -102,6 +102,10 @@ def _body(arch: str, cfg: Any, dim: int, length: int, per_token: bool) -> tuple[
     if arch == "cnn":
         conv = dim * cfg.conv_filters * cfg.conv_kernel + cfg.conv_filters
         return conv, cfg.conv_filters, 2 * cfg.conv_filters
+    base = arch.removeprefix("bi")
+    known = arch == "transformer" or base in GATES or base in MIN_GATES or arch in CELL_GATES
+    if not known:  # registered elsewhere: no estimate of its own
+        raise KeyError(arch)
     hidden, layers = cfg.hidden, cfg.layers
     if arch == "transformer":
         return _transformer(cfg, dim, length, per_token)
