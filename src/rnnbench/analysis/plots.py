@@ -62,16 +62,16 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 from rnnbench.analysis import stats
 from rnnbench.analysis.formats import missing
 from rnnbench.experiment.paths import HISTORY_FILE
-from rnnbench.experiment.tasks import ALL_PLOT_KINDS, COMMON_PLOT_KINDS, TASKS
+from rnnbench.experiment.tasks import ALL_PLOT_KINDS, COMMON_PLOT_KINDS, SIZE_PLOT_KIND, TASKS
 from rnnbench.io import atomic_path
 from rnnbench.metrics import examples_note
 from rnnbench.names import ARCHITECTURES, OPTIMIZERS
 
 log = logging.getLogger("rnnbench.analysis.plots")
 
-# The task's kinds (rnnbench.experiment.tasks), and one where runs record a training-set size.
-TRAIN_SIZE_KIND = "metric_vs_train_size"
-PLOT_KINDS: tuple[str, ...] = (*ALL_PLOT_KINDS, TRAIN_SIZE_KIND)
+# Every task's kinds and the training-set size figure (rnnbench.experiment.tasks), once each.
+TRAIN_SIZE_KIND = SIZE_PLOT_KIND
+PLOT_KINDS: tuple[str, ...] = ALL_PLOT_KINDS
 FLAG_NOTE = "! = flagged run (degenerate/stuck/diverged)"
 FLAG_COLOR = "#d62728"
 FLAG_LABEL = "flagged run (degenerate/stuck/diverged)"
