@@ -8,25 +8,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_runs import merged_config
+from check_runs import grid_config
 
 from report_browser import walk_report
+from rnnbench.experiment.grid import grid_cells
+from rnnbench.experiment.tasks import SIZE_PLOT_KIND, task_of
 
 report, overlays = Path(sys.argv[1]).resolve(), sys.argv[2:]
-config = merged_config(overlays)
-sections, expected = [], {}
+config = grid_config(overlays)
+sections, expected, archs = [], {}, {}
 for name in config["datasets_to_run"]:
-    grid = config["datasets"][name]["grid"]
-    kinds = ["heatmap", "learning_curves", "metric_vs_cost", "metric_vs_length"]
-    if config["datasets"][name]["task"] == "ner":
-        kinds.append("entity_f1_per_type")
-    if grid.get("tune"):
+    ds = config["datasets"][name]
+    # The cells as the workflow expands them (grid blocks, training-set sizes).
+    cells = grid_cells(name, ds)
+    archs[name] = {cell["arch"] for cell in cells}
+    sized = any(cell.get("train_size") is not None for cell in cells)
+    kinds = list(task_of(ds["task"]).plot_kinds)
+    if sized:
+        kinds.append(SIZE_PLOT_KIND)
+    if ds["grid"].get("tune"):
         kinds.append("lr_sensitivity")
-    cells = len(grid["archs"]) * len(grid["optimizers"]) * len(grid["lengths"]) * len(grid["seeds"])
-    expected[(name, "Comparison")] = 2
+    # comparison (table + CSV), and the memory task's solved fraction per size
+    expected[(name, "Comparison")] = 2 + (sized and ds["task"] == "memory")
     expected[(name, "Data")] = 1
     expected[(name, "Figures")] = len(kinds)
-    expected[(name, "Runs")] = cells
+    expected[(name, "Runs")] = len(cells)
 expected[("Summary", None)] = 2  # runs.csv, summary.md
 expected[("Published vs measured", None)] = 2 if config.get("published") else 0
 sections = [key for key, count in expected.items() if count]
@@ -37,9 +43,10 @@ for key, count in expected.items():
     if key[1] == "Runs":
         # The report turns one label (e.g. optimizer) into a filter toggle and lists the
         # rest: the table shows one toggle value's cells, every architecture among them.
-        archs = set(config["datasets"][key[0]]["grid"]["archs"])
-        if not shown or len(shown) > count or not set(shown) <= archs:
-            problems.append(f"{key}: runs table shows {shown}, grid has {count} cells of {archs}")
+        if not shown or len(shown) > count or not set(shown) <= archs[key[0]]:
+            problems.append(
+                f"{key}: runs table shows {shown}, grid has {count} cells of {archs[key[0]]}"
+            )
     elif count and len(shown) != count:
         problems.append(f"{key}: expected {count} results, the report shows {len(shown)}")
 for key, names in seen.items():
