@@ -252,3 +252,9 @@ def test_published_rows_say_at_which_size_a_number_holds(tmp_path: Path) -> None
     # without sizes the table keeps its columns
     plain = _grid(tmp_path / "p", {("lstm", 100, None): [0.94, 0.95, 0.945]})
     assert "train_size" not in published_vs_measured(plain, published[:1]).columns
+
+
+def test_a_size_read_back_as_a_float_is_written_as_a_whole_number():
+    # runs.csv reads train_size as floats where a row has no size (NaN)
+    assert budget.size_text(1000.0) == "1,000"
+    assert budget.size_text(float("nan")) == budget.size_text(None) == budget.WHOLE_SPLIT

@@ -62,7 +62,10 @@ class Cell:
         return f"{mean:.3f} ({finite.size} seeds)"
 
 
-def size_text(size: int | None) -> str:
+def size_text(size: Any) -> str:
+    """A training-set size as people write it (``4,000``): runs.csv reads the column as
+    floats wherever a row has no size, so the value is made a whole number first."""
+    size = _size(size)
     return WHOLE_SPLIT if size is None else f"{size:,}"
 
 
