@@ -262,3 +262,27 @@ def write_memory_grid(
         hparams,
     )
     (workdir / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+
+
+def table_corpus_config(url: str, **dataset: object) -> dict:
+    """A config with one sentiment table dataset ``t`` read from ``url`` (length 8),
+    ``dataset`` keys added: the smallest corpus the data-stage tests run."""
+    return {
+        "datasets_to_run": ["t"],
+        "datasets": {
+            "t": {
+                "task": "sentiment",
+                "format": "sentiment_table",
+                "url": url,
+                **dataset,
+                "grid": {"lengths": [8]},
+            }
+        },
+    }
+
+
+def prepare_table_corpus(workdir: Path, url: str) -> subprocess.CompletedProcess:
+    """``snakemake prepare`` in ``workdir`` on :func:`table_corpus_config`'s corpus."""
+    config = table_corpus_config(url)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    return run_snakemake(workdir, "--cores", "1", "prepare")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, validated
+from conftest import REPO_ROOT, table_corpus_config, validated
 from rnnbench.config import ConfigError, validate_config
 from rnnbench.data.readers import read_aclimdb, read_jsonl, read_lines, read_sentiment_table
 from rnnbench.data.stages import split_dataset
@@ -170,18 +170,7 @@ def test_the_split_stage_stops_on_an_invented_class(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("labels", [["pos"], {"names": ["neg", "pos"], "case": True}, "pos"])
 def test_a_bad_labels_option_names_the_key(labels: object) -> None:
-    cfg = {
-        "datasets_to_run": ["t"],
-        "datasets": {
-            "t": {
-                "task": "sentiment",
-                "format": "sentiment_table",
-                "url": "x.tsv",
-                "options": {"labels": labels},
-                "grid": {"lengths": [8]},
-            }
-        },
-    }
+    cfg = table_corpus_config("x.tsv", options={"labels": labels})
     with pytest.raises(ConfigError, match=r"datasets\.t\.options\.labels"):
         validate_config(cfg, REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml")
 

@@ -171,25 +171,12 @@ def test_progress_accepts_a_preset_alone(
 
 @pytest.mark.slow
 def test_a_failed_data_stage_job_shows_its_message_on_the_terminal(tmp_path) -> None:
-    import yaml
 
-    from conftest import run_snakemake
+    from conftest import prepare_table_corpus
 
     rows = ["text\tlabel"] + [f"review {i}\t{('neg', 'pos', '')[i % 3]}" for i in range(30)]
     (tmp_path / "reviews.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    config = {
-        "datasets_to_run": ["t"],
-        "datasets": {
-            "t": {
-                "task": "sentiment",
-                "format": "sentiment_table",
-                "url": "reviews.tsv",
-                "grid": {"lengths": [8]},
-            }
-        },
-    }
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    result = run_snakemake(tmp_path, "--cores", "1", "prepare")
+    result = prepare_table_corpus(tmp_path, "reviews.tsv")
     assert result.returncode != 0
     # The split job's own message (the end of logs/prepare/t/split.log), not only its path:
     assert "10 row(s) have an empty label (line 4, line 7" in result.stderr, result.stderr[-3000:]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, run_snakemake
+from conftest import REPO_ROOT, prepare_table_corpus, run_snakemake
 from rnnbench.data.fetch import fetch, missing_local_sources
 from rnnbench.errors import DataError
 
@@ -117,19 +117,7 @@ def test_a_download_cut_off_midway_leaves_no_partial_file(tmp_path: Path) -> Non
 
 
 def test_a_failed_download_prints_the_log_s_end_on_the_terminal(tmp_path: Path) -> None:
-    config = {
-        "datasets_to_run": ["t"],
-        "datasets": {
-            "t": {
-                "task": "sentiment",
-                "format": "sentiment_table",
-                "url": "http://127.0.0.1:9/reviews.tsv",
-                "grid": {"lengths": [8]},
-            }
-        },
-    }
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    result = run_snakemake(tmp_path, "--cores", "1", "prepare")
+    result = prepare_table_corpus(tmp_path, "http://127.0.0.1:9/reviews.tsv")
     assert result.returncode != 0
     # The fetch job's own stderr (the log's end), not only Snakemake's pointer to the log:
     assert "datasets.t.url: download of http://127.0.0.1:9/reviews.tsv failed" in result.stderr
