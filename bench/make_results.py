@@ -48,6 +48,10 @@ MIN_VS = {"mingru": "lstm", "minlstm": "lstm", "bimingru": "bilstm", "biminlstm"
 CELL_COST_CMD = (
     "python bench/cell_cost.py --name NAME --configs CONFIG... (one entry per experiment)"
 )
+RUNS_EQUALITY_CMD = (
+    "python bench/runs_equality.py LABEL BEFORE_WORKDIR AFTER_WORKDIR --note TEXT "
+    "(two clones where `make run` finished)"
+)
 CORE_EQUALITY_CMD = (
     "python bench/ab_cells.py OLD_SRC NEW_SRC WORKDIR OUT 'SPEC' ... "
     "--json bench/results/core_equality.json"
@@ -723,6 +727,48 @@ def core_equality_section(result: Result | None) -> list[str]:
     return [*lines, ""]
 
 
+def _difference_kinds(differences: list[str]) -> list[str]:
+    """runs.csv differences counted per (dataset, arch, optimizer) and metrics.json ones per
+    key, so a table cell says where the runs differ without listing every value."""
+    counts: dict[str, int] = {}
+    for text in differences:
+        if text.startswith("runs.csv columns"):
+            kind = "runs.csv columns (new columns added)"
+        elif text.startswith("runs.csv"):
+            kind = "runs.csv values of " + text.split()[1].rsplit("/", 2)[0]
+        else:
+            kind = "metrics.json `" + text.split(": ", 1)[1].split(" differs")[0] + "`"
+        counts[kind] = counts.get(kind, 0) + 1
+    return [f"{kind}: {n}" for kind, n in counts.items()]
+
+
+def runs_equality_section(result: Result | None) -> list[str]:
+    """The main job's results before and after a refactor: runs.csv and metrics.json."""
+    if not result:
+        return not_measured(RUNS_EQUALITY_CMD)
+    lines = [
+        "The main job's `results/summary/runs.csv` and every `metrics.json`, from two "
+        "finished `make run`s, compared value by value (`.ci/compare_runs.py`'s comparison: "
+        "timing and provenance columns and keys aside; `python bench/runs_equality.py`).",
+        "",
+        "| refactor | before | after | compared | differences | CPU, date |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, entry in result.items():
+        found = entry["differences"]
+        verdict = "none: identical" if not found else "<br>".join(_difference_kinds(found))
+        compared = (
+            f"{entry['runs_csv_rows']} rows, {entry['runs_csv_values']} values; "
+            f"{entry['metrics_files']} metrics.json"
+        )
+        lines.append(
+            f"| {label} | {entry['before']} | {entry['after']} | {compared} | {verdict} "
+            f"| {entry['cpu']}, {entry['date']} |"
+        )
+    notes = [f"- {label}: {entry['note']}" for label, entry in result.items() if entry["note"]]
+    return [*lines, "", *notes, ""] if notes else [*lines, ""]
+
+
 def main_job_section(result: Result | None) -> list[str]:
     """The main job's and every preset's wall time, each with its CPU model and load."""
     if not result or not result.get("presets"):
@@ -1085,6 +1131,7 @@ def render(results: Path) -> str:
         f"- `{MAIN_JOB_CMD}`: `main_job.json`",
         f"- `{GPU_CMD}`: `gpu_cell.json`, `gpu_graph.json`, `gpu_cells.json`, `gpu_k_cells.json`",
         f"- `{CELL_COST_CMD}`: `cell_cost.json`",
+        f"- `{RUNS_EQUALITY_CMD}`: `runs_equality.json`",
         f"- `{CORE_EQUALITY_CMD}`: `core_equality.json`",
         "",
         "## The main job and the presets, end to end",
@@ -1092,6 +1139,7 @@ def render(results: Path) -> str:
         *main_job_section(main_job),
         "### The same results before and after the experiment core (issue 25)",
         "",
+        *runs_equality_section(load(results, "runs_equality")),
         *core_equality_section(load(results, "core_equality")),
         "## Experiments too long to run here: measured cells, estimated totals",
         "",
