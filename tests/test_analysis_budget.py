@@ -13,7 +13,8 @@ import pytest
 
 from rnnbench.analysis import budget, stats
 from rnnbench.analysis.collect import collect_runs
-from rnnbench.analysis.compare import comparison_table, display_frame
+from rnnbench.analysis.compare import comparison_table
+from rnnbench.analysis.compare_page import display_frame
 from rnnbench.analysis.plots import kinds_for, plot
 from rnnbench.analysis.summary import build_summary, render_markdown
 from test_analysis_helpers import make_metrics

@@ -13,7 +13,8 @@ import pytest
 from scipy import stats as sps
 
 from rnnbench.analysis.collect import collect_runs, read_runs_csv, write_runs_csv
-from rnnbench.analysis.compare import comparison_table, render_html, write_comparison
+from rnnbench.analysis.compare import comparison_table
+from rnnbench.analysis.compare_page import render_html, write_comparison
 from rnnbench.analysis.stats import MARK_BEST, MARK_NOT_WORSE
 from test_analysis_helpers import LN2, make_metrics, seed_c_metrics, write_run
 

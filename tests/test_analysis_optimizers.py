@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from rnnbench.analysis.collect import collect_runs, lr_edge, read_runs_csv, write_runs_csv
-from rnnbench.analysis.compare import comparison_table, display_frame
+from rnnbench.analysis.compare import comparison_table
+from rnnbench.analysis.compare_page import display_frame
 from rnnbench.analysis.summary import build_summary, render_markdown
 from test_analysis_helpers import make_metrics, write_run
 

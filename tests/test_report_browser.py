@@ -72,7 +72,8 @@ def test_layout_check_fails_on_a_too_wide_table_and_passes_on_a_real_one(
     and text overflowing its box; the comparison table's own page passes it."""
     _browser_or_skip()
     from rnnbench.analysis.collect import collect_runs
-    from rnnbench.analysis.compare import comparison_table, render_html
+    from rnnbench.analysis.compare import comparison_table
+    from rnnbench.analysis.compare_page import render_html
     from test_analysis_compare import BASELINES, _grid
 
     wide = tmp_path / "wide.html"

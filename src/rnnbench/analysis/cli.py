@@ -87,7 +87,8 @@ def _load_json(path: str) -> dict[str, Any]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from rnnbench.analysis.collect import read_runs_csv
-    from rnnbench.analysis.compare import comparison_table, write_comparison
+    from rnnbench.analysis.compare import comparison_table
+    from rnnbench.analysis.compare_page import write_comparison
 
     runs = read_runs_csv(args.runs)
     baselines = _load_json(args.baselines) if args.baselines else None

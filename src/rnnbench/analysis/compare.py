@@ -21,13 +21,15 @@ execution path(s) and machine(s) its runs computed on (runs.csv's exec_path and
 device_name), and the table's ``attrs["notes"]`` (printed above the HTML table) say when
 its rows mix machines or recurrent execution paths: timings, and the last digits of the
 scores, are then not like for like.
+
+This module computes the table; :mod:`rnnbench.analysis.compare_page` formats it and
+writes it (CSV and HTML page).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,18 +44,8 @@ from rnnbench.analysis.collect import (
     LR_TUNED,
     AnalysisError,
 )
-from rnnbench.analysis.formats import (
-    fmt_ci,
-    fmt_float,
-    fmt_int,
-    fmt_value,
-    missing,
-    setting_text,
-    text,
-)
-from rnnbench.analysis.htmlpage import page, styled_table
+from rnnbench.analysis.formats import fmt_value, missing
 from rnnbench.analysis.sanity import union_flags
-from rnnbench.io import atomic_path, write_text_atomic
 from rnnbench.names import EXEC_NO_RECURRENCE
 
 GRID_COLUMNS: tuple[str, ...] = ("arch", "optimizer", "length", "train_size")
@@ -273,21 +265,9 @@ def fold_notes(runs: pd.DataFrame) -> list[str]:
     ]
 
 
-def comparison_table(
-    runs: pd.DataFrame,
-    dataset: str,
-    baselines: dict[str, Any] | None = None,
-    *,
-    confidence: float = 0.95,
-    alpha: float = stats.ALPHA,
-    alternative: str = stats.DEFAULT_ALTERNATIVE,
-) -> pd.DataFrame:
-    """The comparison table of ``dataset`` (see the module doc).
-
-    ``runs`` is runs.csv (collect_runs); ``baselines`` a compute_baselines result whose
-    test headline scores become rows ``arch = "baseline: <name>"``. The table's
-    ``attrs`` record the dataset, headline metric and the test settings for the HTML.
-    """
+def _dataset_runs(runs: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, str]:
+    """``dataset``'s runs and its one headline metric; an AnalysisError when it has no
+    runs or mixes headline metrics."""
     sub = runs[runs["dataset"] == dataset]
     if sub.empty:
         known = sorted(runs["dataset"].dropna().unique().tolist()) if "dataset" in runs else []
@@ -295,56 +275,55 @@ def comparison_table(
     headlines = sub["headline_metric"].dropna().unique().tolist()
     if len(headlines) > 1:
         raise AnalysisError(f"dataset {dataset!r} mixes headline metrics {headlines}")
-    headline = headlines[0] if headlines else "headline"
-    metric = f"test {headline}"
+    return sub, headlines[0] if headlines else "headline"
 
-    shown = varying_columns(sub)
-    keys = ["arch", *[c for c in shown if c != "arch"]]
-    sub = with_tuned_lr(sub)
-    if TUNED_LR in sub:  # a tuned cell says so: its selected lr in a column of its own
-        keys.append(TUNED_LR)
-    cells: list[dict[str, Any]] = []
-    scores: dict[int, list[float]] = {}
-    flagged: list[int] = []
-    labels = pd.Series("", index=sub.index, dtype=object)
-    for i, (key, group) in enumerate(sub.groupby(keys, dropna=False, sort=False)):
-        parts = key if isinstance(key, tuple) else (key,)
-        labels[group.index] = "/".join(fmt_value(v) for v in parts)
-        values = pd.to_numeric(group["test_headline"], errors="coerce").tolist()
-        mean, sd, lo, hi = stats.mean_sd_ci(values, confidence)
-        flags, n_flagged = union_flags(group["flags"].tolist())
-        params = pd.to_numeric(group["params"], errors="coerce").dropna()
-        seconds = pd.to_numeric(group["seconds_per_epoch"], errors="coerce").dropna()
-        cell = {key: _first(group[key]) for key in keys}
-        steps, reach = _dependency(group)
-        cell.update(
-            {
-                "n_seeds": len(group),
-                "n_scored": int(stats.finite(values).size),
-                "metric": metric,
-                "mean": mean,
-                "solved": stats.cell_solved_text(group),
-                "dependency_steps": steps,
-                "reach": reach,
-                "sd": sd,
-                "ci_low": lo,
-                "ci_high": hi,
-                "flags": flags,
-                "flagged_runs": n_flagged,
-                # A cell's seeds share one architecture, hence one parameter count.
-                "params": int(params.iloc[0]) if len(params) else pd.NA,
-                "seconds_per_epoch": float(seconds.mean()) if len(seconds) else math.nan,
-                "exec_path": "; ".join(_distinct(group.get("exec_path"))),
-                "device_name": "; ".join(_distinct(group.get("device_name"))),
-                "kind": KIND_MODEL,
-                **_lr_edge(group),
-            }
-        )
-        cells.append(cell)
-        scores[i] = values
-        if n_flagged:
-            flagged.append(i)
 
+def _model_cell(
+    group: pd.DataFrame, keys: list[str], metric: str, confidence: float
+) -> tuple[dict[str, Any], list[float]]:
+    """One grid cell's row (its seeds pooled) and its seeds' test headline scores."""
+    values = pd.to_numeric(group["test_headline"], errors="coerce").tolist()
+    mean, sd, lo, hi = stats.mean_sd_ci(values, confidence)
+    flags, n_flagged = union_flags(group["flags"].tolist())
+    params = pd.to_numeric(group["params"], errors="coerce").dropna()
+    seconds = pd.to_numeric(group["seconds_per_epoch"], errors="coerce").dropna()
+    cell = {key: _first(group[key]) for key in keys}
+    steps, reach = _dependency(group)
+    cell.update(
+        {
+            "n_seeds": len(group),
+            "n_scored": int(stats.finite(values).size),
+            "metric": metric,
+            "mean": mean,
+            "solved": stats.cell_solved_text(group),
+            "dependency_steps": steps,
+            "reach": reach,
+            "sd": sd,
+            "ci_low": lo,
+            "ci_high": hi,
+            "flags": flags,
+            "flagged_runs": n_flagged,
+            # A cell's seeds share one architecture, hence one parameter count.
+            "params": int(params.iloc[0]) if len(params) else pd.NA,
+            "seconds_per_epoch": float(seconds.mean()) if len(seconds) else math.nan,
+            "exec_path": "; ".join(_distinct(group.get("exec_path"))),
+            "device_name": "; ".join(_distinct(group.get("device_name"))),
+            "kind": KIND_MODEL,
+            **_lr_edge(group),
+        }
+    )
+    return cell, values
+
+
+def _rank_cells(
+    cells: list[dict[str, Any]],
+    scores: dict[int, list[float]],
+    flagged: list[int],
+    *,
+    alpha: float,
+    alternative: str,
+) -> None:
+    """Mark (stats.mark_best), p value and rank each cell in place."""
     marks = stats.mark_best(scores, flagged, alpha=alpha, alternative=alternative)
     # Rank among unflagged cells only (a flagged cell has no rank, so seed C's "99%"
     # can never read as rank 1); equal means share a rank.
@@ -357,10 +336,13 @@ def comparison_table(
         eligible = i not in flagged and math.isfinite(cell["mean"])
         cell["rank"] = 1 + sum(m > cell["mean"] for m in ranked) if eligible else pd.NA
 
-    # Highest mean first; NaN (no scored seed) last; ties keep the grid order.
-    cells.sort(key=lambda c: (not math.isfinite(c["mean"]), -np.nan_to_num(c["mean"])))
-    # One row per baseline and group of examples (analysis.baselines): the rows the
-    # models of those settings saw; the group's settings fill the shown columns.
+
+def _baseline_cells(
+    baselines: dict[str, Any] | None, metric: str, keys: list[str]
+) -> list[dict[str, Any]]:
+    """One row per baseline and group of examples (analysis.baselines): the rows the
+    models of those settings saw; the group's settings fill the shown columns."""
+    rows = []
     for base in baseline_rows(baselines):
         row = {
             "arch": f"{BASELINE_PREFIX}{base['name']}",
@@ -376,13 +358,58 @@ def comparison_table(
             "evaluated_on": base["evaluated_on"],
         }
         row.update({col: base[key] for key, col in BASELINE_KEYS.items() if col in keys})
-        cells.append(row)
+        rows.append(row)
+    return rows
 
+
+def _typed_table(cells: list[dict[str, Any]], keys: list[str]) -> pd.DataFrame:
+    """The rows as a DataFrame, counts (and lengths) as nullable integers."""
     table = pd.DataFrame(cells, columns=[*keys, *STAT_COLUMNS])
     for column in ("n_seeds", "n_scored", "rank", "flagged_runs", "params", "dependency_steps"):
         table[column] = pd.to_numeric(table[column], errors="coerce").astype("Int64")
     if "length" in table.columns:
         table["length"] = pd.to_numeric(table["length"], errors="coerce").astype("Int64")
+    return table
+
+
+def comparison_table(
+    runs: pd.DataFrame,
+    dataset: str,
+    baselines: dict[str, Any] | None = None,
+    *,
+    confidence: float = 0.95,
+    alpha: float = stats.ALPHA,
+    alternative: str = stats.DEFAULT_ALTERNATIVE,
+) -> pd.DataFrame:
+    """The comparison table of ``dataset`` (see the module doc).
+
+    ``runs`` is runs.csv (collect_runs); ``baselines`` a compute_baselines result whose
+    test headline scores become rows ``arch = "baseline: <name>"``. The table's
+    ``attrs`` record the dataset, headline metric and the test settings for the HTML.
+    """
+    sub, headline = _dataset_runs(runs, dataset)
+    metric = f"test {headline}"
+    shown = varying_columns(sub)
+    keys = ["arch", *[c for c in shown if c != "arch"]]
+    sub = with_tuned_lr(sub)
+    if TUNED_LR in sub:  # a tuned cell says so: its selected lr in a column of its own
+        keys.append(TUNED_LR)
+    cells: list[dict[str, Any]] = []
+    scores: dict[int, list[float]] = {}
+    flagged: list[int] = []
+    labels = pd.Series("", index=sub.index, dtype=object)
+    for i, (key, group) in enumerate(sub.groupby(keys, dropna=False, sort=False)):
+        parts = key if isinstance(key, tuple) else (key,)
+        labels[group.index] = "/".join(fmt_value(v) for v in parts)
+        cell, scores[i] = _model_cell(group, keys, metric, confidence)
+        cells.append(cell)
+        if cell["flagged_runs"]:
+            flagged.append(i)
+    _rank_cells(cells, scores, flagged, alpha=alpha, alternative=alternative)
+    # Highest mean first; NaN (no scored seed) last; ties keep the grid order.
+    cells.sort(key=lambda c: (not math.isfinite(c["mean"]), -np.nan_to_num(c["mean"])))
+    cells += _baseline_cells(baselines, metric, keys)
+    table = _typed_table(cells, keys)
     table.attrs.update(
         {
             "dataset": dataset,
@@ -396,119 +423,3 @@ def comparison_table(
         }
     )
     return table
-
-
-# --- output ----------------------------------------------------------------------------
-
-_MARKS = {stats.MARK_BEST: "\u2605 best", stats.MARK_NOT_WORSE: "\u2248 not sig. worse"}
-_ROW_CLASS = {stats.MARK_BEST: "best", stats.MARK_NOT_WORSE: "tied"}
-# Display columns moved into the caption when every model row has one value.
-_CONSTANT_TO_CAPTION = ("solved", "params", "s/epoch", "execution", "machine")
-_DROP_WHEN_EMPTY = ("SD", "p vs best", "mark", "flags", "lr at edge", "dependency")
-
-
-def _column(table: pd.DataFrame, name: str) -> pd.Series:
-    return table[name].map(text) if name in table else pd.Series("", index=table.index)
-
-
-def display_frame(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The comparison table as the report shows it: formatted text, one column per
-    varying parameter and statistic; ``(frame, constants)`` where ``constants`` are
-    the display columns every model row shares (they go into the caption)."""
-    confidence = float(table.attrs.get("confidence", 0.95))
-    metric = f"test {table.attrs.get('headline_metric', 'headline')} (± {confidence:.0%} CI)"
-    baseline = table["kind"] == KIND_BASELINE
-    flags = _column(table, "flags").str.replace(";", ", ")
-    runs = [
-        f"{fmt_int(f)} of {fmt_int(n)} runs"
-        for f, n in zip(table["flagged_runs"], table["n_seeds"], strict=True)
-    ]
-    columns = {
-        **{
-            c.removeprefix(HP_PREFIX): table[c].map(lambda v, c=c: fmt_value(v, c))
-            for c in table.columns
-            if c not in STAT_COLUMNS
-        },
-        "seeds": table["n_scored"].map(fmt_int) + "/" + table["n_seeds"].map(fmt_int),
-        metric: [
-            fmt_ci(*ci) for ci in zip(table["mean"], table["ci_low"], table["ci_high"], strict=True)
-        ],
-        # "2/3 solved (acc >= 0.9)" -> "2/3": the threshold is in the legend.
-        "solved": _column(table, "solved").str.split(" ").str[0],
-        # memory: the steps the signal is carried; a bidirectional cell is marked as
-        # reading it within k steps of an end (a short dependency, never a long one)
-        "dependency": [
-            "" if missing(s) else f"{int(s)} steps" + (f" (\u21c4 {r})" if r else "")
-            for s, r in zip(table["dependency_steps"], _column(table, "reach"), strict=True)
-        ],
-        "SD": table["sd"].map(fmt_float),
-        "p vs best": table["p_vs_best"].map(
-            lambda p: "< 0.001" if not missing(p) and p < 0.001 else fmt_float(p)
-        ),
-        "mark": _column(table, "mark").map(lambda m: _MARKS.get(m, "")),
-        # A tuned lr at the edge of its candidates: the best lr may lie beyond them.
-        "lr at edge": [
-            f"\u26a0 {edge} of {candidates.replace(' ', ', ')}: widen the range" if edge else ""
-            for edge, candidates in zip(
-                _column(table, "lr_edge"), _column(table, "lr_candidates"), strict=True
-            )
-        ],
-        "flags": ["" if not f else f"\u26a0 {f} ({r})" for f, r in zip(flags, runs, strict=True)],
-        "params": table["params"].map(fmt_int),
-        "s/epoch": table["seconds_per_epoch"].map(lambda s: fmt_float(s, 2)),
-        "execution": _column(table, "exec_path"),
-        "machine": _column(table, "device_name"),
-    }
-    frame = pd.DataFrame(columns, index=table.index).reset_index(drop=True)
-    frame.loc[baseline.to_numpy(), "seeds"] = ""
-    models = frame[~baseline.to_numpy()]
-    constants: dict[str, str] = {}
-    for column in frame.columns:
-        values = set(models[column]) - {""}
-        if column in _CONSTANT_TO_CAPTION and len(values) <= 1:
-            constants.update({column: values.pop()} if values else {})
-            frame = frame.drop(columns=column)
-        elif column in _DROP_WHEN_EMPTY and not set(frame[column]) - {""}:
-            frame = frame.drop(columns=column)
-    return frame, constants
-
-
-def render_html(table: pd.DataFrame, title: str) -> str:
-    """A self-contained HTML page (inline CSS, no script) of a comparison table."""
-    frame, constants = display_frame(table)
-    shared = [setting_text(table.attrs.get("setting") or {})]
-    caption = " · ".join([*filter(None, shared), *(f"{k}: {v}" for k, v in constants.items())])
-    rows = [
-        KIND_BASELINE if kind == KIND_BASELINE else "flagged" if text(f) else _ROW_CLASS.get(m, "")
-        for kind, f, m in zip(table["kind"], table["flags"], table["mark"].map(text), strict=True)
-    ]
-    evaluated = zip(table["arch"], _column(table, "evaluated_on"), strict=True)
-    attrs = table.attrs
-    return page(
-        title,
-        styled_table(
-            frame,
-            row_classes=rows,
-            column_classes={"flags": "flags"},
-            caption=f"Same for every row: {caption}" if caption else "",
-        ),
-        "comparison",
-        notes=attrs.get("notes") or [],
-        confidence=float(attrs.get("confidence", 0.95)),
-        alpha=f"{float(attrs.get('alpha', stats.ALPHA)):g}",
-        alternative=attrs.get("alternative", stats.DEFAULT_ALTERNATIVE),
-        least=stats.MIN_SEEDS_TO_MARK,
-        solved=any(_column(table, "solved")),
-        baselines=dict.fromkeys(
-            f"{a.removeprefix(BASELINE_PREFIX)}: {e}" for a, e in evaluated if e
-        ),
-    )
-
-
-def write_comparison(
-    table: pd.DataFrame, csv_path: str | Path, html_path: str | Path, title: str
-) -> None:
-    """Write the table as CSV (full precision) and as an HTML page, both atomically."""
-    with atomic_path(csv_path) as tmp:
-        table.to_csv(tmp, index=False)
-    write_text_atomic(html_path, render_html(table, title))
