@@ -208,66 +208,60 @@ def data_statements(dataset: str, card: Mapping[str, Any] | None) -> list[Statem
     return out
 
 
-def dataset_statements(
-    runs: pd.DataFrame,
-    dataset: str,
-    baselines: Mapping[str, Any] | None = None,
-    card: Mapping[str, Any] | None = None,
-) -> list[Statement]:
-    """The statements of one dataset, each ending with the link to its evidence; ``card``
-    is its data card."""
-    table = comparison_table(runs, dataset, baselines)
+def _best_cell_statement(
+    table: pd.DataFrame, baselines: Mapping[str, Any] | None, comparison: Link
+) -> Statement:
+    """The best cell, the cells not significantly worse than it (or those worse), and the
+    baseline it beats; or why no cell can be ranked."""
     keys = list(table.attrs["parameters"])
     headline = table.attrs["headline_metric"]
-    sub = runs[runs["dataset"] == dataset]
-    root = f"{SUMMARY_ROOT}/{dataset}"
-    comparison = Link("comparison table", f"{root}/comparison.html")
     models = table[table["kind"] == KIND_MODEL]
-    out: list[Statement] = data_statements(dataset, card)
-
     best = models[models["mark"] == stats.MARK_BEST]
     if best.empty:
-        out.append(
-            [
-                f"No cell can be ranked best (each needs {stats.MIN_SEEDS_TO_MARK} scored "
-                "seeds and no flagged run); see the ",
-                comparison,
-                ".",
-            ]
-        )
+        return [
+            f"No cell can be ranked best (each needs {stats.MIN_SEEDS_TO_MARK} scored "
+            "seeds and no flagged run); see the ",
+            comparison,
+            ".",
+        ]
+    row = best.iloc[0]
+    tied = models[models["mark"] == stats.MARK_NOT_WORSE]
+    text = (
+        f"Best cell: **{_marked_name(row, keys)}**, test {headline.replace('_', ' ')} "
+        f"{_score(row)}, mean ± half-width of the 95% t-interval."
+    )
+    if len(tied):
+        names = ", ".join(f"{_marked_name(r, keys)} ({r['mean']:.3f})" for _, r in tied.iterrows())
+        text += f" Not significantly worse: {names}."
     else:
-        row = best.iloc[0]
-        tied = models[models["mark"] == stats.MARK_NOT_WORSE]
-        text = (
-            f"Best cell: **{_marked_name(row, keys)}**, test {headline.replace('_', ' ')} "
-            f"{_score(row)}, mean ± half-width of the 95% t-interval."
-        )
-        if len(tied):
-            names = ", ".join(
-                f"{_marked_name(r, keys)} ({r['mean']:.3f})" for _, r in tied.iterrows()
-            )
-            text += f" Not significantly worse: {names}."
-        else:
-            worse = models[(models["mark"] == "") & (models.index != best.index[0])]
-            names = ", ".join(
-                f"{_cell_name(r, keys)} ({r['mean']:.3f})" for _, r in worse.iterrows()
-            )
-            text += (
-                f" Significantly worse or unranked: {names}." if names else " It is the only cell."
-            )
-        matched = _length_matched_text(row, table, baselines)
-        base = table[table["kind"] != KIND_MODEL]
-        if matched:
-            text += matched
-        elif len(base):
-            best_base = base.loc[base["mean"].astype(float).idxmax()]
-            if not missing(best_base["mean"]):
-                text += (
-                    f" Best baseline: {str(best_base['arch']).removeprefix('baseline: ')} "
-                    f"{float(best_base['mean']):.3f}."
-                )
-        out.append([text + " ", comparison])
+        worse = models[(models["mark"] == "") & (models.index != best.index[0])]
+        names = ", ".join(f"{_cell_name(r, keys)} ({r['mean']:.3f})" for _, r in worse.iterrows())
+        text += f" Significantly worse or unranked: {names}." if names else " It is the only cell."
+    return [text + _baseline_text(row, table, baselines) + " ", comparison]
 
+
+def _baseline_text(
+    best: pd.Series, table: pd.DataFrame, baselines: Mapping[str, Any] | None
+) -> str:
+    """The baseline beside the best cell: the one of its length where there is one
+    (:func:`_length_matched_text`), the best baseline otherwise; empty without any."""
+    matched = _length_matched_text(best, table, baselines)
+    base = table[table["kind"] != KIND_MODEL]
+    if matched or not len(base):
+        return matched
+    best_base = base.loc[base["mean"].astype(float).idxmax()]
+    if missing(best_base["mean"]):
+        return ""
+    return (
+        f" Best baseline: {str(best_base['arch']).removeprefix('baseline: ')} "
+        f"{float(best_base['mean']):.3f}."
+    )
+
+
+def _factor_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> list[Statement]:
+    """What sequence length and the optimizer changed (or that the grid has one value)."""
+    keys = list(table.attrs["parameters"])
+    out: list[Statement] = []
     for factor, label, kind in (
         ("length", "Sequence length", "metric_vs_length"),
         ("optimizer", "Optimizer", "heatmap"),
@@ -284,31 +278,51 @@ def dataset_statements(
         effects = _factor_effect(sub, keys, factor, table)
         body = "; ".join(effects) if effects else "too few scored cells to compare"
         out.append([f"{label} (shortest → longest): {body}. ", figure])
+    return out
+
+
+def _flag_statement(sub: pd.DataFrame, comparison: Link) -> Statement:
+    """How many runs are flagged, and by which flag (or that none is)."""
+    flagged_runs = sub[sub["flags"].map(lambda f: bool(split_flags(f)))]
+    if flagged_runs.empty:
+        return [f"No run is flagged ({len(sub)} runs checked). ", comparison]
+    counts: dict[str, int] = {}
+    for flags in flagged_runs["flags"]:
+        for flag in split_flags(flags):
+            counts[flag] = counts.get(flag, 0) + 1
+    why = ", ".join(f"{flag}: {n}" for flag, n in counts.items())
+    return [
+        f"{len(flagged_runs)} of {len(sub)} runs flagged ({why}); their cells are "
+        "shown but never ranked. ",
+        comparison,
+    ]
+
+
+def dataset_statements(
+    runs: pd.DataFrame,
+    dataset: str,
+    baselines: Mapping[str, Any] | None = None,
+    card: Mapping[str, Any] | None = None,
+) -> list[Statement]:
+    """The statements of one dataset, each ending with the link to its evidence; ``card``
+    is its data card."""
+    table = comparison_table(runs, dataset, baselines)
+    keys = list(table.attrs["parameters"])
+    sub = runs[runs["dataset"] == dataset]
+    root = f"{SUMMARY_ROOT}/{dataset}"
+    comparison = Link("comparison table", f"{root}/comparison.html")
+    models = table[table["kind"] == KIND_MODEL]
+    out: list[Statement] = data_statements(dataset, card)
+    out.append(_best_cell_statement(table, baselines, comparison))
+    out += _factor_statements(sub, table, root)
     edges = edge_notes(models.to_dict("records"), keys)
     if edges:
         out.append([edges[0][0].upper() + edges[0][1:] + " ", comparison])
-
     if sub["task"].eq("memory").all() and "length" in sub:
         out += _memory_statements(sub, table, root)
     elif budget.TRAIN_SIZE in sub and sub[budget.TRAIN_SIZE].notna().any():
         out += _budget_statements(sub, root)
-
-    flagged_runs = sub[sub["flags"].map(lambda f: bool(split_flags(f)))]
-    if flagged_runs.empty:
-        out.append([f"No run is flagged ({len(sub)} runs checked). ", comparison])
-    else:
-        counts: dict[str, int] = {}
-        for flags in flagged_runs["flags"]:
-            for flag in split_flags(flags):
-                counts[flag] = counts.get(flag, 0) + 1
-        why = ", ".join(f"{flag}: {n}" for flag, n in counts.items())
-        out.append(
-            [
-                f"{len(flagged_runs)} of {len(sub)} runs flagged ({why}); their cells are "
-                "shown but never ranked. ",
-                comparison,
-            ]
-        )
+    out.append(_flag_statement(sub, comparison))
     return out
 
 
@@ -396,6 +410,69 @@ def _optimizer_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> 
     return [statement]
 
 
+def _solved_by_length(
+    runs: pd.DataFrame, signal_at: Any, marked: dict[str, set]
+) -> dict[int, dict[str, tuple[int, int]]]:
+    """(solved seeds, seeds) per length and architecture; each bidirectional architecture's
+    dependency steps are added to ``marked``."""
+    by_length: dict[int, dict[str, tuple[int, int]]] = {}
+    for (length, arch), cell in runs.groupby(["length", "arch"]):
+        by_length.setdefault(int(length), {})[str(arch)] = stats.solved(cell["test_headline"])
+        if stats.is_bidirectional(str(arch)):
+            steps = stats.dependency_steps(str(arch), int(length), signal_at)
+            marked.setdefault(str(arch), set()).add(steps)
+    return by_length
+
+
+def _ahead_at(
+    by_length: dict[int, dict[str, tuple[int, int]]], marked: Mapping[str, Any]
+) -> dict[str, list[int]]:
+    """The lengths at which each architecture solves more seeds than every other one
+    (bidirectional ones are not counted; a tie is nobody's)."""
+    ahead: dict[str, list[int]] = {}
+    for length, archs in sorted(by_length.items()):
+        counted = {a: v for a, v in archs.items() if a not in marked}
+        if len(counted) > 1:
+            best = max(k for k, _ in counted.values())
+            leaders = [a for a, (k, _) in counted.items() if k == best]
+            if len(leaders) == 1:
+                ahead.setdefault(leaders[0], []).append(length)
+    return ahead
+
+
+def _ahead_verdict(
+    by_length: dict[int, dict[str, tuple[int, int]]], marked: Mapping[str, Any]
+) -> str:
+    """Which architecture is ahead at which length; empty with fewer than two counted."""
+    archs = sorted({a for v in by_length.values() for a in v if a not in marked})
+    if len(archs) < 2:
+        return ""
+    ahead = _ahead_at(by_length, marked)
+    parts = [f"{a} is ahead at length {', '.join(map(str, ahead[a]))}" for a in ahead]
+    behind = [a for a in archs if a not in ahead]
+    if behind:
+        parts.append(
+            f"{', '.join(behind)} {'is' if len(behind) == 1 else 'are'} ahead at no length"
+        )
+    return "; ".join(parts)
+
+
+def _bidirectional_statements(marked: Mapping[str, set], root: str) -> list[Statement]:
+    """One statement per bidirectional architecture: the short dependency it reads."""
+    out: list[Statement] = []
+    for arch, steps in sorted(marked.items()):
+        known = sorted(s for s in steps if s is not None)
+        within = f"within {', '.join(map(str, known))} steps" if known else "from either end"
+        out.append(
+            [
+                f"\u21c4 {arch} is bidirectional: it reads the signal {within} of an end at "
+                "every length, a short dependency; it is not counted as solving a long one. ",
+                Link("comparison table", f"{root}/comparison.html"),
+            ]
+        )
+    return out
+
+
 def _memory_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> list[Statement]:
     """The memory task's answer: which architecture solves which length, in how many seeds.
 
@@ -414,14 +491,8 @@ def _memory_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> lis
     signal_at = signal.iloc[0] if len(signal) else None
     lines, verdicts, marked = [], [], {}
     for size, at_size in keyed.groupby("_size", sort=False):
-        by_length: dict[int, dict[str, tuple[int, int]]] = {}
-        for (length, arch), runs in at_size.groupby(["length", "arch"]):
-            by_length.setdefault(int(length), {})[str(arch)] = stats.solved(runs["test_headline"])
-            if stats.is_bidirectional(str(arch)):
-                steps = stats.dependency_steps(str(arch), int(length), signal_at)
-                marked.setdefault(str(arch), set()).add(steps)
+        by_length = _solved_by_length(at_size, signal_at, marked)
         lead = f"{size} sequences, " if sized else ""
-        ahead: dict[str, list[int]] = {}
         for length, archs in sorted(by_length.items()):
             lines.append(
                 f"{lead}length {length}: "
@@ -430,22 +501,9 @@ def _memory_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> lis
                     for a, (k, n) in sorted(archs.items())
                 )
             )
-            counted = {a: v for a, v in archs.items() if a not in marked}
-            if len(counted) > 1:
-                best = max(k for k, _ in counted.values())
-                leaders = [a for a, (k, _) in counted.items() if k == best]
-                if len(leaders) == 1:
-                    ahead.setdefault(leaders[0], []).append(length)
-        archs = sorted({a for v in by_length.values() for a in v if a not in marked})
-        if len(archs) > 1:
-            parts = [f"{a} is ahead at length {', '.join(map(str, ahead[a]))}" for a in ahead]
-            behind = [a for a in archs if a not in ahead]
-            if behind:
-                parts.append(f"{', '.join(behind)} {'is' if len(behind) == 1 else 'are'} "
-                             "ahead at no length")  # fmt: skip
-            verdicts.append(
-                (f"with {size} training sequences: " if sized else "") + "; ".join(parts)
-            )
+        verdict = _ahead_verdict(by_length, marked)
+        if verdict:
+            verdicts.append((f"with {size} training sequences: " if sized else "") + verdict)
     out: list[Statement] = [
         [
             f"Seeds that solve each length (test accuracy ≥ {stats.SOLVED_ACCURACY:g}): "
@@ -454,16 +512,7 @@ def _memory_statements(sub: pd.DataFrame, table: pd.DataFrame, root: str) -> lis
             figure,
         ]
     ]
-    for arch, steps in sorted(marked.items()):
-        known = sorted(s for s in steps if s is not None)
-        within = f"within {', '.join(map(str, known))} steps" if known else "from either end"
-        out.append(
-            [
-                f"\u21c4 {arch} is bidirectional: it reads the signal {within} of an end at "
-                "every length, a short dependency; it is not counted as solving a long one. ",
-                Link("comparison table", f"{root}/comparison.html"),
-            ]
-        )
+    out += _bidirectional_statements(marked, root)
     if verdicts:
         setting = table.attrs.get("setting") or {}
         out.append(
