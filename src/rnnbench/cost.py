@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnbench import registry
+from rnnbench.experiment.tasks import task_of
 
 FLOAT_BYTES = 4  # float32 weights, gradients, optimizer state and activations
 # Tensors of the optimizer's state per parameter (torch.optim: momentum buffers, running
@@ -157,11 +158,6 @@ def _head(features: int, hidden: int, outputs: int) -> int:
     return _linear(features, outputs)
 
 
-def num_outputs(task: str, num_classes: int) -> int:
-    """1 logit for a binary sequence task, else one per class (tag): models/build.py."""
-    return 1 if task in ("sentiment", "memory") and num_classes == 2 else num_classes
-
-
 def cell_cost(
     arch: str,
     model_hparams: dict[str, Any] | None,
@@ -178,10 +174,10 @@ def cell_cost(
     of ``vocab_size`` ids (0: the memory task's scalars) and ``num_classes`` labels (tags),
     at ``length`` and ``batch_size``, with ``optimizer``."""
     cfg = registry.resolve(arch, model_hparams)
-    per_token = task == "ner"
+    per_token = task_of(task).tags_tokens
     encoder, dim = _encoder(vocab_size, cfg.embedding_dim, input_channels)
     body, features, kept = _body(arch, cfg, dim, length, per_token)
-    outputs = num_outputs(task, num_classes)
+    outputs = task_of(task).output_units(num_classes)
     head = _head(features, cfg.head_hidden, outputs)
     params = encoder + body + head
     # per position: the encoder's output, what the body keeps, and for NER the head's
@@ -209,8 +205,8 @@ def dataset_shape(name: str, ds: dict[str, Any], prepared: str | Path) -> dict[s
     """``vocab_size``, ``num_classes`` and ``input_channels`` of a dataset for
     :func:`cell_cost`: the prepared vocabulary's when the data stage has run, else what
     the config bounds (``vocab.max_size``, declared labels), else an assumption."""
-    task = ds["task"]
-    if task == "memory":
+    task = task_of(ds["task"])
+    if task.generated:  # no vocabulary: the generator's config is the shape
         channels = 2 if (ds.get("synthetic") or {}).get("marker") else 1
         return {"vocab_size": 0, "num_classes": 2, "input_channels": channels}
     vocab_path = Path(prepared) / name / "vocab.json"
@@ -227,7 +223,7 @@ def dataset_shape(name: str, ds: dict[str, Any], prepared: str | Path) -> dict[s
     max_size = (ds.get("vocab") or {}).get("max_size")
     labels = ((ds.get("options") or {}).get("labels")) or None
     names = labels.get("names") if isinstance(labels, dict) else labels
-    classes = len(names) if names else (ASSUMED_TAGS if task == "ner" else 2)
+    classes = len(names) if names else (ASSUMED_TAGS if task.tags_tokens else 2)
     return {
         "vocab_size": max_size or ASSUMED_VOCAB,
         "num_classes": classes,

@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from rnnbench.analysis import stats
+from rnnbench.experiment.tasks import reports_solved
 
 TRAIN_SIZE = "train_size"
 WHOLE_SPLIT = "whole split"
@@ -77,7 +78,7 @@ def cells(runs: pd.DataFrame, dataset: str) -> dict[tuple[str, int, int | None],
     """The dataset's cells keyed by (arch, length, size); one optimizer's runs per cell
     is assumed (a grid with several optimizers pools them: the summary says so)."""
     sub = runs[runs["dataset"].astype(str) == dataset]
-    memory = bool(len(sub)) and (sub["task"].astype(str) == stats.MEMORY_TASK).all()
+    memory = reports_solved(sub["task"])
     sizes = sub[TRAIN_SIZE] if TRAIN_SIZE in sub else pd.Series(None, index=sub.index)
     out = {}
     keyed = sub.assign(_size=sizes.map(_size).astype(object))

@@ -46,6 +46,7 @@ from rnnbench.analysis.collect import (
 )
 from rnnbench.analysis.formats import fmt_value, missing
 from rnnbench.analysis.sanity import union_flags
+from rnnbench.experiment.tasks import reports_solved
 from rnnbench.names import EXEC_NO_RECURRENCE
 
 GRID_COLUMNS: tuple[str, ...] = ("arch", "optimizer", "length", "train_size")
@@ -180,7 +181,7 @@ def _distinct(series: pd.Series | None) -> list[str]:
 def _dependency(group: pd.DataFrame) -> tuple[Any, str]:
     """A memory cell's dependency in steps (stats.dependency_steps) and, for a
     bidirectional arch, its mark (stats.reach_text); (NA, "") for other tasks."""
-    if "task" not in group or (group["task"] != stats.MEMORY_TASK).any():
+    if "task" not in group or not reports_solved(group["task"]):
         return pd.NA, ""
     arch, length = str(_first(group["arch"])), _first(group["length"])
     index = _first(group["signal_index"]) if "signal_index" in group else None

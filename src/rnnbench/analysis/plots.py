@@ -62,7 +62,13 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 from rnnbench.analysis import stats
 from rnnbench.analysis.formats import missing
 from rnnbench.experiment.paths import HISTORY_FILE
-from rnnbench.experiment.tasks import ALL_PLOT_KINDS, COMMON_PLOT_KINDS, SIZE_PLOT_KIND, TASKS
+from rnnbench.experiment.tasks import (
+    ALL_PLOT_KINDS,
+    COMMON_PLOT_KINDS,
+    SIZE_PLOT_KIND,
+    TASKS,
+    reports_solved,
+)
 from rnnbench.io import atomic_path
 from rnnbench.metrics import examples_note
 from rnnbench.names import ARCHITECTURES, OPTIMIZERS
@@ -602,7 +608,7 @@ def _learning_curves(df: pd.DataFrame) -> Figure:
 def _arch_label(df: pd.DataFrame, arch: str) -> str:
     """The legend's name of ``arch``; on the memory task a bidirectional one is marked as
     reading the signal within k steps (stats.reach_text), k over the dataset's lengths."""
-    if df.attrs.get("task") != stats.MEMORY_TASK or not stats.is_bidirectional(arch):
+    if not reports_solved([df.attrs.get("task")]) or not stats.is_bidirectional(arch):
         return arch
     signal = _numeric(df, "signal_index").dropna()
     at = signal.iloc[0] if len(signal) else None
@@ -716,7 +722,7 @@ def _metric_vs_length(df: pd.DataFrame) -> Figure:
     lengths = sorted(df["length"].unique())
     palette = _palette(archs)
     reference = _reference(df)
-    memory = df.attrs["task"] == stats.MEMORY_TASK and headline == "accuracy"
+    memory = reports_solved([df.attrs["task"]]) and headline == "accuracy"
     grid = _line_panels(valid, "length", "optimizer", opts, archs, palette)
     for opt, ax in grid.axes_dict.items():
         sub = df[df["optimizer"] == opt]
@@ -914,7 +920,7 @@ def _metric_vs_train_size(df: pd.DataFrame) -> Figure:
     opts = _ordered(valid["optimizer"], OPTIMIZER_ORDER)
     palette = _palette(archs)
     reference = _reference(df)
-    memory = df.attrs["task"] == stats.MEMORY_TASK and headline == "accuracy"
+    memory = reports_solved([df.attrs["task"]]) and headline == "accuracy"
     styles = {"style": "optimizer", "style_order": opts} if len(opts) > 1 else {}
     grid = _line_panels(valid, "train_size", "length", lengths, archs, palette, **styles)
     for length, ax in grid.axes_dict.items():

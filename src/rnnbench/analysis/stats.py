@@ -15,6 +15,8 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 from scipy import stats
 
+from rnnbench.experiment.tasks import reports_solved
+
 ALPHA = 0.05  # significance level of "not significantly worse than the best"
 # One-sided by default: the question asked of each cell is "is it worse than the best?",
 # not "does it differ?". Two-sided p-values are twice as large, so "two-sided" marks
@@ -31,7 +33,6 @@ MIN_SEEDS_TO_MARK = 2
 # tables report how many of a cell's seeds solve it beside the mean, since a mean of
 # 0.75 may be three seeds at 0.75 or two that solved it and one at chance.
 SOLVED_ACCURACY = 0.9
-MEMORY_TASK = "memory"  # the task whose cells report their solved fraction
 
 K = TypeVar("K", bound=Hashable)
 
@@ -168,7 +169,7 @@ def cell_solved_text(cell: Any) -> str:
     with ``task`` and ``test_accuracy``); "" for other tasks."""
     if cell.empty or "task" not in cell or "test_accuracy" not in cell:
         return ""
-    if (cell["task"] != MEMORY_TASK).any():
+    if not reports_solved(cell["task"]):
         return ""
     return solved_text(*solved(_number_or_none(v) for v in cell["test_accuracy"].tolist()))
 

@@ -41,6 +41,7 @@ from rnnbench.analysis.compare import (
 from rnnbench.analysis.formats import fmt_ci, fmt_value, missing, setting_text
 from rnnbench.analysis.published import published_vs_measured, short_verdict
 from rnnbench.analysis.sanity import leaks, split_flags
+from rnnbench.experiment.tasks import reports_solved
 from rnnbench.io import read_json, write_text_atomic
 
 SUMMARY_ROOT = "results/summary"
@@ -318,7 +319,7 @@ def dataset_statements(
     edges = edge_notes(models.to_dict("records"), keys)
     if edges:
         out.append([edges[0][0].upper() + edges[0][1:] + " ", comparison])
-    if sub["task"].eq("memory").all() and "length" in sub:
+    if reports_solved(sub["task"]) and "length" in sub:
         out += _memory_statements(sub, table, root)
     elif budget.TRAIN_SIZE in sub and sub[budget.TRAIN_SIZE].notna().any():
         out += _budget_statements(sub, root)
@@ -542,7 +543,7 @@ def _budget_statements(sub: pd.DataFrame, root: str) -> list[Statement]:
             figure,
         ]
     ]
-    if sub["task"].eq(stats.MEMORY_TASK).all():
+    if reports_solved(sub["task"]):
         frame = budget.solved_by_size(sub, dataset)
         out.append(
             [

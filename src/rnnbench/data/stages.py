@@ -38,6 +38,7 @@ from rnnbench.data.vocab import Vocab, build_vocab
 from rnnbench.errors import ConfigError, DataError
 from rnnbench.experiment.grid import folds_of
 from rnnbench.experiment.sources import check_array_budget, signal_index, source_parts
+from rnnbench.experiment.tasks import task_of
 from rnnbench.io import read_jsonl, write_json_atomic, write_jsonl_atomic
 
 log = logging.getLogger("rnnbench.data")
@@ -72,7 +73,8 @@ def split_dataset(
     """Read the fetched source(s) and write ``<out_dir>/{train,validation,test}.jsonl``;
     with ``fold``, those of that cross-validation fold (``split.folds``)."""
     split_cfg = ds["split"]
-    stratify = ds["task"] == "sentiment"
+    # one label per example: keep its class balance in every split (tags are per token)
+    stratify = not task_of(ds["task"]).tags_tokens
     data = read_sources(ds, sources)
     folds = folds_of(ds)
     if fold is not None:
@@ -106,7 +108,7 @@ def split_dataset(
     else:
         hint = ""
     check_splits(name, splits, hint)
-    if ds["task"] == "sentiment":
+    if not task_of(ds["task"]).tags_tokens:
         check_label_spellings(name, splits, sources)
     for split in SPLITS:
         count = write_jsonl_atomic(Path(out_dir) / f"{split}.jsonl", splits[split])
@@ -136,7 +138,7 @@ def check_label_spellings(
 
 def lowercase_for(ds: dict) -> bool:
     lowercase = ds["text"]["lowercase"]
-    return ds["task"] == "sentiment" if lowercase is None else lowercase
+    return task_of(ds["task"]).lowercase if lowercase is None else lowercase
 
 
 def tokenize_split(ds: dict, in_path: str | Path, out_path: str | Path) -> None:
@@ -145,7 +147,7 @@ def tokenize_split(ds: dict, in_path: str | Path, out_path: str | Path) -> None:
     records = read_jsonl(in_path)
     text_cfg = ds["text"]
     lowercase = lowercase_for(ds)
-    if ds["task"] == "ner":
+    if task_of(ds["task"]).tags_tokens:  # tags align with the corpus's own tokens
         keep = token_mapper(lowercase)
         out = [{"tokens": keep(r["tokens"]), "tags": r["tags"]} for r in records]
     else:
@@ -179,7 +181,7 @@ def build_vocab_file(ds: dict, token_paths: dict[str, str], out_path: str | Path
     leaks nothing and keeps a test label that train happens to lack representable.
     """
     train = read_jsonl(token_paths["train"])
-    key = "tags" if ds["task"] == "ner" else "label"
+    key = "tags" if task_of(ds["task"]).tags_tokens else "label"
     labels: set[str] = set()
     for split, path in token_paths.items():
         records = train if split == "train" else read_jsonl(path)
@@ -210,7 +212,7 @@ def encode_dataset(
     vocab = Vocab.load(vocab_path)
     records = {split: read_jsonl(token_paths[split]) for split in SPLITS}
     # int32 token ids, plus int64 tag ids per position for NER
-    per_position = 4 + (8 if ds["task"] == "ner" else 0)
+    per_position = 4 + (8 if task_of(ds["task"]).tags_tokens else 0)
     examples = sum(len(r) for r in records.values())
     try:
         check_array_budget(
@@ -321,7 +323,7 @@ def write_text_datacard(
             name,
             leakage_text(leakage),
         )
-    unseen = unseen_tag_types(splits) if ds["task"] == "ner" else {}
+    unseen = unseen_tag_types(splits) if task_of(ds["task"]).tags_tokens else {}
     if unseen:
         message = (
             f"dataset {name!r}: entity type(s) that train never has, so a model can only miss "
@@ -338,7 +340,7 @@ def write_text_datacard(
         "task": ds["task"],
         "format": ds["format"],
         "source": ds.get("url") or ds.get("splits") or ds.get("classes"),
-        "tokenizer": ds["text"]["tokenizer"] if ds["task"] == "sentiment" else "given",
+        "tokenizer": "given" if task_of(ds["task"]).tags_tokens else ds["text"]["tokenizer"],
         "lowercase": lowercase_for(ds),
         "vocab_size": len(vocab),
         "num_labels": len(vocab.label_names),

@@ -6,6 +6,7 @@ instead of comparing its name, so a new task is one entry here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Plot kinds every dataset gets; a task adds its own (Task.plot_kinds).
@@ -26,7 +27,17 @@ class Task:
     generated: bool  # made by rnnbench (no sources, own splits), not read from files
     history_extra: tuple[str, ...]  # history.csv columns beyond loss and headline
     chance: float | None  # the headline metric's chance level, where it is a constant
+    # text.lowercase's default: sentiment folds case; NER keeps it (case marks names)
+    lowercase: bool
+    # a cell reports the fraction of its seeds that solve the task (test accuracy at or
+    # above analysis.stats.SOLVED_ACCURACY) and the dependency it spans, in steps
+    reports_solved: bool
     extra_plot_kinds: tuple[str, ...] = ()
+
+    def output_units(self, num_classes: int) -> int:
+        """The head's outputs: one logit for a two-class label per example (a binary
+        loss), else one per class (or tag)."""
+        return 1 if not self.tags_tokens and num_classes == 2 else num_classes
 
     def history_columns(self) -> list[str]:
         """history.csv's columns, one row per epoch (rnnbench.train.loop writes it)."""
@@ -55,6 +66,8 @@ TASKS: dict[str, Task] = {
             generated=False,
             history_extra=("val_f1", "val_auc"),
             chance=0.5,
+            lowercase=True,
+            reports_solved=False,
         ),
         Task(
             "ner",
@@ -70,6 +83,8 @@ TASKS: dict[str, Task] = {
                 "val_strict_entity_f1",
             ),
             chance=None,
+            lowercase=False,
+            reports_solved=False,
             extra_plot_kinds=("entity_f1_per_type",),
         ),
         Task(
@@ -80,6 +95,8 @@ TASKS: dict[str, Task] = {
             generated=True,
             history_extra=(),
             chance=0.5,
+            lowercase=False,
+            reports_solved=True,
         ),
     )
 }
@@ -95,4 +112,12 @@ def task_of(name: str) -> Task:
     try:
         return TASKS[name]
     except KeyError:
-        raise ValueError(f"task {name!r} is unknown; use one of {list(TASKS)}") from None
+        raise ValueError(f"unknown task {name!r}; use one of {list(TASKS)}") from None
+
+
+def reports_solved(tasks: Iterable[object]) -> bool:
+    """Whether every one of ``tasks`` (names, as runs.csv's task column holds them) is
+    known and reports a solved fraction (:attr:`Task.reports_solved`); an unknown name or
+    an empty column does not."""
+    names = [str(name) for name in tasks]
+    return bool(names) and all(name in TASKS and TASKS[name].reports_solved for name in names)

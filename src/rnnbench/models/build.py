@@ -114,11 +114,6 @@ def build_cell(name: str, meta: EncodedMeta, dim: int, cfg: Any) -> nn.Module:
     return RecurrentBody(recurrence, meta.padding, task_of(meta.task).tags_tokens)
 
 
-def num_outputs(meta: EncodedMeta) -> int:
-    """1 logit for binary sequence classification, else one per class (or tag)."""
-    return 1 if meta.task in ("sentiment", "memory") and meta.num_classes == 2 else meta.num_classes
-
-
 def build_model(
     arch: str,
     meta: EncodedMeta,
@@ -134,7 +129,12 @@ def build_model(
     entry.check_input(cfg, meta.task, meta.length)
     encoder, dim = build_encoder(meta.vocab_size, cfg.embedding_dim, meta.input_channels)
     body = entry.build_body(meta, dim, cfg)
-    head = Head(body.out_features, cfg.head_hidden, num_outputs(meta), cfg.dropout)
+    head = Head(
+        body.out_features,
+        cfg.head_hidden,
+        task_of(meta.task).output_units(meta.num_classes),
+        cfg.dropout,
+    )
     model = apply_init(SequenceModel(arch, encoder, body, head), cfg.init)
     plan_model(model, torch.device(device))
     return model
