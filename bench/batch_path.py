@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from datetime import date
 from pathlib import Path
 
 import torch
+from machine import machine_info  # bench/, first on sys.path for a script
 from torch import nn
 
 from rnnbench.data.arrays import EncodedMeta
@@ -31,7 +31,6 @@ from rnnbench.models.plan import Plan
 from rnnbench.names import EXEC_ONEDNN, UNPACKED
 from rnnbench.optimizers import build_optimizer
 from rnnbench.train.cpu import configure_cpu
-from rnnbench.train.report import cpu_model, cpu_vector_flags
 
 BENCH = Path(__file__).resolve().parent
 # (name, arch, batch, length, input: vocab for text (embedding 16) or 0 for scalars, hidden)
@@ -130,16 +129,7 @@ def main() -> None:
         "steps_per_round": args.steps,
         "results": results,
         "machine": {
-            "cpu": cpu_model(),
-            "cpu_flags": cpu_vector_flags(),
-            # libgomp's wait policy (read when torch loads): on a machine whose other
-            # processes keep the cores busy, PASSIVE stops a thread that waits at one of
-            # torch's barriers from spinning away the time slice its partner needs.
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-            "logical_cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "load_average_before": load,
+            **machine_info(load),
             "load_average_after": [round(v, 2) for v in os.getloadavg()],
         },
         "date": date.today().isoformat(),

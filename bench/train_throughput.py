@@ -33,7 +33,6 @@ import argparse
 import copy
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -53,10 +52,10 @@ from rnnbench.names import CELL_ARCHS
 from rnnbench.optimizers import build_optimizer
 from rnnbench.registry import TransformerConfig
 from rnnbench.train.cpu import configure_cpu
-from rnnbench.train.report import cpu_model, cpu_vector_flags
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from keras_env import keras_python
+from machine import machine_info
 from naive_loop import NaiveLoop, check_same_outputs
 from shapes import SHAPES, Shape
 
@@ -260,18 +259,7 @@ def main() -> None:
         "keras": keras_note,
         "recurrent_kernels": native.describe(),
         "shapes": shapes,
-        "machine": {
-            "cpu": cpu_model(),
-            "cpu_flags": cpu_vector_flags(),
-            # libgomp's wait policy (read when torch loads): on a machine whose other
-            # processes keep the cores busy, PASSIVE stops a thread that waits at one of
-            # torch's barriers from spinning away the time slice its partner needs.
-            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-            "load_average_before": load_before,
-            "logical_cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-        },
+        "machine": machine_info(load_before),
         "date": time.strftime("%Y-%m-%d"),
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from datetime import date
 from pathlib import Path
 
 import torch
+from machine import machine_info  # bench/, first on sys.path for a script
 from torch import nn
 
 from rnnbench.data.arrays import EncodedMeta
@@ -29,7 +29,6 @@ from rnnbench.models import build_model
 from rnnbench.models.bodies import plan_model
 from rnnbench.models.plan import Path as ExecPath
 from rnnbench.optimizers import build_optimizer
-from rnnbench.train.report import cpu_model, cpu_vector_flags
 
 BENCH = Path(__file__).resolve().parent
 LENGTH, BATCH, VOCAB = 120, 128, 10_000
@@ -92,15 +91,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     load = [round(v, 2) for v in os.getloadavg()]
     results = measure(args.archs)
-    machine = {
-        "cpu": cpu_model(),
-        "cpu_flags": cpu_vector_flags(),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-        "logical_cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "load_average_before": load,
-    }
+    machine = machine_info(load)
     out = {
         "benchmark": "training samples/s per execution path, full-length vs uneven rows",
         "setup": {"length": LENGTH, "batch": BATCH, "vocab": VOCAB, **HPARAMS},

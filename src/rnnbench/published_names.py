@@ -15,23 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from rnnbench.experiment.grid import BY_KEY, blocks
+from rnnbench.experiment.tasks import TASKS
 
 # The test_* metrics of runs.csv per task, i.e. the keys of metrics.json's "test" scores.
-TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "sentiment": ("loss", "accuracy", "f1", "auc"),
-    "memory": ("loss", "accuracy"),
-    "ner": (
-        "loss",
-        "token_accuracy",
-        "non_o_accuracy",
-        "entity_precision",
-        "entity_recall",
-        "entity_f1",
-        "strict_entity_precision",
-        "strict_entity_recall",
-        "strict_entity_f1",
-    ),
-}
+TASK_METRICS: dict[str, tuple[str, ...]] = {name: task.test_metrics for name, task in TASKS.items()}
 
 
 def did_you_mean(value: Any, choices: Iterable[Any]) -> str:

@@ -36,6 +36,7 @@ import pandas as pd
 
 from rnnbench.analysis.sanity import flag_run, join_flags
 from rnnbench.errors import RnnbenchError
+from rnnbench.experiment.tasks import TASKS
 from rnnbench.io import atomic_path
 from rnnbench.results import rerun_hint
 
@@ -71,21 +72,11 @@ LEADING_COLUMNS: tuple[str, ...] = (
     "headline_metric",
     "test_headline",
 )
-# Metric columns in this order (then any other metric, alphabetically): the order of
-# metrics.py, so sentiment, NER and memory columns read the same way in every file.
-METRIC_ORDER: tuple[str, ...] = (
-    "loss",
-    "accuracy",
-    "f1",
-    "auc",
-    "token_accuracy",
-    "non_o_accuracy",
-    "entity_precision",
-    "entity_recall",
-    "entity_f1",
-    "strict_entity_precision",
-    "strict_entity_recall",
-    "strict_entity_f1",
+# Metric columns in this order (then any other metric, alphabetically): the tasks' own
+# (Task.test_metrics, sentiment's, then NER's, then memory's), so sentiment, NER and
+# memory columns read the same way in every file.
+METRIC_ORDER: tuple[str, ...] = tuple(
+    dict.fromkeys(metric for task in TASKS.values() for metric in task.test_metrics)
 )
 TRAILING_COLUMNS: tuple[str, ...] = (
     "majority_label",

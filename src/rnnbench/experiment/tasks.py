@@ -23,6 +23,9 @@ class Task:
     name: str
     formats: frozenset[str]  # the config formats that serve it
     headline: str  # the validation metric for early stopping, tuning and ranking
+    # the keys of metrics.json's test (and validation) scores, per-type scores aside:
+    # rnnbench.metrics's scores plus the loss (a test keeps them in step)
+    test_metrics: tuple[str, ...]
     tags_tokens: bool  # one label per token (a tagging head), not one per example
     generated: bool  # made by rnnbench (no sources, own splits), not read from files
     history_extra: tuple[str, ...]  # history.csv columns beyond loss and headline
@@ -62,6 +65,7 @@ TASKS: dict[str, Task] = {
             "sentiment",
             frozenset({"aclimdb", "sentiment_table", "jsonl", "lines"}),
             headline="accuracy",
+            test_metrics=("loss", "accuracy", "f1", "auc"),
             tags_tokens=False,
             generated=False,
             history_extra=("val_f1", "val_auc"),
@@ -73,6 +77,17 @@ TASKS: dict[str, Task] = {
             "ner",
             frozenset({"gmb_csv", "conll"}),
             headline="entity_f1",
+            test_metrics=(
+                "loss",
+                "token_accuracy",
+                "non_o_accuracy",
+                "entity_precision",
+                "entity_recall",
+                "entity_f1",
+                "strict_entity_precision",
+                "strict_entity_recall",
+                "strict_entity_f1",
+            ),
             tags_tokens=True,
             generated=False,
             history_extra=(
@@ -91,6 +106,7 @@ TASKS: dict[str, Task] = {
             "memory",
             frozenset({"synthetic"}),
             headline="accuracy",
+            test_metrics=("loss", "accuracy"),
             tags_tokens=False,
             generated=True,
             history_extra=(),
