@@ -141,4 +141,8 @@ def report(src: Path) -> str:
 
 
 if __name__ == "__main__":
-    print(report(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parents[1] / "src"))
+    # The default is the repository's src/, wherever this is run from.
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "src"
+    if not (source / "rnnbench").is_dir():
+        sys.exit(f"{source}: no rnnbench package here; give the directory that holds it")
+    print(report(source))

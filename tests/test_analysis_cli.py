@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from rnnbench.analysis.cli import register
 from rnnbench.analysis.collect import AnalysisError
+from rnnbench.cli import build_parser
 from test_analysis_baselines import sentiment_corpus
 from test_analysis_helpers import LN2, make_metrics, seed_c_metrics, write_run
 
 
 def _run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="rnnbench")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     return args.func(args)
 
 

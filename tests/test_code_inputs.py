@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 # plan itself: the params, paths and inputs of the jobs, which Snakemake then compares;
 # or what the terminal and `--report` say), or a command no rule calls (`rnnbench
 # progress`, `rnnbench summary`), or one only an opt-in rule calls that this grid leaves
-# off (`rnnbench export`, config `export`). (config.py is both parse-time and a job's:
+# off (`rnnbench export`, config `export`), and cli/tools.py that wires these three. (config.py is both parse-time and a job's:
 # the published tables check their entries with its schema.)
 PARSE_TIME = {
     "code_inputs.py",
@@ -44,7 +44,7 @@ PARSE_TIME = {
     "report_check.py",
     "slurm_batches.py",
 }
-NO_RULE = {"progress.py", "models/summary.py", "trackers.py"}
+NO_RULE = {"progress.py", "models/summary.py", "trackers.py", "cli/tools.py"}
 
 HPARAMS = {"epochs": 1, "batch_size": 8, "hidden": 4, "head_hidden": 0}
 
@@ -133,7 +133,10 @@ def test_every_module_is_an_input_of_the_rules_that_run_it(grid: tuple[Path, Pat
     # Every stage's command is among them: the issue's examples of edits that reran nothing.
     assert {"compare", "summarize"} <= rules["analysis/formats.py"]
     assert {"compare", "published", "summarize"} <= rules["analysis/htmlpage.py"]
-    assert {"baselines", "aggregate", "compare"} <= rules["analysis/cli.py"]
+    assert {"baselines", "aggregate", "compare"} <= rules["cli/analysis.py"]
+    # A command's files are the wiring of its own stage: an analysis option retrains nothing.
+    assert not {"train", "tune_trial", "split"} & rules["cli/analysis.py"]
+    assert {"train", "tune_trial"} <= rules["cli/train.py"] < rules["cli/__init__.py"]
     assert {"split", "tokenize", "vocab", "encode", "synthesize"} <= rules["data/stages.py"]
     assert "fetch" in rules["data/fetch.py"]
     assert {"train", "tune_trial"} <= rules["models/native/kernels.cpp"]
@@ -145,7 +148,8 @@ def test_every_module_is_an_input_of_the_rules_that_run_it(grid: tuple[Path, Pat
     [
         "analysis/formats.py",
         "analysis/htmlpage.py",
-        "analysis/cli.py",
+        "cli/analysis.py",
+        "cli/train.py",
         "data/stages.py",
         "data/fetch.py",
         "experiment/tasks.py",
@@ -193,3 +197,6 @@ def test_the_closure_follows_lazy_imports_and_registry_builders() -> None:
     assert any(f.endswith("data/readers.py") for f in split)
     assert not any("/models/" in f or "/train/" in f for f in split)  # no torch in data jobs
     assert all(Path(f).exists() for f in closure("rnnbench.cli"))
+    # The data jobs' files: their own wiring, not that of the training or analysis stage.
+    assert any(f.endswith("cli/data.py") for f in split)
+    assert not any(f.endswith(("cli/train.py", "cli/analysis.py")) for f in split)

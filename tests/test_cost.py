@@ -114,13 +114,9 @@ def test_the_estimator_imports_no_torch() -> None:
 
 
 def _summary(argv: list[str]) -> int:
-    import argparse
+    from rnnbench.cli import build_parser
 
-    from rnnbench.models.summary import register
-
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers())
-    args = parser.parse_args(["summary", *argv])
+    args = build_parser(["summary"]).parse_args(["summary", *argv])
     return args.func(args)
 
 

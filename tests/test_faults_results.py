@@ -5,7 +5,6 @@ stops on a damaged cell) is in test_faults_reruns.py."""
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import torch
 
 from rnnbench.analysis.collect import AnalysisError, load_metrics
 from rnnbench.results import damaged_files, damaged_message, damaged_runs
-from rnnbench.train import cli
+from rnnbench.train import job
 
 pytestmark = pytest.mark.fault
 
@@ -103,12 +102,11 @@ def test_the_training_job_fails_when_an_output_it_wrote_is_damaged(
         _cell(Path(out))
         _truncate(Path(out) / "model.pt")
 
-    monkeypatch.setattr(cli, "run_training", train_then_damage)
-    args = argparse.Namespace(spec="{}", data="x.npz", out=str(run_dir), threads=1, lr_from=None)
-    assert cli.run(args) == cli.EXIT_DAMAGED_OUTPUT
+    monkeypatch.setattr(job, "run_training", train_then_damage)
+    assert job.run_job("x.npz", str(run_dir), "{}") == job.EXIT_DAMAGED_OUTPUT
     assert f"{run_dir / 'model.pt'} is damaged: not a whole torch archive" in (
         capsys.readouterr().err
     )
 
-    monkeypatch.setattr(cli, "run_training", lambda data, out, spec, threads, **_: _cell(Path(out)))
-    assert cli.run(argparse.Namespace(**{**vars(args), "out": str(tmp_path / "ok")})) == 0
+    monkeypatch.setattr(job, "run_training", lambda data, out, spec, threads, **_: _cell(Path(out)))
+    assert job.run_job("x.npz", str(tmp_path / "ok"), "{}") == 0

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 import torch
 from torch import Tensor, nn
 
 from rnnbench import registry
+from rnnbench.cli import build_parser
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models import ARCHITECTURES, RECURRENT, build_model
-from rnnbench.models.summary import register
 
 CELL_TWINS = [("rnn_cell", "rnn"), ("lstm_cell", "lstm"), ("gru_cell", "gru")]
 SMALL = {
@@ -419,9 +417,7 @@ def test_bad_meta_is_rejected() -> None:
 
 
 def run_summary(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="rnnbench")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["summary", *argv])
+    args = build_parser(["summary"]).parse_args(["summary", *argv])
     return args.func(args)
 
 

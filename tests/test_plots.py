@@ -6,7 +6,6 @@ dataset is rendered once per module and shared by the checks on it.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import os
@@ -21,6 +20,7 @@ import pytest
 
 from rnnbench.analysis import plots
 from rnnbench.analysis.plots import PLOT_KINDS, plot, plot_all
+from rnnbench.cli import build_parser
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 SIZE_KIND = "metric_vs_train_size"
@@ -408,8 +408,7 @@ def test_plot_all_writes_entity_plot_only_for_ner(runs_csv, tmp_path):
 
 
 def test_cli_round_trip(runs_csv, rendered, tmp_path):
-    parser = argparse.ArgumentParser(prog="rnnbench")
-    plots.register(parser.add_subparsers(dest="command", required=True))
+    parser = build_parser(["plot"])
     out = tmp_path / "cli" / "heatmap.svg"
     args = parser.parse_args(
         [

@@ -6,7 +6,6 @@ training job executes is an input of ``train``; the modern preset's tiny version
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 from pathlib import Path
@@ -18,11 +17,11 @@ import yaml
 
 from conftest import REPO_ROOT, SCHEMA_PATH, copy_workflow, run_snakemake, write_memory_grid
 from rnnbench import registry
+from rnnbench.cli import build_parser
 from rnnbench.config import memory_grid_config, validate_config, validate_grids
 from rnnbench.errors import ConfigError
 from rnnbench.experiment.spec import MODEL_KEYS, RECURRENT_ARCHS, TRAINING_DEFAULTS
 from rnnbench.models import build_model
-from rnnbench.models.summary import register as register_summary
 from rnnbench.names import ARCHITECTURES, RECURRENT
 from test_models import make_meta
 
@@ -68,8 +67,7 @@ def test_names_spec_keys_and_defaults_derive_from_the_registry() -> None:
 
 
 def test_summary_has_an_option_for_every_model_key() -> None:
-    parser = argparse.ArgumentParser()
-    register_summary(parser.add_subparsers())
+    parser = build_parser(["summary"])
     summary = parser._subparsers._group_actions[0].choices["summary"]  # type: ignore[union-attr]
     options = {opt for action in summary._actions for opt in action.option_strings}
     assert {f"--{key.replace('_', '-')}" for key in MODEL_KEYS} <= options
@@ -105,6 +103,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from rnnbench import registry
+from rnnbench.cli import build_parser
 
 
 @dataclass(frozen=True)

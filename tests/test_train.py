@@ -17,10 +17,11 @@ import torch
 import rnnbench
 from rnnbench.analysis.collect import collect_runs
 from rnnbench.analysis.compare import comparison_table
+from rnnbench.cli import build_parser
 from rnnbench.data.arrays import IGNORE_INDEX, SPLITS, EncodedMeta, Split, save_encoded
 from rnnbench.metrics import compute_metrics
 from rnnbench.models import native
-from rnnbench.train import NONDETERMINISTIC_KEYS, SpecError, cli, loop, report, run_training
+from rnnbench.train import NONDETERMINISTIC_KEYS, SpecError, loop, report, run_training
 from rnnbench.train.checkpoint import load_model
 
 LENGTH = 10
@@ -473,9 +474,7 @@ def test_bad_spec_fails_before_writing_results(
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnbench")
-    cli.register(parser.add_subparsers(dest="command"))
-    return parser
+    return build_parser(["train"])
 
 
 def test_cli_trains_and_rejects_bad_specs(

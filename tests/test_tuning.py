@@ -32,7 +32,7 @@ from rnnbench.experiment.tuning import (
     tuned_cells,
     write_selection,
 )
-from rnnbench.train.cli import _tuned_lr
+from rnnbench.train.job import _tuned_lr
 
 LRS = [3.0e-4, 1.0e-3, 3.0e-3, 1.0e-2]
 

@@ -2,8 +2,11 @@
 
 The workflow declares them as each rule's ``code`` input, so editing any module a job
 runs reruns that job (Snakemake's mtime trigger), and no list is kept by hand. A command's
-files are ``cli.py`` (which parses every command) and the import closure of the module
-that carries the command out, read statically with :mod:`ast`:
+files are the command line's own (``rnnbench/cli/__init__.py``, which parses every command,
+and the module of :mod:`rnnbench.cli` that wires this one, e.g. ``cli/analysis.py`` for
+``compare``: the other wiring modules give only their commands' names and help) and the
+import closure of what the command's options and handler import, read statically with
+:mod:`ast`:
 
 - every ``import rnnbench...`` / ``from rnnbench... import ...``, inside functions too
   (the lazy imports that keep data jobs free of torch);
@@ -50,10 +53,20 @@ def imported_modules(path: Path, package_dir: Path, top_only: bool = False) -> f
     """The rnnbench modules one file imports, or names as a string, anywhere in it
     (``top_only``: in its module-level statements only)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    package = _module_name(path, package_dir)
-    package = package if path.name == "__init__.py" else package.rpartition(".")[0]
+    nodes = tree.body if top_only else list(ast.walk(tree))
+    return _named_modules(nodes, _package_of(path, package_dir), package_dir)
+
+
+def _package_of(path: Path, package_dir: Path) -> str:
+    """The package a file's relative imports start from."""
+    name = _module_name(path, package_dir)
+    return name if path.name == "__init__.py" else name.rpartition(".")[0]
+
+
+def _named_modules(nodes: list[ast.AST], package: str, package_dir: Path) -> frozenset[str]:
+    """The rnnbench modules these nodes import or name as a string (nodes of a file of
+    ``package``)."""
     names: set[str] = set()
-    nodes = tree.body if top_only else ast.walk(tree)
     for node in nodes:
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
@@ -77,12 +90,15 @@ def _with_parents(name: str) -> list[str]:
 
 
 def closure(
-    *modules: str, package_dir: Path = PACKAGE_DIR, dispatchers: tuple[str, ...] = ()
+    *modules: str,
+    package_dir: Path = PACKAGE_DIR,
+    dispatchers: tuple[str, ...] = (),
+    leave_out: tuple[str, ...] = (),
 ) -> list[Path]:
     """Every file the modules execute when imported and run (see the module docstring).
-    Of a ``dispatcher`` (cli.py: its functions import what one command needs) only the
-    module-level imports are followed."""
-    seen: set[str] = set()
+    Of a ``dispatcher`` (the cli modules: their functions import what one command needs)
+    only the module-level imports are followed; ``leave_out`` modules are not followed."""
+    seen: set[str] = set(leave_out)
     todo = [parent for name in modules for parent in _with_parents(name)]
     while todo:
         name = todo.pop()
@@ -92,48 +108,83 @@ def closure(
         seen.add(name)
         for imported in imported_modules(path, package_dir, name in dispatchers):
             todo.extend(_with_parents(imported))
-    files = {module_file(name, package_dir) for name in seen}
+    files = {module_file(name, package_dir) for name in seen - set(leave_out)}
     for path in list(files):
         files.update(p for p in path.parent.iterdir() if p.suffix in NATIVE_SUFFIXES)
     return sorted(files)
 
 
-def command_modules(command: str, package_dir: Path = PACKAGE_DIR) -> list[str]:
-    """The modules that carry out ``rnnbench <command>``: the one registering it (a
-    heavy command), else those that the command's function in cli.py imports."""
-    from rnnbench.cli import HEAVY_COMMANDS
+CLI = "rnnbench.cli"
 
-    for module, commands in HEAVY_COMMANDS.items():
-        if command in commands:
-            return [module]
-    function = f"_cmd_{command.replace('-', '_')}"
-    tree = ast.parse((package_dir / "cli.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            found = {
-                sub.module
-                for sub in ast.walk(node)
-                if isinstance(sub, ast.ImportFrom) and (sub.module or "").startswith("rnnbench")
-            }
-            found |= {
-                f"{sub.module}.{alias.name}"
-                for sub in ast.walk(node)
-                if isinstance(sub, ast.ImportFrom) and (sub.module or "").startswith("rnnbench")
-                for alias in sub.names
-                if module_file(f"{sub.module}.{alias.name}", package_dir)
-            }
-            return sorted(found)
-    raise ValueError(f"no rnnbench command {command!r} (no {function} in cli.py)")
+
+def wiring_modules(package_dir: Path = PACKAGE_DIR) -> list[str]:
+    """The modules of :mod:`rnnbench.cli` that wire commands (each ``Command(...)``)."""
+    found = []
+    for path in sorted((package_dir / "cli").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        if any(_is_command(node) for node in ast.walk(tree)):
+            found.append(f"{CLI}.{path.stem}")
+    return found
+
+
+def _is_command(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Command"
+    )
+
+
+def _command_call(tree: ast.Module, command: str) -> ast.Call | None:
+    """The ``Command("<command>", ...)`` of a wiring module, if it wires the command."""
+    for node in ast.walk(tree):
+        if _is_command(node) and node.args and getattr(node.args[0], "value", None) == command:
+            return node
+    return None
+
+
+def _functions_used(start: ast.AST, functions: dict[str, ast.FunctionDef]) -> list[ast.AST]:
+    """The module's functions that ``start`` names, and those they name, and so on."""
+    used: dict[str, ast.FunctionDef] = {}
+    todo = [start]
+    while todo:
+        for node in ast.walk(todo.pop()):
+            if isinstance(node, ast.Name) and node.id in functions and node.id not in used:
+                used[node.id] = functions[node.id]
+                todo.append(functions[node.id])
+    return list(used.values())
+
+
+def command_modules(command: str, package_dir: Path = PACKAGE_DIR) -> list[str]:
+    """The modules that carry out ``rnnbench <command>``: the wiring module of the cli
+    package that declares it, and what its options and handler functions import (the
+    helpers of that module they call included)."""
+    for module in wiring_modules(package_dir):
+        path = module_file(module, package_dir)
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        call = _command_call(tree, command)
+        if call is None:
+            continue
+        functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        nodes = [sub for f in _functions_used(call, functions) for sub in ast.walk(f)]
+        found = _named_modules(nodes, _package_of(path, package_dir), package_dir)
+        return sorted({module, *found})
+    raise ValueError(f"no rnnbench command {command!r} (no Command({command!r}, ...) in cli/)")
 
 
 def command_files(*commands: str, package_dir: str | Path = PACKAGE_DIR) -> list[str]:
     """Every source file ``rnnbench <command>`` executes (for each command), as strings,
     read from the package at ``package_dir`` (the workflow's own copy of the sources)."""
     package_dir = Path(package_dir).resolve()
-    modules = ["rnnbench.__main__", "rnnbench.cli"]
+    modules = ["rnnbench.__main__", CLI]
     for command in commands:
         modules += command_modules(command, package_dir)
-    found = closure(*modules, package_dir=package_dir, dispatchers=("rnnbench.cli",))
+    wiring = wiring_modules(package_dir)
+    found = closure(
+        *modules,
+        package_dir=package_dir,
+        dispatchers=(CLI, *wiring),
+        # The other wiring modules run too, but only to list their commands' names and help.
+        leave_out=tuple(m for m in wiring if m not in modules),
+    )
     files = [str(path) for path in found]
     if any(path.endswith("models/build.py") for path in files):
         from rnnbench.registry import extra_module_files

@@ -22,12 +22,10 @@ This module imports neither torch nor pandas: it must answer in well under a sec
 
 from __future__ import annotations
 
-import argparse
 import csv
 import math
 import os
 import re
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -475,59 +473,3 @@ def format_table(cells: Sequence[CellProgress], states: Iterable[str] | None = N
     if any(c.eta_is_bound and c.state in ("running", "stalled") for c in cells):
         lines.append("≤: early stopping may end the run sooner")
     return "\n".join(lines)
-
-
-# --- the command ---------------------------------------------------------------------------
-
-
-def register(subparsers: Any) -> None:
-    """Add the ``progress`` subcommand to an ``argparse`` subparsers object."""
-    parser = subparsers.add_parser(
-        "progress",
-        help="the training grid's state: done, running (epoch, ETA), waiting",
-        description="Print the training grid's state from the files the jobs write "
-        "(metrics.json, history.csv, checkpoint.pt, logs/train): works while Snakemake or "
-        "Slurm runs. Run it from the workflow directory with the same --configfile "
-        "overlays as the snakemake command.",
-    )
-    parser.add_argument(
-        "overlays",
-        nargs="*",
-        metavar="PRESET",
-        help="config overlays (a preset) merged into config.yaml, like --configfile",
-    )
-    parser.add_argument(
-        "--configfile",
-        nargs="+",
-        default=[],
-        metavar="FILE",
-        help="config overlays merged into config.yaml, as given to snakemake",
-    )
-    parser.add_argument(
-        "--dataset",
-        action="append",
-        metavar="NAME",
-        help="only this dataset's cells (repeatable; default: datasets_to_run)",
-    )
-    parser.add_argument(
-        "--state",
-        action="append",
-        choices=STATES,
-        help="list only cells in this state (repeatable); the summary still counts all",
-    )
-    parser.add_argument(
-        "-d",
-        "--directory",
-        default=".",
-        help="the workflow directory (as snakemake -d; default: the current directory)",
-    )
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    overlays = [*args.overlays, *args.configfile]
-    files = config_files(Path(args.directory), overlays)
-    print(f"config: {' + '.join(str(f) for f in files)}", file=sys.stderr)
-    cells = grid_progress(args.directory, overlays, args.dataset)
-    print(format_table(cells, args.state))
-    return 0

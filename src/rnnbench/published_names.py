@@ -17,6 +17,12 @@ from typing import Any
 from rnnbench.experiment.grid import BY_KEY, blocks
 from rnnbench.experiment.tasks import TASKS
 
+# The published-vs-measured verdict's defaults (rnnbench.analysis.published.verdict): the
+# tolerance around a published value and the confidence of the measured mean's interval.
+# Here, not there, so that `rnnbench published`'s options need no pandas.
+TOLERANCE = 0.02
+CONFIDENCE = 0.95
+
 # The test_* metrics of runs.csv per task, i.e. the keys of metrics.json's "test" scores.
 TASK_METRICS: dict[str, tuple[str, ...]] = {name: task.test_metrics for name, task in TASKS.items()}
 

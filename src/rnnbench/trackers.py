@@ -22,7 +22,6 @@ extra ``pip install rnnbench[trackers]``; nothing else in rnnbench imports them.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import json
@@ -299,27 +298,3 @@ def export(tracker: str, out: Path, runs_csv: Path, workdir: Path = Path()) -> d
     index = {"tracker": tracker, "runs": {c.name: c.fingerprint for c in cells}, **counts}
     write_json_atomic(out / INDEX, index)
     return counts
-
-
-def run(args: argparse.Namespace) -> int:
-    counts = export(args.to, Path(args.dir), Path(args.runs))
-    print(
-        f"{args.to}: {counts['written']} run(s) written, {counts['unchanged']} unchanged, "
-        f"{counts['removed']} removed, in {args.dir}; open it with: "
-        + OPEN_COMMANDS[args.to].format(dir=args.dir)
-    )
-    return 0
-
-
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "export",
-        help="the runs in TensorBoard or MLflow (needs the trackers extra)",
-        description=__doc__.split("\n\n")[0],
-    )
-    parser.add_argument("--to", choices=TRACKERS, required=True, help="the tracker")
-    parser.add_argument("dir", help="the export directory (a TensorBoard logdir / MLflow store)")
-    parser.add_argument(
-        "--runs", default="results/summary/runs.csv", help="runs.csv (default: %(default)s)"
-    )
-    parser.set_defaults(func=run)

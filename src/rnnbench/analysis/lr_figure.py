@@ -17,7 +17,6 @@ as text, no date).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from pathlib import Path
@@ -190,23 +189,3 @@ def lr_figure(selected_paths: list[str | Path], dataset: str, out_svg: str | Pat
         with atomic_path(out_svg) as tmp:
             fig.savefig(tmp, format="svg", bbox_inches="tight", metadata={"Date": None})
         plt.close(fig)
-
-
-def register(subparsers: Any) -> None:
-    """Add the ``lr-figure`` subcommand to an ``argparse`` subparsers object."""
-    parser = subparsers.add_parser(
-        "lr-figure",
-        help="a dataset's lr-sensitivity figure from its selected.json files",
-        description="Validation headline metric vs learning rate of every tuning trial, "
-        "one line per architecture x optimizer, one panel per length, selected lr ringed.",
-    )
-    parser.add_argument("--selected", nargs="*", default=[], help="selected.json files")
-    parser.add_argument("--dataset", required=True)
-    parser.add_argument("--out", required=True, help="output file (.svg)")
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    lr_figure(args.selected, args.dataset, args.out)
-    log.info("wrote %s", args.out)
-    return 0

@@ -36,7 +36,6 @@ glyph paths) and no date is written, so the same data gives byte-identical files
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import math
@@ -1033,24 +1032,3 @@ def plot_all(runs_csv: str | Path, dataset: str, out_dir: str | Path) -> list[st
         plot(kind, runs, dataset, out)
         written.append(out)
     return written
-
-
-def register(subparsers: Any) -> None:
-    """Add the ``plot`` subcommand to an ``argparse`` subparsers object."""
-    parser = subparsers.add_parser(
-        "plot",
-        help="draw one figure of one dataset from runs.csv",
-        description="Draw one figure (SVG) of one dataset from the runs table. "
-        "A figure with nothing to show says 'no data' instead of failing.",
-    )
-    parser.add_argument("--runs", required=True, help="runs table (results/summary/runs.csv)")
-    parser.add_argument("--dataset", required=True, help="dataset name as in runs.csv")
-    parser.add_argument("--kind", required=True, choices=PLOT_KINDS)
-    parser.add_argument("--out", required=True, help="output file (.svg)")
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    plot(args.kind, read_runs(args.runs), args.dataset, args.out)
-    log.info("wrote %s", args.out)
-    return 0

@@ -35,7 +35,6 @@ over seeds that solved it and seeds at chance describes none of them.
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import math
@@ -52,9 +51,8 @@ from rnnbench.analysis.formats import fmt_ci, fmt_float, fmt_value, text
 from rnnbench.analysis.htmlpage import page, styled_table
 from rnnbench.analysis.sanity import union_flags
 from rnnbench.io import atomic_path, write_text_atomic
+from rnnbench.published_names import CONFIDENCE, TOLERANCE
 
-TOLERANCE = 0.02
-CONFIDENCE = 0.95
 # Float noise must not turn |0.532 - 0.512| = 0.020000000000000018 into "not reproduced".
 _EPS = 1e-9
 
@@ -443,38 +441,3 @@ def write_published(
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
     write_text_atomic(html_path, render_html(table, title))
-
-
-# --- command line ----------------------------------------------------------------------
-
-
-def cmd_published(args: argparse.Namespace) -> int:
-    from rnnbench.analysis.collect import read_runs_csv
-
-    published = load_published(args.config_json)
-    runs = read_runs_csv(args.runs)
-    table = published_vs_measured(runs, published, args.tolerance, confidence=args.confidence)
-    write_published(table, args.csv, args.html, args.title)
-    return 0
-
-
-def register(subparsers: Any) -> None:
-    """Add the ``published`` subcommand to an argparse subparsers object."""
-    p = subparsers.add_parser(
-        "published",
-        help="published vs measured (CSV + HTML)",
-        description="Set each published number (the config's `published` list) beside the "
-        "measured mean over seeds, with the difference and a verdict.",
-    )
-    p.add_argument("--runs", required=True, help="runs.csv from `aggregate`")
-    p.add_argument(
-        "--config-json",
-        required=True,
-        help="the config's `published` list as JSON (or a config object holding it)",
-    )
-    p.add_argument("--csv", required=True)
-    p.add_argument("--html", required=True)
-    p.add_argument("--tolerance", type=float, default=TOLERANCE)
-    p.add_argument("--confidence", type=float, default=CONFIDENCE)
-    p.add_argument("--title", default="Published vs measured")
-    p.set_defaults(func=cmd_published)

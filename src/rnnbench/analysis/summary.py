@@ -16,7 +16,6 @@ reports/workflow.rst; its links open the result in the report).
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -679,24 +678,6 @@ def render_rst(sections: list[tuple[str, list[Statement]]]) -> str:
     return "\n".join(lines)
 
 
-def cmd_summarize(args: argparse.Namespace) -> int:
-    from rnnbench.analysis.collect import load_datacards, read_runs_csv
-    from rnnbench.analysis.published import load_published
-
-    runs = read_runs_csv(args.runs)
-    datasets, baselines = [], {}
-    for item in args.dataset:
-        name, _, path = item.partition("=")
-        datasets.append(name)
-        baselines[name] = read_json(path, AnalysisError) if path else None
-    published = load_published(args.published_json) if args.published_json else []
-    sections = build_summary(runs, datasets, baselines, published, load_datacards(args.datacard))
-    write_text_atomic(args.md, render_markdown(sections))
-    if args.rst:
-        write_text_atomic(args.rst, render_rst(sections))
-    return 0
-
-
 def union_published(config_paths: Sequence[str | Path], datasets: Sequence[str]) -> list[Any]:
     """The ``published`` entries of every config file (config.yaml, presets/*.yaml), each
     once, in file order, kept when its dataset has runs: every seed experiment run."""
@@ -714,12 +695,6 @@ def union_published(config_paths: Sequence[str | Path], datasets: Sequence[str])
                 seen.add(key)
                 entries.append(entry)
     return entries
-
-
-def cmd_summarize_all(args: argparse.Namespace) -> int:
-    """Every finished experiment in one place (see :func:`summarize_all`)."""
-    summarize_all(args.metrics, args.configs, args.baselines_dir, args.out_dir, args.datacards)
-    return 0
 
 
 def summarize_all(
@@ -750,44 +725,3 @@ def summarize_all(
     sections = build_summary(runs, datasets, baselines, published, cards)
     write_text_atomic(out / "summary.md", render_markdown(sections, root=str(out)))
     return datasets
-
-
-def register(subparsers: Any) -> None:
-    """Add the ``summarize`` subcommand to an argparse subparsers object."""
-    p = subparsers.add_parser(
-        "summarize",
-        help="the answer first: a summary per dataset (Markdown + RST)",
-        description="Summarize every dataset's results in words and numbers: best cell "
-        "and cells not significantly worse, length and optimizer effects, flagged runs, "
-        "published numbers' verdicts.",
-    )
-    p.add_argument("--runs", required=True, help="runs.csv from `aggregate`")
-    p.add_argument(
-        "--dataset",
-        action="append",
-        default=[],
-        help="NAME or NAME=baselines.json (repeat; the order of the summary)",
-    )
-    p.add_argument("--published-json", default=None, help="the config's `published` list")
-    p.add_argument(
-        "--datacard", action="append", default=[], help="a dataset's datacard.json (repeat)"
-    )
-    p.add_argument("--md", required=True, help="summary.md")
-    p.add_argument("--rst", default=None, help="summary.rst for the report's landing page")
-    p.set_defaults(func=cmd_summarize)
-
-    p = subparsers.add_parser(
-        "summarize-all",
-        help="every finished experiment in one place: runs on disk, every preset's "
-        "published numbers",
-    )
-    p.add_argument("--metrics", nargs="*", default=[], help="every metrics.json on disk")
-    p.add_argument(
-        "--configs", nargs="*", default=[], help="config.yaml and presets/*.yaml (published)"
-    )
-    p.add_argument("--baselines-dir", default="results/baselines")
-    p.add_argument(
-        "--datacards", nargs="*", default=[], help="the datasets' datacard.json (leakage flag)"
-    )
-    p.add_argument("--out-dir", default=f"{SUMMARY_ROOT}/all")
-    p.set_defaults(func=cmd_summarize_all)

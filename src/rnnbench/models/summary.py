@@ -1,4 +1,4 @@
-"""A Keras ``model.summary()``-like table, and the ``rnnbench summary`` subcommand.
+"""A Keras ``model.summary()``-like table, as ``rnnbench summary`` prints it.
 
 The table lists the leaf layers in the order the data flows through them, with output
 shape and parameter count, then the totals. It is how a preset is checked against a
@@ -7,7 +7,6 @@ published model: ``rnnbench summary --arch flatten`` must say "Total params: 171
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import Any
@@ -16,7 +15,6 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from rnnbench import registry
 from rnnbench.cost import cell_cost, human_bytes
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models.build import build_model
@@ -121,75 +119,24 @@ def format_summary(model: nn.Module, meta: EncodedMeta) -> str:
     return "\n".join(text.rstrip() for text in lines)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``summary`` subcommand; its ``func`` default is :func:`run`."""
-    parser = subparsers.add_parser(
-        "summary",
-        help="print a model's layers and parameter counts (Keras-style)",
-        description="Build one model for a dataset shape and print its layer table.",
-    )
-    parser.add_argument("--arch", required=True, help=f"one of: {', '.join(registry.names())}")
-    parser.add_argument("--task", default="sentiment", help="sentiment | ner | memory")
-    parser.add_argument(
-        "--vocab", type=int, default=None, help="vocabulary size (default 10000; 0 for memory)"
-    )
-    parser.add_argument("--length", type=int, default=120, help="sequence length L")
-    parser.add_argument("--num-classes", type=int, default=2, help="classes, or tags for ner")
-    parser.add_argument("--padding", default="post", help="post | pre")
-    parser.add_argument(
-        "--batch-size", type=int, default=32, help="for the memory estimate (default 32)"
-    )
-    parser.add_argument(
-        "--optimizer", default="adam", help="for the memory estimate's optimizer state"
-    )
-    hp = parser.add_argument_group("model hparams (default: the arch's config defaults)")
-    for key, spec in registry.model_fields().items():
-        kind = spec.metadata["kind"]
-        kwargs: dict[str, Any] = {
-            "default": None,
-            "dest": f"hp_{key}",
-            "help": spec.metadata["doc"],
-        }
-        if kind == "int":
-            kwargs["type"] = int
-        elif kind == "fraction":
-            kwargs["type"] = float
-        else:
-            kwargs["choices"] = spec.metadata["choices"]
-        hp.add_argument(f"--{key.replace('_', '-')}", **kwargs)
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Print the summary table; 0 on success, 2 (with a message on stderr) on bad input."""
-    vocab = args.vocab if args.vocab is not None else (0 if args.task == "memory" else 10000)
-    meta = EncodedMeta(
-        dataset="summary",
-        task=args.task,
-        length=args.length,
-        padding=args.padding,
-        truncating="post",
-        vocab_size=vocab,
-        num_classes=args.num_classes,
-    )
-    hparams = {
-        key: getattr(args, f"hp_{key}")
-        for key in registry.model_keys()
-        if getattr(args, f"hp_{key}", None) is not None
-    }
+def print_summary(
+    arch: str, meta: EncodedMeta, hparams: dict[str, Any], *, optimizer: str, batch_size: int
+) -> int:
+    """Print the model's layer table and its training memory estimate (``rnnbench
+    summary``); 0 on success, 2 (with a message on stderr) on bad input."""
     try:
         cost = cell_cost(
-            args.arch,
+            arch,
             hparams,
-            task=args.task,
-            length=args.length,
-            vocab_size=vocab,
-            num_classes=args.num_classes,
-            optimizer=args.optimizer,
-            batch_size=args.batch_size,
+            task=meta.task,
+            length=meta.length,
+            vocab_size=meta.vocab_size,
+            num_classes=meta.num_classes,
+            optimizer=optimizer,
+            batch_size=batch_size,
         )
         estimate = (
-            f"Training memory estimate (batch {args.batch_size}, optimizer {args.optimizer}): "
+            f"Training memory estimate (batch {batch_size}, optimizer {optimizer}): "
             f"{cost.describe()}"
         )
         if cost.weights > physical_memory():
@@ -200,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        table = format_summary(build_model(args.arch, meta, hparams), meta)
+        table = format_summary(build_model(arch, meta, hparams), meta)
     except (ValueError, KeyError) as error:
         print(f"rnnbench summary: error: {error}", file=sys.stderr)
         return 2

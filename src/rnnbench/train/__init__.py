@@ -1,6 +1,6 @@
 """The training job: spec -> trained model, metrics.json, history.csv.
 
-``run_training`` is the entry point; ``rnnbench.train.cli`` wraps it as ``rnnbench train``.
+``run_training`` is the entry point; ``rnnbench.train.job`` runs it for ``rnnbench train``.
 Names are imported on first use (PEP 562) so that validating a spec at workflow parse
 time (``rnnbench.experiment.spec``) does not import torch.
 """

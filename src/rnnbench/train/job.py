@@ -1,8 +1,9 @@
-"""``rnnbench train``: one training job, as the Snakemake rule calls it."""
+"""One training job as the Snakemake rule runs it (``rnnbench train``, wired in
+:mod:`rnnbench.cli.train`): read the spec, apply a tuned cell's selected lr, train, and
+read back what was written. Returns the job's exit status."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -15,33 +16,6 @@ from rnnbench.train.loop import run_training
 
 EXIT_BAD_SPEC = 2
 EXIT_DAMAGED_OUTPUT = 3
-
-
-def register(subparsers: Any) -> None:
-    """Add the ``train`` subcommand to an ``argparse`` subparsers object."""
-    parser = subparsers.add_parser(
-        "train",
-        help="train one (dataset, arch, optimizer, length, seed) spec",
-        description="Train one spec on an encoded .npz; writes metrics.json, history.csv "
-        "and model.pt into --out. Resumes from --out/checkpoint.pt if a killed run left one.",
-    )
-    parser.add_argument("--data", required=True, help="encoded dataset (.npz)")
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument(
-        "--spec",
-        required=True,
-        help='JSON object {"dataset","arch","optimizer","length","seed","hparams"}; '
-        "@FILE reads it from a file",
-    )
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
-    parser.add_argument(
-        "--lr-from",
-        default=None,
-        metavar="SELECTED_JSON",
-        help="a tuned cell's selected.json (rnnbench tune-select): train at its selected lr "
-        '(default: the one the spec names, as hparams.lr = {"tuned": PATH})',
-    )
-    parser.set_defaults(func=run)
 
 
 def _parse_spec(text: str) -> dict[str, Any]:
@@ -78,8 +52,12 @@ def _tuned_lr(
     return spec, {"lr_tuning": annotation}
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the job; 0 on success (status ok or diverged), 2 for a bad spec."""
+def run_job(
+    data: str, out: str, spec_text: str, threads: int = 1, lr_from: str | None = None
+) -> int:
+    """Run the job; 0 on success (status ok or diverged), 2 for a bad spec, 3 for an
+    output that was not written or cannot be read back. ``spec_text``: the spec as JSON,
+    or ``@FILE``."""
     # The rule redirects stderr to the job's log; a caller that already set up
     # logging keeps its own handlers (basicConfig does nothing then).
     logging.basicConfig(
@@ -90,13 +68,13 @@ def run(args: argparse.Namespace) -> int:
     # Per-epoch progress is INFO; show it even under a caller's WARNING-level root logger.
     logging.getLogger("rnnbench.train").setLevel(logging.INFO)
     try:
-        spec, extra = _tuned_lr(_parse_spec(args.spec), args.lr_from)
-        run_training(args.data, args.out, spec, threads=args.threads, extra_metrics=extra)
+        spec, extra = _tuned_lr(_parse_spec(spec_text), lr_from)
+        run_training(data, out, spec, threads=threads, extra_metrics=extra)
     except SpecError as err:
         # print, not log: the message must reach stderr whatever logging setup the caller has.
         print(f"rnnbench train: invalid spec: {err}", file=sys.stderr)
         return EXIT_BAD_SPEC
-    return check_outputs(args.out)
+    return check_outputs(out)
 
 
 def check_outputs(out_dir: str) -> int:
