@@ -28,10 +28,6 @@ def _load_json(path: str) -> dict[str, Any]:
     return read_json(path, AnalysisError, "baselines")
 
 
-def _runs_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--runs", required=True, help="runs.csv from `aggregate`")
-
-
 # --- baselines, aggregate ---------------------------------------------------------------
 
 
@@ -138,7 +134,7 @@ def _cmd_aggregate(args: argparse.Namespace) -> int:
 
 
 def _compare_options(p: argparse.ArgumentParser) -> None:
-    _runs_option(p)
+    p.add_argument("--runs", required=True, help="runs.csv from `aggregate`")
     p.add_argument("--dataset", required=True)
     p.add_argument("--baselines", default=None, help="baselines JSON from `baselines`")
     p.add_argument("--csv", required=True)
@@ -169,7 +165,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _solved_by_size_options(p: argparse.ArgumentParser) -> None:
-    _runs_option(p)
+    p.add_argument("--runs", required=True, help="runs.csv from `aggregate`")
     p.add_argument("--dataset", required=True)
     p.add_argument("--csv", required=True)
     p.add_argument("--html", required=True)
@@ -186,7 +182,7 @@ def _cmd_solved_by_size(args: argparse.Namespace) -> int:
 def _published_options(p: argparse.ArgumentParser) -> None:
     from rnnbench.published_names import CONFIDENCE, TOLERANCE
 
-    _runs_option(p)
+    p.add_argument("--runs", required=True, help="runs.csv from `aggregate`")
     p.add_argument(
         "--config-json",
         required=True,
@@ -244,11 +240,11 @@ def _cmd_lr_figure(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- the summary ----------------------------------------------------------------------------
+# --- the summary: in words, one dataset or every finished experiment ------------------------
 
 
 def _summarize_options(p: argparse.ArgumentParser) -> None:
-    _runs_option(p)
+    p.add_argument("--runs", required=True, help="runs.csv from `aggregate`")
     p.add_argument(
         "--dataset",
         action="append",

@@ -21,10 +21,13 @@ def _split_paths(prefix: str, suffix: str) -> dict[str, str]:
     return {split: f"{prefix}/{split}{suffix}" for split in SPLITS}
 
 
-def _dataset_args(p: argparse.ArgumentParser, name: bool = True) -> None:
+def _dataset_args(p: argparse.ArgumentParser, *paths: str, name: bool = True) -> None:
+    """``--dataset`` (``name``), ``--dataset-config``, then each of ``paths`` (required)."""
     if name:
         p.add_argument("--dataset", required=True)
     p.add_argument("--dataset-config", required=True, help="the dataset's config as JSON")
+    for path in paths:
+        p.add_argument(path, required=True)
 
 
 # --- check-config, fetch ------------------------------------------------------------------
@@ -67,9 +70,9 @@ def _split_options(p: argparse.ArgumentParser) -> None:
     _dataset_args(p)
     p.add_argument(
         "--source",
+        metavar="KEY=PATH",
         action="append",
         required=True,
-        metavar="KEY=PATH",
         help="fetched file per source key (all, or train/validation/test; format lines: "
         "all.<label> or <split>.<label>)",
     )
@@ -92,9 +95,7 @@ def _cmd_split(args: argparse.Namespace) -> int:
 
 
 def _tokenize_options(p: argparse.ArgumentParser) -> None:
-    _dataset_args(p, name=False)
-    p.add_argument("--input", required=True)
-    p.add_argument("--out", required=True)
+    _dataset_args(p, "--input", "--out", name=False)
 
 
 def _cmd_tokenize(args: argparse.Namespace) -> int:
@@ -105,9 +106,7 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
 
 
 def _vocab_options(p: argparse.ArgumentParser) -> None:
-    _dataset_args(p, name=False)
-    p.add_argument("--tokens-dir", required=True)
-    p.add_argument("--out", required=True)
+    _dataset_args(p, "--tokens-dir", "--out", name=False)
 
 
 def _cmd_vocab(args: argparse.Namespace) -> int:
