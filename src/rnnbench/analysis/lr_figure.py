@@ -10,6 +10,8 @@ instead (the best lr may lie beyond: widen the range). The
 numbers come from the ``selected.json`` files (rnnbench.experiment.tuning), which hold every trial's
 validation score, so the figure shows exactly what the selection saw. Diverged trials
 (no validation score) are marked with an "x" on the panel's bottom edge.
+:mod:`rnnbench.analysis.lr_trials` reads the files and arranges the panels; this module
+draws them.
 
 Output is deterministic as in :mod:`rnnbench.analysis.plots` (salted SVG ids, text kept
 as text, no date).
@@ -17,7 +19,6 @@ as text, no date).
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from rnnbench.analysis.collect import AnalysisError
+from rnnbench.analysis.lr_trials import figure_data, read_selections
 from rnnbench.io import atomic_path
-from rnnbench.names import OPTIMIZERS
 
 log = logging.getLogger("rnnbench.analysis.lr_figure")
 
@@ -46,77 +46,54 @@ SELECTED_RING, EDGE_RING = "o", "s"  # around the selected lr; a square at the e
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "h", "<", ">")
 
 
-def read_selections(paths: list[str | Path]) -> list[dict[str, Any]]:
-    selections = []
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                record = json.load(handle)
-        except (OSError, ValueError) as err:
-            raise AnalysisError(f"{path}: cannot read the lr selection: {err}") from None
-        if not isinstance(record, dict) or not isinstance(record.get("trials"), list):
-            raise AnalysisError(f"{path}: not a selection file (rnnbench tune-select)")
-        selections.append(record)
-    return selections
-
-
 def draw(selections: list[dict[str, Any]], dataset: str) -> plt.Figure:
     """The figure (see the module doc); a "no data" figure when there is nothing."""
-    selections = [s for s in selections if s.get("dataset") == dataset]
-    title = f"{dataset}: learning-rate sensitivity (tuning trials)"
-    if not selections:
+    data = figure_data(selections, dataset)
+    if not data.rows:
         fig, ax = plt.subplots(figsize=(6.4, 3.0), layout="constrained")
         ax.set_axis_off()
         ax.text(0.5, 0.5, "no data: no tuned cells", ha="center", va="center", color="0.35")
-        fig.suptitle(title)
+        fig.suptitle(data.title)
         return fig
-    lengths = sorted({int(s["length"]) for s in selections})
-    lines = list(dict.fromkeys((s["arch"], s["optimizer"]) for s in selections))
-    archs = list(dict.fromkeys(arch for arch, _ in lines))
-    by_optimizer = len(lines) > len(archs)  # some arch has several optimizers
-    rows = archs if by_optimizer else [None]
-    optimizers = [o for o in OPTIMIZERS if any(o == opt for _, opt in lines)]
-    optimizers = list(dict.fromkeys([*optimizers, *(o for _, o in lines)]))
-    colors = plt.get_cmap("tab10")
+    rows, columns = len(data.rows), len(data.rows[0])
     fig, axes = plt.subplots(
-        len(rows),
-        len(lengths),
-        figsize=(4.2 * len(lengths) + 2.2, 3.6 * len(rows)),
+        rows,
+        columns,
+        figsize=(4.2 * columns + 2.2, 3.6 * rows),
         squeeze=False,
         sharey=True,
         sharex=True,
         layout="constrained",
     )
-    metric = selections[0].get("metric", "validation metric")
-    diverged = edges = 0
-    for row_axes, row in zip(axes, rows, strict=True):
-        for ax, length in zip(row_axes, lengths, strict=True):
-            for i, (arch, optimizer) in enumerate(lines):
-                if row is not None and arch != row:
-                    continue
-                record = next(
-                    (
-                        s
-                        for s in selections
-                        if (s["arch"], s["optimizer"], int(s["length"]))
-                        == (arch, optimizer, length)
-                    ),
-                    None,
+    colors = plt.get_cmap("tab10")
+    for row_axes, row in zip(axes, data.rows, strict=True):
+        for ax, panel in zip(row_axes, row, strict=True):
+            for line in panel.lines:
+                style = line.style
+                _draw_line(
+                    ax, line.record, colors(style % 10), MARKERS[style % len(MARKERS)], line.label
                 )
-                if record is None:
-                    continue
-                k = optimizers.index(optimizer) if by_optimizer else i
-                label = optimizer if by_optimizer else f"{arch} / {optimizer}"
-                diverged += _draw_line(ax, record, colors(k % 10), MARKERS[k % len(MARKERS)], label)
-                edges += bool(record.get("at_edge"))
-            ax.set_xscale("log")
-            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            ax.xaxis.set_minor_formatter(NullFormatter())
-            ax.set_title(f"{row}, length {length}" if row is not None else f"length {length}")
-            ax.set_xlabel("learning rate (log scale)")
-            ax.grid(True, which="major", alpha=0.4)
-        row_axes[0].set_ylabel(metric)
+            _lr_axis(ax, panel.title)
+        row_axes[0].set_ylabel(data.metric)
+    fig.legend(*_legend(axes, data.edges), loc="outside right center", frameon=False)
+    fig.suptitle(data.title)
+    fig.text(0.01, 0.0, data.note, ha="left", va="top", fontsize=8.5, color="0.25")
+    return fig
+
+
+def _lr_axis(ax: plt.Axes, title: str) -> None:
+    """A panel's log learning-rate axis (ticks at 1, 2 and 5 per decade), title and grid."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_title(title)
+    ax.set_xlabel("learning rate (log scale)")
+    ax.grid(True, which="major", alpha=0.4)
+
+
+def _legend(axes: Any, edges: int) -> tuple[list[Any], list[str]]:
+    """One entry per line label over all panels, then the rings' meaning."""
     handles, labels = axes[0][0].get_legend_handles_labels()
     for ax in axes.flat[1:]:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -128,16 +105,7 @@ def draw(selections: list[dict[str, Any]], dataset: str) -> plt.Figure:
     if edges:
         handles.append(_ring(EDGE_RING, "0.3", 10))
         labels.append("selected lr at the edge of its candidates")
-    fig.legend(handles, labels, loc="outside right center", frameon=False)
-    seed = selections[0].get("tuning_seed")
-    note = f"tuning seed {seed}; {selections[0].get('rule', '')}"
-    if diverged:
-        note += f"; x = {diverged} trial(s) without a validation score (diverged)"
-    if edges:
-        note += f"; {edges} selection(s) at the edge of the candidates: widen the range"
-    fig.suptitle(title)
-    fig.text(0.01, 0.0, note, ha="left", va="top", fontsize=8.5, color="0.25")
-    return fig
+    return handles, labels
 
 
 def _ring(
@@ -156,9 +124,9 @@ def _ring(
     )
 
 
-def _draw_line(ax: plt.Axes, record: dict[str, Any], color: Any, marker: str, label: str) -> int:
+def _draw_line(ax: plt.Axes, record: dict[str, Any], color: Any, marker: str, label: str) -> None:
     """One selection's trials as a line, its selected lr ringed (a square at the edge of the
-    candidates), diverged trials as "x" on the bottom edge; returns how many diverged."""
+    candidates), diverged trials as "x" on the bottom edge."""
     scored = [t for t in record["trials"] if t.get("validation") is not None]
     ax.plot(
         [t["lr"] for t in scored],
@@ -180,7 +148,6 @@ def _draw_line(ax: plt.Axes, record: dict[str, Any], color: Any, marker: str, la
             transform=ax.get_xaxis_transform(),
             clip_on=False,
         )
-    return len(failed)
 
 
 def lr_figure(selected_paths: list[str | Path], dataset: str, out_svg: str | Path) -> None:
