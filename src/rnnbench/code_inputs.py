@@ -49,10 +49,16 @@ def _module_name(path: Path, package_dir: Path) -> str:
 
 
 @functools.cache
+def _tree(path: Path) -> ast.Module:
+    """A source file's syntax tree (read once: the Snakefile asks for every rule)."""
+    return ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
+@functools.cache
 def imported_modules(path: Path, package_dir: Path, top_only: bool = False) -> frozenset[str]:
     """The rnnbench modules one file imports, or names as a string, anywhere in it
     (``top_only``: in its module-level statements only)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    tree = _tree(path)
     nodes = tree.body if top_only else list(ast.walk(tree))
     return _named_modules(nodes, _package_of(path, package_dir), package_dir)
 
@@ -121,8 +127,7 @@ def wiring_modules(package_dir: Path = PACKAGE_DIR) -> list[str]:
     """The modules of :mod:`rnnbench.cli` that wire commands (each ``Command(...)``)."""
     found = []
     for path in sorted((package_dir / "cli").glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        if any(_is_command(node) for node in ast.walk(tree)):
+        if any(_is_command(node) for node in ast.walk(_tree(path))):
             found.append(f"{CLI}.{path.stem}")
     return found
 
@@ -159,7 +164,7 @@ def command_modules(command: str, package_dir: Path = PACKAGE_DIR) -> list[str]:
     helpers of that module they call included)."""
     for module in wiring_modules(package_dir):
         path = module_file(module, package_dir)
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        tree = _tree(path)
         call = _command_call(tree, command)
         if call is None:
             continue
