@@ -289,6 +289,14 @@ def _check_tuning(name: str, ds: dict) -> list[str]:
     return []
 
 
+def _not_exactly_one(first: bool, second: bool) -> str:
+    """Why two alternative keys are not exactly one ("both are set", "neither is set");
+    empty when exactly one is set."""
+    if first != second:
+        return ""
+    return "both are set" if first else "neither is set"
+
+
 def _check_one_file_per_source(key: str, ds: dict) -> None:
     fmt = ds["format"]
     if ds.get("classes"):
@@ -296,9 +304,9 @@ def _check_one_file_per_source(key: str, ds: dict) -> None:
             f"{key}.classes: one file per class is `format: lines`; format {fmt!r} reads "
             "its labels from the file: remove `classes` (in an overlay, set it to null)"
         )
-    has_url, has_splits = bool(ds.get("url")), bool(ds.get("splits"))
-    if has_url == has_splits:
-        what = "both are set" if has_url else "neither is set"
+    has_splits = bool(ds.get("splits"))
+    what = _not_exactly_one(bool(ds.get("url")), has_splits)
+    if what:
         raise ConfigError(
             f"{key}: give either `url` (+ `sha256`) or `splits: {{train, test}}`; {what} "
             "(in an overlay, set `url: null` to switch a dataset to `splits`)"
@@ -326,9 +334,8 @@ def _check_lines(key: str, ds: dict) -> None:
             "`classes: {<label>: <source>, ...}` (or `splits: {train: {classes: {...}}, "
             "test: {classes: {...}}}`) instead of `url` (in an overlay, set `url: null`)"
         )
-    has_classes, has_splits = bool(ds.get("classes")), bool(ds.get("splits"))
-    if has_classes == has_splits:
-        what = "both are set" if has_classes else "neither is set"
+    what = _not_exactly_one(bool(ds.get("classes")), bool(ds.get("splits")))
+    if what:
         raise ConfigError(
             f"{key}: format 'lines' needs either `classes: {{<label>: <source>, ...}}` (a corpus "
             "without a split) or `splits: {train: {classes: {...}}, test: {classes: {...}}}`; "
