@@ -239,7 +239,8 @@ def test_published_rows_say_at_which_size_a_number_holds(tmp_path: Path) -> None
          "length": 100, "metric": "accuracy", "value": value}
         for arch, value in (("lstm", 0.945), ("rnn", 0.512))
     ]  # fmt: skip
-    from rnnbench.analysis.published import display_frame, published_vs_measured
+    from rnnbench.analysis.published import published_vs_measured
+    from rnnbench.analysis.published_page import display_frame
 
     table = published_vs_measured(runs, published)
     assert table["train_size"].tolist() == [4000, 20000, 4000, 20000]

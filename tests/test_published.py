@@ -22,10 +22,9 @@ from rnnbench.analysis.published import (
     inconclusive,
     normalize_entry,
     published_vs_measured,
-    render_html,
     verdict,
-    write_published,
 )
+from rnnbench.analysis.published_page import render_html, write_published
 from rnnbench.cli import main as cli_main
 from rnnbench.config import validate_config
 from rnnbench.errors import ConfigError

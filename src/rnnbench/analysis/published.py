@@ -31,26 +31,25 @@ mean, interval and seeds stand beside the published number (column ``control``),
 For the memory task the table also gives the fraction of the cell's seeds that solve it
 (test accuracy >= stats.SOLVED_ACCURACY, e.g. "2/3 solved (acc >= 0.9)"): a mean
 over seeds that solved it and seeds at chance describes none of them.
+
+This module computes the table; :mod:`rnnbench.analysis.published_page` formats it and
+writes it (CSV and HTML page).
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from rnnbench.analysis import stats
 from rnnbench.analysis.collect import AnalysisError
-from rnnbench.analysis.formats import fmt_ci, fmt_float, fmt_value, text
-from rnnbench.analysis.htmlpage import page, styled_table
+from rnnbench.analysis.formats import fmt_ci, fmt_value
 from rnnbench.analysis.sanity import union_flags
-from rnnbench.io import atomic_path, write_text_atomic
 from rnnbench.published_names import CONFIDENCE, TOLERANCE
 
 # Float noise must not turn |0.532 - 0.512| = 0.020000000000000018 into "not reproduced".
@@ -68,7 +67,7 @@ NOT_CREDIBLE = "published value not credible"
 
 APPROX, AT_LEAST, AT_MOST = "approx", "at_least", "at_most"
 RELATIONS: tuple[str, ...] = (APPROX, AT_LEAST, AT_MOST)
-_RELATION_SIGN = {APPROX: "", AT_LEAST: "\u2265 ", AT_MOST: "\u2264 "}
+RELATION_SIGN = {APPROX: "", AT_LEAST: "\u2265 ", AT_MOST: "\u2264 "}
 
 CELL_KEYS: tuple[str, ...] = ("dataset", "arch", "optimizer", "length")
 REQUIRED_KEYS: tuple[str, ...] = ("source", *CELL_KEYS, "metric", "value")
@@ -337,7 +336,7 @@ def control_text(runs: pd.DataFrame, entry: Mapping[str, Any], confidence: float
     return f"{fmt_ci(mean, lo, hi)} ({n} seeds; {name}{lr}{flagged})"
 
 
-# --- output ----------------------------------------------------------------------------
+# --- verdict words ---------------------------------------------------------------------
 
 
 def short_verdict(verdict_text: str) -> str:
@@ -348,96 +347,3 @@ def short_verdict(verdict_text: str) -> str:
     if verdict_text.startswith(INCONCLUSIVE):
         return INCONCLUSIVE
     return verdict_text if verdict_text in (REPRODUCED, NOT_REPRODUCED) else NOT_MEASURED
-
-
-def _verdict_cell(row: pd.Series) -> str:
-    """The short verdict; the full verdict, flags, other metrics and note when opened."""
-    details = [
-        f"<b>{name}</b>: {html.escape(text(row.get(key)).replace(';', ', '))}"
-        for name, key in (
-            ("verdict", "verdict"),
-            ("flags", "flags"),
-            ("also measured", "also_measured"),
-            ("note", "note"),
-        )
-        if text(row.get(key))
-    ]
-    summary = html.escape(short_verdict(str(row["verdict"])))
-    return f"<details><summary>{summary}</summary>" + "<br>".join(details) + "</details>"
-
-
-def _size_text(table: pd.DataFrame) -> pd.Series | str:
-    """ " · 4,000 training sequences" per row of a table with sizes ("" otherwise)."""
-    if "train_size" not in table:
-        return ""
-    return table["train_size"].map(
-        lambda s: "" if pd.isna(s) else f" · {int(s):,} training sequences"
-    )
-
-
-def display_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """The table as the report shows it (formatted text, HTML in the verdict column)."""
-    if table.empty:
-        return pd.DataFrame(columns=["source", "cell", "metric (test)", "published", "verdict"])
-    confidence = float(table.attrs.get("confidence", CONFIDENCE))
-    scored = table.get("n_scored", table["n_seeds"]).fillna(table["n_seeds"])
-    columns = {
-        "source": table["source"].map(str),
-        "cell": table[["dataset", "arch", "optimizer"]].astype(str).agg(" · ".join, axis=1)
-        + " · len "
-        + table["length"].map(fmt_value)
-        + _size_text(table),
-        "metric (test)": table["metric"].map(str).str.replace("_", " "),
-        "published": [
-            _RELATION_SIGN.get(r, "") + f"{float(v):g}"
-            for r, v in zip(table["relation"], table["published"], strict=True)
-        ],
-        f"measured (± {confidence:.0%} CI)": [
-            fmt_ci(*ci)
-            for ci in zip(table["measured"], table["ci_low"], table["ci_high"], strict=True)
-        ],
-        "solved": table["solved"].map(text).str.split(" ").str[0] if "solved" in table else "",
-        "seeds": [
-            f"{n}" if s == n else f"{n} ({s} scored)"
-            for n, s in zip(table["n_seeds"], scored, strict=True)
-        ],
-        "difference": table["difference"].map(lambda d: fmt_float(d, signed=True)),
-        "control": table["control"].map(text) if "control" in table else "",
-        "verdict": [_verdict_cell(row) for _, row in table.iterrows()],
-    }
-    frame = pd.DataFrame(columns, index=table.index).reset_index(drop=True)
-    empty = [c for c in ("solved", "control") if not any(frame[c])]
-    return frame.drop(columns=empty)
-
-
-def render_html(table: pd.DataFrame, title: str = "Published vs measured") -> str:
-    """A self-contained HTML page (inline CSS, no script) of a published-vs-measured table."""
-    frame = display_frame(table)
-    empty = "<p>No published numbers are configured (config key <code>published</code>).</p>"
-    return page(
-        title,
-        styled_table(
-            frame,
-            row_classes=[short_verdict(str(v)).replace(" ", "-") for v in table["verdict"]],
-            column_classes={"verdict": "verdict"},
-            raw=["verdict"],
-        ),
-        "published",
-        intro=empty if table.empty else "",
-        confidence=float(table.attrs.get("confidence", CONFIDENCE)),
-        tolerance=f"{float(table.attrs.get('tolerance', TOLERANCE)):g}",
-        least=MIN_SEEDS,
-        solved="solved" in frame,
-    )
-
-
-def write_published(
-    table: pd.DataFrame,
-    csv_path: str | Path,
-    html_path: str | Path,
-    title: str = "Published vs measured",
-) -> None:
-    """Write the table as CSV (full precision) and as an HTML page, both atomically."""
-    with atomic_path(csv_path) as tmp:
-        table.to_csv(tmp, index=False)
-    write_text_atomic(html_path, render_html(table, title))

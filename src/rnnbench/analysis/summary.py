@@ -708,7 +708,7 @@ def summarize_all(
     numbers, and the summary, under ``out_dir`` (the workflow's compare_all rule writes
     the comparison table of each dataset beside them); the datasets, in order."""
     from rnnbench.analysis.collect import collect_runs, load_datacards, write_runs_csv
-    from rnnbench.analysis.published import write_published
+    from rnnbench.analysis.published_page import write_published
 
     out = Path(out_dir)
     cards = load_datacards(datacards)

@@ -197,7 +197,8 @@ def _published_options(p: argparse.ArgumentParser) -> None:
 
 def _cmd_published(args: argparse.Namespace) -> int:
     from rnnbench.analysis.collect import read_runs_csv
-    from rnnbench.analysis.published import load_published, published_vs_measured, write_published
+    from rnnbench.analysis.published import load_published, published_vs_measured
+    from rnnbench.analysis.published_page import write_published
 
     published = load_published(args.config_json)
     runs = read_runs_csv(args.runs)
