@@ -14,7 +14,7 @@ from rnnbench.analysis.baselines import BOW, MAJORITY, compute_baselines, subsam
 from rnnbench.analysis.collect import collect_runs
 from rnnbench.analysis.compare import comparison_table
 from rnnbench.analysis.compare_page import render_html
-from rnnbench.analysis.plots import majority_reference
+from rnnbench.analysis.plot_data import majority_reference
 from rnnbench.data.arrays import EncodedMeta, save_encoded, subsample_rows
 from rnnbench.data.encode import encode_split
 from rnnbench.data.vocab import Vocab

@@ -59,17 +59,31 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from rnnbench.analysis import stats
-from rnnbench.analysis.formats import missing
+from rnnbench.analysis.plot_data import (
+    OVERALL_F1,
+    NoData,
+    aggregate,
+    entity_f1_bars,
+    histories,
+    kinds_for,
+    numeric,
+    ordered,
+    pareto_front,
+    prepare,
+    read_runs,
+    reference_level,
+    runs_note,
+    seed_interval,
+    seed_mean,
+    seed_note,
+)
 from rnnbench.experiment.paths import HISTORY_FILE
 from rnnbench.experiment.tasks import (
     ALL_PLOT_KINDS,
-    COMMON_PLOT_KINDS,
     SIZE_PLOT_KIND,
-    TASKS,
     reports_solved,
 )
 from rnnbench.io import atomic_path
-from rnnbench.metrics import examples_note
 from rnnbench.names import ARCHITECTURES, OPTIMIZERS
 
 log = logging.getLogger("rnnbench.analysis.plots")
@@ -116,55 +130,7 @@ RC: dict[str, Any] = {
 SAVE_FORMATS = ("svg", "png", "pdf")
 
 
-class NoData(Exception):
-    """Nothing to draw; the message says why (shown in the figure)."""
-
-
 # --- data helpers -------------------------------------------------------------------
-
-
-def _ordered(values: Iterable[Any], preferred: Sequence[str] = ()) -> list[Any]:
-    present = list(dict.fromkeys(v for v in values if not missing(v)))
-    known = [v for v in preferred if v in present]
-    return known + sorted((v for v in present if v not in known), key=str)
-
-
-def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
-    if column not in frame:
-        return pd.Series(np.nan, index=frame.index, dtype=float)
-    return pd.to_numeric(frame[column], errors="coerce").astype(float)
-
-
-def _mode(series: pd.Series, default: str) -> str:
-    values = series.dropna().astype(str)
-    values = values[values != ""]
-    return str(values.mode().iloc[0]) if len(values) else default
-
-
-def prepare(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """The runs of ``dataset``, normalised: string keys, numeric metrics, ``flagged``."""
-    if "dataset" not in runs:
-        raise ValueError("runs table has no 'dataset' column")
-    df = runs[runs["dataset"].astype(str) == dataset].copy()
-    for column in ("arch", "optimizer", "task", "headline_metric", "status", "run_dir"):
-        if column not in df:
-            df[column] = ""
-        df[column] = df[column].astype(object).where(df[column].notna(), "").astype(str)
-    df["flags"] = df["flags"].fillna("").astype(str).str.strip() if "flags" in df else ""
-    df["flagged"] = (df["flags"] != "") | (df["status"] == "diverged")
-    df["length"] = _numeric(df, "length")
-    df["seed"] = _numeric(df, "seed")
-    df = df[df["length"].notna() & (df["arch"] != "") & (df["optimizer"] != "")]
-    df["length"] = df["length"].astype(int)
-    headline = _mode(df["headline_metric"], "headline")
-    value = _numeric(df, "test_headline")
-    if value.isna().all():
-        value = _numeric(df, f"test_{headline}")
-    df["value"] = value
-    df["seconds_per_epoch"] = _numeric(df, "seconds_per_epoch")
-    df["train_size"] = _numeric(df, "train_size")
-    df.attrs.update(headline=headline, task=_mode(df["task"], ""), dataset=dataset)
-    return df.reset_index(drop=True)
 
 
 def _metric_label(headline: str, split: str = "test") -> str:
@@ -179,107 +145,7 @@ def _palette(archs: Sequence[str]) -> dict[str, Any]:
     return {arch: colors[i % len(colors)] for i, arch in enumerate(archs)}
 
 
-def _run_name(row: Any) -> str:
-    seed = "" if missing(row.seed) else f"/seed{int(row.seed)}"
-    fold = getattr(row, "fold", None)
-    seed = seed if fold is None or missing(fold) else f"/fold{int(fold)}{seed}"
-    note = row.flags or (row.status if row.status not in ("", "ok") else "")
-    return f"{row.arch}/{row.optimizer}/len{row.length}{seed}" + (f" [{note}]" if note else "")
-
-
-def _runs_note(runs: pd.DataFrame, lead: str, limit: int = 6) -> str:
-    """``lead: run, run, ...`` (at most ``limit`` names); "" without runs."""
-    names = [_run_name(row) for row in runs.itertuples()]
-    more = [f"... ({len(names) - limit} more)"] if len(names) > limit else []
-    return f"{lead}: {', '.join(names[:limit] + more)}" if names else ""
-
-
-# What makes two runs' majority figures differ: the rows they were computed on.
-MAJORITY_KEYS: tuple[str, ...] = (
-    "seed",
-    "fold",  # a cross-validated dataset's folds are different test sets
-    "length",
-    "hp_train_subsample",
-    "hp_eval_subsample",
-)
-
-
-def majority_reference(df: pd.DataFrame) -> tuple[float, str] | None:
-    """The test majority-class accuracy (runs.csv's ``majority_test``) and the examples
-    it is computed on, in words: one value per distinct set of rows (seed, length,
-    subsamples), averaged over them, as the ``majority`` baseline of the comparison
-    table (analysis.baselines) averages over seeds; with one set, the very number of
-    runs.csv and the table. None when no run records it."""
-    data = df[_numeric(df, "majority_test").notna()]
-    if data.empty:
-        return None
-    keys = [k for k in MAJORITY_KEYS if k in data]
-    distinct = data.drop_duplicates(keys) if keys else data.iloc[:1]
-    values = _numeric(distinct, "majority_test").tolist()
-    level = values[0] if all(v == values[0] for v in values) else float(np.mean(values))
-    notes = distinct["majority_on"].dropna().unique() if "majority_on" in distinct else []
-    if len(notes) == 1:
-        note = str(notes[0])
-    else:
-        subsamples = _numeric(distinct, "hp_eval_subsample")
-        seeds = sorted(int(v) for v in _numeric(distinct, "seed").dropna().unique())
-        if subsamples.notna().all() and subsamples.nunique() == 1:
-            n = int(subsamples.iloc[0])
-            note = examples_note("test", n, n, seeds)
-        elif subsamples.isna().all():
-            note = "test, whole split" + ("" if len(set(values)) == 1 else "s (mean)")
-        else:
-            note = f"test, mean over {len(distinct)} evaluation sets"
-    return float(level), note
-
-
-def _reference(df: pd.DataFrame) -> tuple[float, str] | None:
-    """The level a model must beat: the test majority-class baseline
-    (:func:`majority_reference`; it is an accuracy, so only for an accuracy headline),
-    else the task's chance level where it is a known constant. The learning curves
-    (validation) show the same test figure as every other output, labelled as such."""
-    headline = df.attrs["headline"]
-    majority = majority_reference(df)
-    if headline == "accuracy" and majority is not None:
-        level, note = majority
-        return level, f"majority class: {level:.4f}\n({note})"
-    task = TASKS.get(df.attrs["task"])
-    chance = task.chance if task is not None and headline == task.headline else None
-    return None if chance is None else (chance, f"chance ({chance:g})")
-
-
-def _seed_note(df: pd.DataFrame) -> str:
-    seeds = df["seed"].dropna().nunique()
-    text = f"{seeds} seed{'s' if seeds != 1 else ''}" if seeds else "seeds"
-    folds = _numeric(df, "fold").dropna().nunique() if "fold" in df else 0
-    # A cross-validated dataset: every cell pools its folds as it pools its seeds.
-    return f"{folds} folds x {text}, n = {folds * seeds} runs per cell" if folds else text
-
-
 # --- the statistics: the comparison table's, for every bar and band --------------------
-
-
-def seed_mean(values: Iterable[float]) -> float:
-    """Mean of the finite values: :func:`stats.mean_sd_ci`'s, as in the tables."""
-    return stats.mean_sd_ci(values)[0]
-
-
-def seed_interval(values: Iterable[float]) -> tuple[float, float]:
-    """The tables' 95% t-interval (``ci_low``, ``ci_high`` of :func:`stats.mean_sd_ci`);
-    NaN (nothing drawn) below 2 finite values. Seaborn's ``errorbar`` in every figure."""
-    return stats.mean_sd_ci(values)[2:]
-
-
-def aggregate(frame: pd.DataFrame, keys: Sequence[str], value: str) -> pd.DataFrame:
-    """Per group of ``keys``: ``mean``, ``lo``, ``hi`` (:func:`seed_interval`) and ``n``
-    (finite values) of ``value``; groups without a finite value are left out."""
-    rows = []
-    for key, group in frame.groupby(list(keys), sort=True):
-        values = stats.finite(group[value])
-        if values.size:
-            mean, _, lo, hi = stats.mean_sd_ci(values)
-            rows.append((*key, mean, lo, hi, values.size))
-    return pd.DataFrame(rows, columns=[*keys, "mean", "lo", "hi", "n"])
 
 
 # seaborn's aggregation in every figure: the tables' mean and t-interval; our own legend
@@ -448,8 +314,8 @@ def _heatmap(df: pd.DataFrame) -> Figure:
     dataset, headline = df.attrs["dataset"], df.attrs["headline"]
     if not df["value"].notna().any():
         raise NoData(f"no run has a test {headline} (all diverged or missing)")
-    archs = _ordered(df["arch"], ARCH_ORDER)
-    opts = _ordered(df["optimizer"], OPTIMIZER_ORDER)
+    archs = ordered(df["arch"], ARCH_ORDER)
+    opts = ordered(df["optimizer"], OPTIMIZER_ORDER)
     lengths = sorted(df["length"].unique())
     cells = df.groupby(["length", "arch", "optimizer"], as_index=False).agg(
         mean=("value", seed_mean), flagged=("flagged", "any")
@@ -475,7 +341,7 @@ def _heatmap(df: pd.DataFrame) -> Figure:
     fig = _finish(
         grid.figure,
         f"{dataset}: {_metric_label(headline)} by architecture × optimizer\n"
-        f"(mean over {_seed_note(df)}; diverged runs without a value left out)",
+        f"(mean over {seed_note(df)}; diverged runs without a value left out)",
         [],
         [
             f"{FLAG_NOTE}; hatched cell = at least one seed flagged"
@@ -493,54 +359,18 @@ def _heatmap(df: pd.DataFrame) -> Figure:
     return fig
 
 
-def _read_history(row: Any) -> pd.DataFrame | None:
-    if not row.run_dir:
-        log.warning("run %s has no run_dir: skipped in learning curves", _run_name(row))
-        return None
-    path = Path(row.run_dir) / HISTORY_FILE
-    try:
-        history = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        log.warning(
-            "skipping %s in learning curves: cannot read %s (%s)", _run_name(row), path, err
-        )
-        return None
-    if "epoch" not in history or "val_loss" not in history:
-        log.warning("skipping %s: %s has no epoch/val_loss column", _run_name(row), path)
-        return None
-    return history
-
-
-def _histories(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Long table of every readable history (epoch, val_loss, val_metric, run keys)."""
-    metric_col = f"val_{df.attrs['headline']}"
-    frames, skipped = [], 0
-    for row in df.itertuples():
-        history = _read_history(row)
-        if history is None:
-            skipped += 1
-            continue
-        keys = {k: getattr(row, k) for k in ("arch", "optimizer", "length", "seed", "flagged")}
-        values = {k: _numeric(history, k) for k in ("epoch", "val_loss")}
-        frames.append(pd.DataFrame({**values, "val_metric": _numeric(history, metric_col), **keys}))
-    if not frames:
-        return pd.DataFrame(), skipped
-    long = pd.concat(frames, ignore_index=True)
-    return long[long["epoch"].notna()], skipped
-
-
 def _learning_curves(df: pd.DataFrame) -> Figure:
     dataset, headline = df.attrs["dataset"], df.attrs["headline"]
-    long, skipped = _histories(df)
+    long, skipped = histories(df)
     if long.empty or not long[["val_loss", "val_metric"]].notna().any().any():
         raise NoData(f"no readable {HISTORY_FILE} with validation values for any run")
-    archs = _ordered(long["arch"], ARCH_ORDER)
-    opts = _ordered(df["optimizer"], OPTIMIZER_ORDER)
+    archs = ordered(long["arch"], ARCH_ORDER)
+    opts = ordered(df["optimizer"], OPTIMIZER_ORDER)
     lengths = sorted(long["length"].unique())
     palette = _palette(archs)
     dashes = {length: DASHES[i % len(DASHES)] for i, length in enumerate(lengths)}
     shown = lengths if len(lengths) > 1 else []  # one length: no dash legend
-    reference = _reference(df)
+    reference = reference_level(df)
     rows = {
         "val_loss": "validation loss\n(cross-entropy, nats)",
         "val_metric": _metric_label(headline, "validation"),
@@ -590,14 +420,14 @@ def _learning_curves(df: pd.DataFrame) -> Figure:
     return _finish(
         grid.figure,
         f"{dataset}: learning curves, validation loss and {_metric_label(headline, 'validation')}"
-        f" per epoch\n(mean over {_seed_note(df)}, band = {CI_NOTE})",
+        f" per epoch\n(mean over {seed_note(df)}, band = {CI_NOTE})",
         [
             ("architecture", [_handle(a, color=palette[a], lw=2) for a in archs]),
             ("length", [_handle(f"{n}", color="0.3", lw=1.5, dashes=dashes[n]) for n in shown]),
             ("", [*_reference_handles(reference), *_flag_handles(len(flagged) > 0, **curve)]),
         ],
         [
-            _runs_note(df[df["flagged"]], "flagged runs, included in the means"),
+            runs_note(df[df["flagged"]], "flagged runs, included in the means"),
             f"{skipped} run(s) without a readable {HISTORY_FILE} left out" if skipped else "",
             CUT_NOTE if cut else "",
         ],
@@ -609,7 +439,7 @@ def _arch_label(df: pd.DataFrame, arch: str) -> str:
     reading the signal within k steps (stats.reach_text), k over the dataset's lengths."""
     if not reports_solved([df.attrs.get("task")]) or not stats.is_bidirectional(arch):
         return arch
-    signal = _numeric(df, "signal_index").dropna()
+    signal = numeric(df, "signal_index").dropna()
     at = signal.iloc[0] if len(signal) else None
     steps = sorted({stats.dependency_steps(arch, n, at) for n in df["length"].unique()} - {None})
     reach = stats.reach_text(arch, None)
@@ -695,16 +525,16 @@ def _finish_lines(
     """Axis labels, y limits, title ("<metric> vs <x[0]>"), legend and notes of a line
     figure; ``x`` is the x quantity (title) and the x axis' label."""
     dataset, headline = df.attrs["dataset"], df.attrs["headline"]
-    reference = _reference(df)
+    reference = reference_level(df)
     grid.set_axis_labels(x[1], _metric_label(headline))
     cut = _clip(grid.axes.flat, valid["value"], [reference[0]] if reference else [])
     return _finish(
         grid.figure,
         f"{dataset}: {_metric_label(headline)} vs {x[0]}\n"
-        f"(mean over {_seed_note(df)}, error bars = {CI_NOTE})",
+        f"(mean over {seed_note(df)}, error bars = {CI_NOTE})",
         legend,
         [
-            _runs_note(df[df["value"].isna()], "left out, no finite test value"),
+            runs_note(df[df["value"].isna()], "left out, no finite test value"),
             *notes,
             CUT_NOTE if cut else "",
         ],
@@ -716,11 +546,11 @@ def _metric_vs_length(df: pd.DataFrame) -> Figure:
     valid = df[df["value"].notna()]
     if valid.empty:
         raise NoData(f"no run has a test {headline} (all diverged or missing)")
-    archs = _ordered(valid["arch"], ARCH_ORDER)
-    opts = _ordered(df["optimizer"], OPTIMIZER_ORDER)
+    archs = ordered(valid["arch"], ARCH_ORDER)
+    opts = ordered(df["optimizer"], OPTIMIZER_ORDER)
     lengths = sorted(df["length"].unique())
     palette = _palette(archs)
-    reference = _reference(df)
+    reference = reference_level(df)
     memory = reports_solved([df.attrs["task"]]) and headline == "accuracy"
     grid = _line_panels(valid, "length", "optimizer", opts, archs, palette)
     for opt, ax in grid.axes_dict.items():
@@ -744,16 +574,6 @@ def _metric_vs_length(df: pd.DataFrame) -> Figure:
     )
 
 
-def _pareto(points: pd.DataFrame) -> pd.DataFrame:
-    """Points no other point beats on both cost (lower) and metric (higher)."""
-    front, best = [], -math.inf
-    for row in points.sort_values(["seconds", "mean"], ascending=[True, False]).itertuples():
-        if row.mean > best:
-            front.append(row.Index)
-            best = row.mean
-    return points.loc[front]
-
-
 def _metric_vs_cost(df: pd.DataFrame) -> Figure:
     dataset, headline = df.attrs["dataset"], df.attrs["headline"]
     valid = df[df["value"].notna() & (df["seconds_per_epoch"] > 0)]
@@ -763,8 +583,8 @@ def _metric_vs_cost(df: pd.DataFrame) -> Figure:
     cells = aggregate(valid, keys, "value").merge(
         valid.groupby(keys, as_index=False).agg(seconds=("seconds_per_epoch", "mean")), on=keys
     )
-    archs = _ordered(cells["arch"], ARCH_ORDER)
-    opts = _ordered(cells["optimizer"], OPTIMIZER_ORDER)
+    archs = ordered(cells["arch"], ARCH_ORDER)
+    opts = ordered(cells["optimizer"], OPTIMIZER_ORDER)
     lengths = sorted(cells["length"].unique())
     palette = _palette(archs)
     markers = {opt: MARKERS[i % len(MARKERS)] for i, opt in enumerate(opts)}
@@ -788,7 +608,7 @@ def _metric_vs_cost(df: pd.DataFrame) -> Figure:
     front_style = {"color": "0.3", "ls": (0, (2, 1.5)), "lw": 1.5}
     for length, ax in grid.axes_dict.items():
         sub = cells[cells["length"] == length]
-        front = _pareto(sub)
+        front = pareto_front(sub)
         ax.plot(front["seconds"], front["mean"], drawstyle="steps-post", zorder=1, **front_style)
         for row in sub[sub["lo"].notna()].itertuples():
             yerr = [[row.mean - row.lo], [row.hi - row.mean]]
@@ -809,7 +629,7 @@ def _metric_vs_cost(df: pd.DataFrame) -> Figure:
     return _finish(
         grid.figure,
         f"{dataset}: cost vs quality, {_metric_label(headline)} vs seconds per epoch\n"
-        f"(mean over {_seed_note(df)}, error bars = {CI_NOTE})",
+        f"(mean over {seed_note(df)}, error bars = {CI_NOTE})",
         [
             ("architecture", [_handle(a, color=palette[a], marker="o") for a in archs]),
             ("optimizer", [_handle(o, color="0.35", marker=markers[o]) for o in opts]),
@@ -817,54 +637,16 @@ def _metric_vs_cost(df: pd.DataFrame) -> Figure:
         ],
         [
             "Pareto front: the points no other point beats on both time and metric",
-            _runs_note(dropped, "left out, no test value or timing"),
+            runs_note(dropped, "left out, no test value or timing"),
             CUT_NOTE if cut else "",
         ],
     )
 
 
 def _entity_f1_per_type(df: pd.DataFrame) -> Figure:
-    dataset, headline, task = df.attrs["dataset"], df.attrs["headline"], df.attrs["task"]
-    prefix = "test_entity_f1_"
-    type_cols = [c for c in df.columns if c.startswith(prefix)]
-    if task not in TASKS or "entity_f1_per_type" not in TASKS[task].plot_kinds or not type_cols:
-        raise NoData(f"not an NER dataset: no per-entity-type columns ({prefix}<TYPE>)")
-    overall = "all (micro)"
-    columns = {c: c.removeprefix(prefix) for c in type_cols}
-    if "test_entity_f1" in df:
-        columns = {"test_entity_f1": overall, **columns}
-    # One (optimizer, length) per architecture: its best by mean validation score (test
-    # only when validation is missing), so architectures are compared at their best.
-    selector = _numeric(df, f"validation_{headline}")
-    by = "validation"
-    if selector.isna().all():
-        selector, by = df["value"], "test"
-    scored = df.assign(score=selector)
-    means = scored.groupby(["arch", "optimizer", "length"])["score"].mean().dropna()
-    if means.empty:
-        raise NoData(f"no run has a {by} {headline} to pick each architecture's best run")
-    archs = _ordered(means.index.get_level_values("arch"), ARCH_ORDER)
-    multi_length = df["length"].nunique() > 1
-    multi_opt = df["optimizer"].nunique() > 1
-    labels, frames = {}, []
-    for arch in archs:
-        best = means.xs(arch, level="arch").sort_values(ascending=False, kind="stable")
-        opt, length = best.index[0]
-        runs = df[(df["arch"] == arch) & (df["optimizer"] == opt) & (df["length"] == length)]
-        detail = [str(opt)] if multi_opt else []
-        detail += [f"len {length}"] if multi_length else []
-        labels[arch] = arch + (f" ({', '.join(detail)})" if detail else "")
-        melted = runs.melt(["flagged", "seed"], list(columns), "column", "f1")
-        melted["type"] = melted["column"].map(columns)
-        melted["f1"] = pd.to_numeric(melted["f1"], errors="coerce")
-        names = [_run_name(row) for row in runs.itertuples()] * len(columns)
-        frames.append(melted.assign(label=labels[arch], run=names))
-    long = pd.concat(frames, ignore_index=True)
-    if not long["f1"].notna().any():
-        raise NoData("every per-type entity F1 is missing")
-    type_means = long[long["type"] != overall].groupby("type")["f1"].mean()
-    types = sorted(type_means.index, key=lambda t: (-np.nan_to_num(type_means[t], nan=-1), t))
-    order = ([overall] if overall in set(long["type"]) else []) + types
+    dataset, headline = df.attrs["dataset"], df.attrs["headline"]
+    data = entity_f1_bars(df)
+    long, archs, labels, order, multi = data.long, data.archs, data.labels, data.order, data.multi
     hue_order = [labels[a] for a in archs]
     palette = {labels[a]: c for a, c in _palette(archs).items()}
     hues = {"hue": "label", "order": order, "hue_order": hue_order, "palette": palette}
@@ -877,20 +659,19 @@ def _entity_f1_per_type(df: pd.DataFrame) -> Figure:
         marks = {"marker": "x", "size": 6, "linewidth": 1.8, "jitter": False, "legend": False}
         red = {**hues, "palette": dict.fromkeys(hue_order, FLAG_COLOR), "dodge": True}
         sns.stripplot(data=flagged, x="type", y="f1", ax=ax, **red, **marks)
-    if overall in order:
+    if OVERALL_F1 in order:  # the overall F1's bars apart from the types'
         ax.axvline(0.5, color="0.6", lw=1)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("entity type (sorted by mean F1)")
     ax.set_ylabel(_metric_label("entity_f1"))
     cut = ax.dataLim.y0 < 0 or ax.dataLim.y1 > 1.02
-    multi = multi_opt or multi_length
-    best = f"; each architecture at its best setting by {by} {METRIC_NAMES.get(headline, headline)}"
+    best = f"; each architecture at its best setting by {data.by} {METRIC_NAMES.get(headline, headline)}"
     bars = [_handle(label, marker="s", color=palette[label], markersize=9) for label in hue_order]
     chosen = long[long["flagged"]].drop_duplicates("run")["run"].tolist()[:6]
     return _finish(
         grid.figure,
         f"{dataset}: test entity F1 per entity type and architecture\n"
-        f"(mean over {_seed_note(df)}, error bars = {CI_NOTE}{best if multi else ''})",
+        f"(mean over {seed_note(df)}, error bars = {CI_NOTE}{best if multi else ''})",
         [
             ("architecture" + (" (best setting)" if multi else ""), bars),
             ("", _flag_handles(len(flagged) > 0)),
@@ -913,12 +694,12 @@ def _metric_vs_train_size(df: pd.DataFrame) -> Figure:
             if df["train_size"].isna().all()
             else f"no run has a test {headline} (all diverged or missing)"
         )
-    archs = _ordered(valid["arch"], ARCH_ORDER)
+    archs = ordered(valid["arch"], ARCH_ORDER)
     lengths = sorted(valid["length"].unique())
     sizes = sorted(valid["train_size"].unique())
-    opts = _ordered(valid["optimizer"], OPTIMIZER_ORDER)
+    opts = ordered(valid["optimizer"], OPTIMIZER_ORDER)
     palette = _palette(archs)
-    reference = _reference(df)
+    reference = reference_level(df)
     memory = reports_solved([df.attrs["task"]]) and headline == "accuracy"
     styles = {"style": "optimizer", "style_order": opts} if len(opts) > 1 else {}
     grid = _line_panels(valid, "train_size", "length", lengths, archs, palette, **styles)
@@ -1004,23 +785,6 @@ def plot(kind: str, runs: pd.DataFrame, dataset: str, out_svg: str | Path) -> No
             _save(fig, out_svg)
     finally:
         plt.close(fig)
-
-
-def read_runs(runs_csv: str | Path) -> pd.DataFrame:
-    """The runs table (collect.read_runs_csv: ``flags`` stays text, "" for none)."""
-    from rnnbench.analysis.collect import read_runs_csv
-
-    return read_runs_csv(runs_csv)
-
-
-def kinds_for(runs: pd.DataFrame, dataset: str) -> list[str]:
-    """The plot kinds that apply to ``dataset`` (entity F1 per type only for NER, the
-    training-set size figure only where runs record a size)."""
-    df = runs[runs["dataset"].astype(str) == dataset]
-    task = _mode(df["task"], "") if "task" in df else ""
-    sized = "train_size" in df and df["train_size"].notna().any()
-    kinds = list(TASKS[task].plot_kinds) if task in TASKS else list(COMMON_PLOT_KINDS)
-    return [*kinds, TRAIN_SIZE_KIND] if sized else kinds
 
 
 def plot_all(runs_csv: str | Path, dataset: str, out_dir: str | Path) -> list[str]:
