@@ -38,6 +38,7 @@ from workflow_scale import (  # bench/, first on sys.path for a script
     run_to_completion,
     shared_data_overlay,
     snapshot_workflow,
+    train_cell_jobs,
     train_job_seconds,
 )
 
@@ -78,7 +79,7 @@ def bench_preset(name: str, cores: int, parent: Path | None, keep: bool) -> dict
             "cores": cores,
             "wall_seconds": round(run.seconds, 1),
             "jobs": planned,
-            "train_cells": planned.get("train", 0),
+            "train_cells": train_cell_jobs(planned),
             "train_job_seconds_sum": round(train_job_seconds(workdir), 1),
             # learning-rate tuning (grid.tune): its trial jobs and their summed job time
             "tune_trials": planned.get("tune_trial", 0),

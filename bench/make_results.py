@@ -820,6 +820,11 @@ def main_job_section(result: Result | None) -> list[str]:
             f"Main job (`{result.get('main_job', 'quick')}`): {main['wall_seconds']:.0f} s, "
             f"target <= {target / 60:g} min on 2 cores: {met}.",
         ]
+    # The conditions a row was measured under, where they differ from a quiet machine.
+    conditions = result.get("conditions") or {}
+    if conditions:
+        lines += ["", "Conditions of these measurements:", ""]
+        lines += [f"- `{name}`: {note}" for name, note in conditions.items()]
     # Presets changed since their row was measured: what is not measured yet, and the
     # estimate, each labelled as such (bench/main_job.py replaces them when rerun).
     pending = result.get("pending") or {}

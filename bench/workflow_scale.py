@@ -210,6 +210,16 @@ def steps_done(output: str) -> tuple[int, int] | None:
     return (int(found[-1][0]), int(found[-1][1])) if found else None
 
 
+# The rules that train one grid cell: `train` and its `use rule` variants (training-set
+# sizes, folds); tune_trial trains too but is counted as tuning.
+TRAIN_CELL_RULES = ("train", "train_sized", "train_fold")
+
+
+def train_cell_jobs(planned: dict[str, int]) -> int:
+    """How many grid cells a plan trains (every variant of the train rule)."""
+    return sum(planned.get(rule, 0) for rule in TRAIN_CELL_RULES)
+
+
 def train_job_seconds(workdir: Path, rule: str = "train") -> float:
     """Sum of the ``s`` column of every ``rule`` job's Snakemake benchmark file."""
     total = 0.0
@@ -412,7 +422,7 @@ def bench_quick(threads: int, cores: int, parent: Path | None, keep: bool) -> di
             "wall_seconds": round(run.seconds, 1),
             "jobs": planned,
             "jobs_run": done[0],
-            "train_cells": planned.get("train", 0),
+            "train_cells": train_cell_jobs(planned),
             "train_job_seconds_sum": round(train_job_seconds(workdir), 1),
         }
     finally:
