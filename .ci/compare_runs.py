@@ -22,9 +22,12 @@ import sys
 from pathlib import Path
 
 from rnnbench.analysis.collect import PROVENANCE_COLUMNS
+from rnnbench.experiment.grid import DIMENSIONS
 from rnnbench.train.report import NONDETERMINISTIC_KEYS
 
-GRID_KEYS = ("dataset", "arch", "optimizer", "length", "seed")
+# A row's cell: the dataset and every grid dimension (the experiment core's, in path order);
+# the optional ones (train_size, fold) where runs.csv has their column.
+GRID_KEYS = ("dataset", *(dim.key for dim in DIMENSIONS))
 # runs.csv columns measured in time, not computed from data and spec.
 TIMING_COLUMNS = {"seconds_per_epoch", "samples_per_second"}
 # runs.csv columns that say where a run computed (a Slurm node may have another CPU);
@@ -37,7 +40,8 @@ def read_runs(path: Path) -> tuple[list[str], dict[tuple[str, ...], dict[str, st
         reader = csv.DictReader(handle)
         rows = list(reader)
         columns = list(reader.fieldnames or [])
-    keyed = {tuple(row[key] for key in GRID_KEYS): row for row in rows}
+    keys = [key for key in GRID_KEYS if key in columns]
+    keyed = {tuple(row[key] for key in keys): row for row in rows}
     if len(keyed) != len(rows):
         sys.exit(f"{path}: duplicate grid cells")
     return columns, keyed
@@ -50,7 +54,7 @@ def compare_runs_csv(ref: Path, other: Path, problems: list[str]) -> int:
         problems.append(f"runs.csv columns differ:\n    {ref_columns}\n    {other_columns}")
     for cell in sorted(ref_rows.keys() ^ other_rows.keys()):
         side = "reference" if cell in ref_rows else "other run"
-        problems.append(f"runs.csv: cell {'/'.join(cell)} only in the {side}")
+        problems.append(f"runs.csv: cell {'/'.join(k for k in cell if k)} only in the {side}")
     compared = 0
     for cell in sorted(ref_rows.keys() & other_rows.keys()):
         for column in ref_columns:
@@ -59,7 +63,9 @@ def compare_runs_csv(ref: Path, other: Path, problems: list[str]) -> int:
             a, b = ref_rows[cell].get(column), other_rows[cell].get(column)
             compared += 1
             if a != b:
-                problems.append(f"runs.csv {'/'.join(cell)}: {column} = {a!r} vs {b!r}")
+                problems.append(
+                    f"runs.csv {'/'.join(k for k in cell if k)}: {column} = {a!r} vs {b!r}"
+                )
     return compared
 
 
