@@ -26,7 +26,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / ".ci"))
 
-from compare_runs import compare_metrics, compare_runs_csv  # noqa: E402  (.ci/)
+from compare_runs import compare_metrics, compare_runs_csv, read_runs  # noqa: E402  (.ci/)
 
 from rnnbench.train.report import cpu_model  # noqa: E402
 
@@ -49,7 +49,7 @@ def compare(before: Path, after: Path) -> dict:
     differences: list[str] = []
     values = compare_runs_csv(before / RUNS_CSV, after / RUNS_CSV, differences)
     files = compare_metrics(before, after, differences)
-    rows = sum(1 for _ in (before / RUNS_CSV).open(encoding="utf-8")) - 1
+    rows = len(read_runs(before / RUNS_CSV)[1])  # the same reading the comparison uses
     return {
         "before": commit_of(before),
         "after": commit_of(after),
