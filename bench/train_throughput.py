@@ -19,10 +19,12 @@ model in a subprocess from its own virtual environment (bench/keras_env.py insta
 if it cannot, the Keras column is empty and the reason is recorded). Every row is full
 length (~85% of IMDB reviews exceed 120 tokens), random ids, random labels.
 
-samples/s is the median over timed windows after warm-up batches. Model FLOP/s counts
-the matrix products of the forward pass analytically (x3 for forward + backward) and is
-compared with the measured fp32 matrix-multiply peak (2048 x 2048, same threads); for
-the transformer it includes the two attention products (L x L x width each).
+samples/s is the median over timed windows after warm-up batches; within a row the
+variants' windows alternate (training_rates), so they share the machine's moments. Model
+FLOP/s counts the matrix products of the forward pass analytically (x3 for forward +
+backward) and is compared with the measured fp32 matrix-multiply peak (2048 x 2048,
+same threads); for the transformer it includes the two attention products (L x L x width
+each).
 
     python bench/train_throughput.py [--threads 2] [--shapes seed-a seed-c] [--no-keras]
 """
@@ -37,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -81,8 +84,9 @@ def make_model(arch: str, shape: Shape) -> nn.Module:
     return build_model(arch, meta, shape_hparams(shape))
 
 
-def training_rates(model: nn.Module, arch: str, shape: Shape, batch_data: tuple) -> list[float]:
-    """samples/s of each timed window; the model trains as in rnnbench (Adam, clipping)."""
+def _training_step(model: nn.Module, arch: str, batch_data: tuple) -> Callable[[], None]:
+    """One training step of ``model`` as rnnbench trains it (Adam, BCE, clipping 1.0 for
+    recurrent models), on the same batch every time."""
     x, lengths, y = batch_data
     optimizer = build_optimizer("adam", model.parameters())
     loss_fn = nn.BCEWithLogitsLoss()
@@ -95,14 +99,31 @@ def training_rates(model: nn.Module, arch: str, shape: Shape, batch_data: tuple)
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
 
-    for _ in range(shape.warmup):
-        step()
-    rates = []
-    for _ in range(shape.windows):
-        started = time.perf_counter()
-        for _ in range(shape.batches):
+    return step
+
+
+def training_rates(
+    variants: dict[str, nn.Module], arch: str, shape: Shape, batch_data: tuple
+) -> dict[str, list[float]]:
+    """samples/s of each timed window, per variant.
+
+    The variants' windows are interleaved, in alternating order (a b c, c b a, ...), so
+    that every variant meets the same machine: timed one after the other, the first
+    variant of a row read up to 2x slower than the same kernel timed second (bilstm,
+    rnnbench vs torch's module, both oneDNN: 7,962 vs 9,354 samples/s in one round).
+    """
+    steps = {name: _training_step(model, arch, batch_data) for name, model in variants.items()}
+    for step in steps.values():
+        for _ in range(shape.warmup):
             step()
-        rates.append(shape.batch * shape.batches / (time.perf_counter() - started))
+    rates: dict[str, list[float]] = {name: [] for name in steps}
+    order = list(steps)
+    for window in range(shape.windows):
+        for name in order if window % 2 == 0 else reversed(order):
+            started = time.perf_counter()
+            for _ in range(shape.batches):
+                steps[name]()
+            rates[name].append(shape.batch * shape.batches / (time.perf_counter() - started))
     return rates
 
 
@@ -212,8 +233,8 @@ def bench_arch(arch: str, shape: Shape, threads: int, python: Path | None, naive
             loop = NaiveLoop(copy.deepcopy(model))
             check_same_outputs(model, loop, x, lengths)
             variants["naive_loop"] = loop
-    for name, variant in variants.items():
-        row[name] = summarise(training_rates(variant, arch, shape, data))
+    for name, rates in training_rates(variants, arch, shape, data).items():
+        row[name] = summarise(rates)
     # Keras has no peephole/CIFG layers, and its cells are its fused layers.
     keras = keras_rates(python, shape, arch, threads) if arch in shape.archs else None
     if keras is not None:
