@@ -537,14 +537,40 @@ def issue28_section(rounds: list[Result]) -> list[str]:
     lines += [
         "",
         f"To check the targets on another machine (this one is AMD; for Intel): `{CHECK_CMD}`. "
-        "On a machine that other processes keep busy, set `OMP_WAIT_POLICY=PASSIVE` before "
-        "it (the JSON records it): torch's threads then sleep at a barrier instead of "
-        "spinning away the time slice their partner thread needs, which under a load of ~15 "
-        "on 2 cores made a 2-thread training step 30x slower (a seed-A RNN step, 1.86 s vs "
-        "58 ms, paired). Keras' thread pool has no such barrier.",
+        "The JSON records `OMP_WAIT_POLICY`. On a quiet machine leave it unset: with "
+        "`PASSIVE`, oneDNN's LSTM, which meets a thread barrier at every time step, ran a "
+        "seed-A BiLSTM's forward + backward 5x slower at 2 threads (74-97 ms against "
+        "14-16 ms, AMD EPYC, 2026-12-06). On a machine that other processes keep busy, set "
+        "it: torch's threads then sleep at a barrier instead of spinning away the time "
+        "slice their partner thread needs, which under a load of ~15 on 2 cores made a "
+        "2-thread training step 30x slower (a seed-A RNN step, 1.86 s vs 58 ms, paired). "
+        "Keras' thread pool has no such barrier.",
         "",
+        *ISSUE28_HISTORY,
     ]
     return lines
+
+
+# What changed between the contended rounds of the morning of 2026-12-06 and the quiet
+# ones after them (same machine, same day).
+ISSUE28_HISTORY = [
+    "How these figures came about (same AMD machine, 2026-12-06):",
+    "",
+    "- The first rounds ran under a load of 13-18 with `OMP_WAIT_POLICY=PASSIVE`, and "
+    "met few targets; on the quiet machine, unset policy, at commit aa877b3, one round "
+    "met all but two: bilstm 1.29x Keras and 0.85x torch's module, lstm 0.96x torch's "
+    "module. Both rnnbench and the module ran the same oneDNN kernel there.",
+    "- The bench timed a row's variants one after the other, rnnbench first, and the "
+    "first-timed one read slow (bilstm 7,962 samples/s, windows from 3,760 to 10,013, "
+    "against the module's steady 9,354). Now their windows alternate (a b, b a, ...): "
+    "same batches, same minutes.",
+    "- minGRU/minLSTM's compiled backward ran 15-20x its forward's time: GCC 12 had left "
+    "its loop over the hidden units scalar (a struct member written through a reference, "
+    "and no `omp simd`). Vectorised, with results bit for bit unchanged (float32 and "
+    "float64): before, in that quiet round, mingru 22,884, minlstm 16,215, bimingru "
+    "11,513, biminlstm 8,107 samples/s; after: the rounds above.",
+    "",
+]
 
 
 def batch_path_section(two: Result | None, one: Result | None) -> list[str]:
