@@ -558,8 +558,9 @@ ISSUE28_HISTORY = [
     "",
     "- The first rounds ran under a load of 13-18 with `OMP_WAIT_POLICY=PASSIVE`, and "
     "met few targets; on the quiet machine, unset policy, at commit aa877b3, one round "
-    "met all but two: bilstm 1.29x Keras and 0.85x torch's module, lstm 0.96x torch's "
-    "module. Both rnnbench and the module ran the same oneDNN kernel there.",
+    "met every target but lstm's and bilstm's: bilstm 1.29x Keras and 0.85x torch's "
+    "module, lstm 0.96x torch's module. Both rnnbench and the module ran the same oneDNN "
+    "kernel there.",
     "- The bench timed a row's variants one after the other, rnnbench first, and the "
     "first-timed one read slow (bilstm 7,962 samples/s, windows from 3,760 to 10,013, "
     "against the module's steady 9,354). Now their windows alternate (a b, b a, ...): "
@@ -569,6 +570,19 @@ ISSUE28_HISTORY = [
     "and no `omp simd`). Vectorised, with results bit for bit unchanged (float32 and "
     "float64): before, in that quiet round, mingru 22,884, minlstm 16,215, bimingru "
     "11,513, biminlstm 8,107 samples/s; after: the rounds above.",
+    "- **Not met: bilstm at 1.5x Keras** (1.46x and 1.34x above). Its full-length batches "
+    "run oneDNN, as torch's module does (1.03x, 1.02x of it). oneDNN runs the two "
+    "directions one after the other and gains little from a second thread at this size "
+    "(a seed-A BiLSTM's forward + backward: 14.7 ms at 2 threads, 15.3 ms at 1), and some "
+    "processes land in a slower mode for both columns alike (round 2). TensorFlow runs "
+    "the two directions side by side on its inter-op pool: in round 1 Keras' BiLSTM trains "
+    "at 0.79x of its LSTM's samples/s, ours at 0.49x. The compiled kernels, which do run the "
+    "directions side by side, were no faster at 2 threads (11.97 against 12.29 ms a step, "
+    "paired) and slower at 1. Tried and not adopted: each direction as its own oneDNN "
+    "call on a Python worker thread (a direction ran 2.4x slower there than on the main "
+    "thread, and the main thread's 2-thread oneDNN 5x slower afterwards). Left: the "
+    "compiled layer's backward recomputes the forward's gates (about a quarter of its "
+    "arithmetic at seed A); storing them at shapes where memory allows is the next step.",
     "",
 ]
 
