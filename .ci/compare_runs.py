@@ -47,6 +47,11 @@ def read_runs(path: Path) -> tuple[list[str], dict[tuple[str, ...], dict[str, st
     return columns, keyed
 
 
+def _name(cell: tuple[str, ...]) -> str:
+    """A cell as a path-like name; an optional dimension a row leaves empty is left out."""
+    return "/".join(key for key in cell if key)
+
+
 def compare_runs_csv(ref: Path, other: Path, problems: list[str]) -> int:
     ref_columns, ref_rows = read_runs(ref)
     other_columns, other_rows = read_runs(other)
@@ -54,7 +59,7 @@ def compare_runs_csv(ref: Path, other: Path, problems: list[str]) -> int:
         problems.append(f"runs.csv columns differ:\n    {ref_columns}\n    {other_columns}")
     for cell in sorted(ref_rows.keys() ^ other_rows.keys()):
         side = "reference" if cell in ref_rows else "other run"
-        problems.append(f"runs.csv: cell {'/'.join(k for k in cell if k)} only in the {side}")
+        problems.append(f"runs.csv: cell {_name(cell)} only in the {side}")
     compared = 0
     for cell in sorted(ref_rows.keys() & other_rows.keys()):
         for column in ref_columns:
@@ -63,9 +68,7 @@ def compare_runs_csv(ref: Path, other: Path, problems: list[str]) -> int:
             a, b = ref_rows[cell].get(column), other_rows[cell].get(column)
             compared += 1
             if a != b:
-                problems.append(
-                    f"runs.csv {'/'.join(k for k in cell if k)}: {column} = {a!r} vs {b!r}"
-                )
+                problems.append(f"runs.csv {_name(cell)}: {column} = {a!r} vs {b!r}")
     return compared
 
 

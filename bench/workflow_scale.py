@@ -61,6 +61,7 @@ from typing import Any
 import yaml
 
 from rnnbench.config import memory_grid_config
+from rnnbench.report_check import TRAIN_RULES
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "bench" / "results" / "workflow_scale.json"
@@ -210,14 +211,10 @@ def steps_done(output: str) -> tuple[int, int] | None:
     return (int(found[-1][0]), int(found[-1][1])) if found else None
 
 
-# The rules that train one grid cell: `train` and its `use rule` variants (training-set
-# sizes, folds); tune_trial trains too but is counted as tuning.
-TRAIN_CELL_RULES = ("train", "train_sized", "train_fold")
-
-
 def train_cell_jobs(planned: dict[str, int]) -> int:
-    """How many grid cells a plan trains (every variant of the train rule)."""
-    return sum(planned.get(rule, 0) for rule in TRAIN_CELL_RULES)
+    """How many grid cells a plan trains: every variant of the train rule (training-set
+    sizes, folds), as the report check counts them; tune_trial trains too but is tuning."""
+    return sum(planned.get(rule, 0) for rule in TRAIN_RULES)
 
 
 def train_job_seconds(workdir: Path, rule: str = "train") -> float:
