@@ -37,8 +37,11 @@ BENCH = Path(__file__).resolve().parent
 SHAPES = [
     ("seed A", "lstm", 128, 120, 10_000, 32),
     ("seed A", "bilstm", 128, 120, 10_000, 32),
+    ("text, batch 64", "bilstm", 64, 120, 10_000, 32),
+    ("text, batch 32", "bilstm", 32, 120, 10_000, 32),
     ("memory (modern)", "lstm", 32, 200, 0, 64),
     ("memory (modern)", "bilstm", 32, 200, 0, 64),
+    ("memory, batch 128", "bilstm", 128, 200, 0, 64),
     ("text, batch 32", "lstm", 32, 120, 10_000, 32),
     ("text, hidden 128", "lstm", 128, 120, 10_000, 128),
 ]
@@ -54,9 +57,9 @@ def _model(arch: str, batch: int, length: int, vocab: int, hidden: int, onednn: 
         hparams["embedding_dim"] = 16
     model = build_model(arch, meta, hparams)
     plan_model(model, torch.device("cpu"), ExecPath.COMPILED)  # every batch compiled
-    if onednn:  # every batch (all full length) on the uniform-rows plan
+    if onednn:  # every batch (all full length) on the uniform-rows plan, whatever its rows
         recurrence = model.body.recurrence
-        recurrence.uniform_plan, recurrence.batch_plans = ONEDNN, {}
+        recurrence.uniform_plan, recurrence.batch_plans = ONEDNN, {(batch, length): ONEDNN}
     generator = torch.Generator().manual_seed(0)
     if vocab:
         x = torch.randint(2, vocab, (batch, length), generator=generator)

@@ -519,7 +519,8 @@ def issue28_section(rounds: list[Result]) -> list[str]:
         "back to back. Targets, in every round: every recurrent architecture at least "
         f"{KERAS_FACTOR:g}x Keras 3; none slower than torch's own module on the same batches "
         "(the bench's batches are full length, so an LSTM takes the per-batch path of its "
-        "rows, oneDNN: models/plan.py uniform_rows_plan); minGRU/minLSTM at least as fast "
+        "rows, oneDNN, and the BiLSTM's 128 rows the compiled kernels: models/plan.py "
+        "uniform_rows_plan); minGRU/minLSTM at least as fast "
         "as the LSTM, the bidirectional ones as the BiLSTM. samples/s, rnnbench / torch "
         "module / Keras 3 (– where there is no twin):",
         "",
@@ -570,19 +571,29 @@ ISSUE28_HISTORY = [
     "and no `omp simd`). Vectorised, with results bit for bit unchanged (float32 and "
     "float64): before, in that quiet round, mingru 22,884, minlstm 16,215, bimingru "
     "11,513, biminlstm 8,107 samples/s; after: the rounds above.",
-    "- **Not met: bilstm at 1.5x Keras** (1.46x and 1.34x above). Its full-length batches "
-    "run oneDNN, as torch's module does (1.03x, 1.02x of it). oneDNN runs the two "
-    "directions one after the other and gains little from a second thread at this size "
-    "(a seed-A BiLSTM's forward + backward: 14.7 ms at 2 threads, 15.3 ms at 1), and some "
-    "processes land in a slower mode for both columns alike (round 2). TensorFlow runs "
-    "the two directions side by side on its inter-op pool: in round 1 Keras' BiLSTM trains "
-    "at 0.79x of its LSTM's samples/s, ours at 0.49x. The compiled kernels, which do run the "
-    "directions side by side, were no faster at 2 threads (11.97 against 12.29 ms a step, "
-    "paired) and slower at 1. Tried and not adopted: each direction as its own oneDNN "
-    "call on a Python worker thread (a direction ran 2.4x slower there than on the main "
-    "thread, and the main thread's 2-thread oneDNN 5x slower afterwards). Left: the "
-    "compiled layer's backward recomputes the forward's gates (about a quarter of its "
-    "arithmetic at seed A); storing them at shapes where memory allows is the next step.",
+    "- The rounds of the previous session met every target but bilstm at 1.5x Keras "
+    "(1.46x and 1.34x): its full-length batches ran oneDNN, as torch's module does, and "
+    "oneDNN runs the two directions one after the other, gaining little from a second "
+    "thread at this size; TensorFlow runs them side by side (Keras' BiLSTM trained at "
+    "0.79x its LSTM's samples/s, ours at 0.49x). Tried and not adopted then: each "
+    "direction as its own oneDNN call on a Python worker thread (a direction ran 2.4x "
+    "slower there than on the main thread).",
+    "- What met it (this section's rounds): three changes to the compiled path, each with "
+    "results bit for bit unchanged (seed-A layer outputs and every gradient compared with "
+    "torch.equal). (1) The weight-gradient sums of the compiled layer (kernels.cpp "
+    "outer_block) kept their accumulators on the stack, a load and a store around every "
+    "product; as whole vectors they stay in registers. (2) The compiled LSTM layer stores "
+    "its activated gates in the forward instead of recomputing W_ih x[t] + W_hh h[t-1] in "
+    "the backward: one layer's forward + backward at seed A (1 thread) 14.1 to 12.8 ms, "
+    "seed C's 16.6 to 13.9 ms, the memory task's BiLSTM 21 to 17 ms. (3) The final "
+    "states' gradient is scattered straight into the kernels' [T, D, H, B] layout "
+    "(recurrent.LastStates), instead of a transposing copy of a mostly-zero tensor "
+    "(1.6 ms of a 20 ms BiLSTM step). The compiled kernels then trained a BiLSTM at least "
+    "as fast as oneDNN from 64 rows of one length on (one thread) and 1.6-1.9x faster at "
+    'two threads ("Per-batch path" above), so a BiLSTM\'s batches of one length take '
+    "oneDNN only up to 32 rows (models/plan.py takes_uniform_rows_plan); seed A's 128 "
+    "rows take the compiled kernels. That rule changes a path, not the kernels: those "
+    "batches' results equal oneDNN's in float64 and differ from them in float32 rounding.",
     "",
 ]
 
@@ -592,16 +603,18 @@ def batch_path_section(two: Result | None, one: Result | None) -> list[str]:
     if two is None and one is None:
         return not_measured(BATCH_PATH_CMD)
     lines = [
-        "Full-length batches (every row one length), an LSTM trained on the compiled kernels "
-        "and on torch's module over the unpacked batch (oneDNN), alternated round by round "
-        "in one process; ms per training step (median) and oneDNN's speed-up in each round. "
-        "The rule in models/plan.py (oneDNN for rows of one length up to hidden "
-        "ONEDNN_MAX_HIDDEN) follows the one-thread pairs: one thread per job is the "
-        "workflow's default, and the rule reads the shape only, never the thread count, so "
-        "that the thread count never changes a batch's path (or its rounding). At two "
-        "threads the order came out the other way round (the compiled kernels' pieces run "
-        "without synchronising, oneDNN meets its threads at every step), on a machine too "
-        "contended to settle it.",
+        "Full-length batches (every row one length), an LSTM or BiLSTM trained on the "
+        "compiled kernels and on torch's module over the unpacked batch (oneDNN), "
+        "alternated round by round in one process; ms per training step (median) and "
+        "oneDNN's speed-up in each round. The rule in models/plan.py follows the one-thread "
+        "pairs (one thread per job is the workflow's default, and the rule reads the shape "
+        "only, never the thread count, so that the thread count never changes a batch's "
+        "path or its rounding): oneDNN for rows of one length up to hidden "
+        "ONEDNN_MAX_HIDDEN, and for a BiLSTM only up to ONEDNN_MAX_ROWS_BIDIRECTIONAL (32) "
+        "rows. From 64 rows on the compiled kernels, which run a BiLSTM's two directions "
+        "side by side, tie with oneDNN at one thread or win, and win at two (oneDNN runs "
+        "the directions one after the other and meets its threads at every step). At "
+        "hidden 128 the two tie at one thread; the compiled kernels keep it.",
         "",
     ]
     for result, command in ((one, BATCH_PATH_T1_CMD), (two, BATCH_PATH_CMD)):

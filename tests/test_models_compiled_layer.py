@@ -258,3 +258,22 @@ def test_deep_stacks_over_two_column_groups_run_compiled_layers_and_equal_torch(
     model, reference = scan_and_torch(arch, meta, {"layers": 3})
     _assert_same_training_step(model, reference, _token_ids(meta, lengths), lengths)
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("dirs", [1, 2])
+def test_last_states_equal_torch_gather_bit_for_bit(dirs: int) -> None:
+    """LastStates (the final states of [T, D, H, B] states, its gradient scattered in
+    that layout) gives the same bits as torch.gather over the permuted states, forward
+    and backward, in float32."""
+    generator = torch.Generator().manual_seed(3)
+    states = torch.randn(7, dirs, 5, len(LENGTHS), generator=generator, requires_grad=True)
+    grad = torch.randn(len(LENGTHS), dirs * 5, generator=generator)
+    got = recurrent.LastStates.apply(states, LENGTHS)
+    (d_got,) = torch.autograd.grad(got, states, grad)
+    by_row = states.permute(3, 1, 0, 2)
+    index = (LENGTHS - 1).view(-1, 1, 1, 1).expand(-1, dirs, 1, 5)
+    want = torch.gather(by_row, 2, index).flatten(1)
+    (d_want,) = torch.autograd.grad(want, states, grad)
+    assert torch.equal(got, want)
+    assert torch.equal(d_got, d_want)
+    assert d_got.is_contiguous()  # the kernels' layout, no copy left for them to make

@@ -526,6 +526,27 @@ def test_an_lstm_takes_onednn_for_rows_of_one_length_and_the_kernels_for_ragged_
     assert sum(_batch_counts(model).values()) == 4
 
 
+def test_a_wide_batch_keeps_a_bilstm_on_its_own_path() -> None:
+    """Rows of one length take oneDNN up to ONEDNN_MAX_ROWS_BIDIRECTIONAL rows for a
+    BiLSTM and at any rows for an LSTM; decided per batch shape."""
+    from rnnbench.models.plan import ONEDNN_MAX_ROWS_BIDIRECTIONAL
+    from rnnbench.names import EXEC_ONEDNN, UNPACKED
+
+    if not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
+        pytest.skip("torch was built without oneDNN")
+    narrow, wide = ONEDNN_MAX_ROWS_BIDIRECTIONAL, ONEDNN_MAX_ROWS_BIDIRECTIONAL + 1
+    onednn = EXEC_ONEDNN + UNPACKED
+    for arch in ("lstm", "bilstm"):
+        model = build_model(arch, make_meta(length=7), SMALL)
+        recurrence = model.body.recurrence
+        for rows in (narrow, wide):
+            model(torch.randint(2, 50, (rows, 7)), torch.full((rows,), 7)).sum().backward()
+        wide_label = onednn if arch == "lstm" else recurrence.plan.label
+        assert recurrence.batch_plans[(narrow, 7)].label == onednn
+        assert recurrence.batch_plans[(wide, 7)].label == wide_label
+        assert sum(_batch_counts(model).values()) == 2
+
+
 @pytest.mark.parametrize("path", [*FAST_PATHS, Path.LIBRARY])
 def test_a_forced_path_is_kept_for_every_batch(path: Path) -> None:
     from rnnbench.models.bodies import batch_shares

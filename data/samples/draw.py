@@ -54,7 +54,7 @@ def draw_imdb(source: Path, out: Path) -> None:
                 contents[member.name] = archive.extractfile(member).read()
     rng = random.Random(SEED)
     chosen = ["aclImdb/README"]
-    for (split, label), names in sorted(by_group.items()):
+    for (split, _label), names in sorted(by_group.items()):
         chosen += rng.sample(sorted(names), IMDB_PER_CLASS[split])
     tar_buffer = io.BytesIO()
     with tarfile.open(fileobj=tar_buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:

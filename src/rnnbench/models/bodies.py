@@ -26,7 +26,13 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from rnnbench.models.alignment import post_to_pre, pre_to_post
 from rnnbench.models.cells import CELLS, Cell, run_cell
 from rnnbench.models.padded import run_padded
-from rnnbench.models.plan import Path, Plan, choose_plan, uniform_rows_plan
+from rnnbench.models.plan import (
+    Path,
+    Plan,
+    choose_plan,
+    takes_uniform_rows_plan,
+    uniform_rows_plan,
+)
 from rnnbench.models.recurrent import (
     check_lengths,
     per_token_outputs,
@@ -132,7 +138,8 @@ class FusedRecurrence(nn.Module):
 
     def plan_for_batch(self, lengths: Tensor) -> Plan:
         """The plan for a batch with these row lengths: the uniform-rows plan if every row
-        has the same length and there is one, else the recurrence's own. Decided once per
+        has the same length, there is one and it takes this many rows
+        (plan.takes_uniform_rows_plan), else the recurrence's own. Decided once per
         batch shape (rows, and the common length if any); only a recurrence with an
         alternative reads the lengths (on the CPU: no device sync)."""
         if self.uniform_plan is None or not lengths.numel():
@@ -140,7 +147,8 @@ class FusedRecurrence(nn.Module):
         low, high = int(lengths.min()), int(lengths.max())
         shape = (len(lengths), high if low == high else 0)
         if shape not in self.batch_plans:
-            self.batch_plans[shape] = self.uniform_plan if shape[1] else self.plan
+            uniform = shape[1] and takes_uniform_rows_plan(self.num_directions, shape[0])
+            self.batch_plans[shape] = self.uniform_plan if uniform else self.plan
         return self.batch_plans[shape]
 
     def forward(

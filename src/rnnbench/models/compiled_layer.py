@@ -5,8 +5,9 @@ Why: run as projection + scan (scan.py) + weight products, a layer with a small 
 size writes and rereads its [T, G, B] pre-activations, gates and their gradients several
 times over; at seed C (25 layers of hidden 8, batch 1000) that memory traffic was most of
 the time. The compiled layer keeps a step's pre-activations in cache, stores only the
-states (and the LSTM's cells), recomputes the gates in the backward, and adds the weight
-gradients up in cache: 1.7x faster per GRU layer at seed C.
+states (and the LSTM's cells and activated gates; the RNN's and GRU's gates are
+recomputed in the backward), and adds the weight gradients up in cache: 1.7x faster per
+GRU layer at seed C.
 
 Same maths, parameters and layout as ``project`` + ``scan_layer`` in recurrent.py (the
 tests compare both, in float64, outputs and every gradient); recurrent.run_stack picks
@@ -47,6 +48,7 @@ class CompiledLayer(Function):
         states = [inputs.new_empty(steps, dirs, hidden, batch)]
         if kind == "lstm":
             states.append(torch.empty_like(states[0]))  # the cells, for the backward
+            states.append(inputs.new_empty(steps, dirs, 4 * hidden, batch))  # its gates
         dims = (steps, dirs, hidden, batch)
         native.run(f"{_KERNEL[kind]}_layer_forward", dims, features, *leading, *states)
         ctx.save_for_backward(*leading, *states)

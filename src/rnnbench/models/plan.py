@@ -131,25 +131,32 @@ def _library_label(kind: str, device: torch.device) -> str:
 # The widest LSTM (hidden units per direction) that runs faster on oneDNN than on the
 # compiled kernels over rows of one length, as measured (bench/batch_path.py).
 ONEDNN_MAX_HIDDEN = 64
+# The most rows a bidirectional LSTM's batch of one length may have to take oneDNN: the
+# compiled kernels run the two directions side by side, and from 64 rows on they were
+# at least as fast as oneDNN (bench/batch_path.py).
+ONEDNN_MAX_ROWS_BIDIRECTIONAL = 32
 
 
 def uniform_rows_plan(kind: str, hidden: int, device: torch.device, plan: Plan) -> Plan | None:
-    """The plan a batch takes instead of ``plan`` when all its rows have the same length,
-    or None where such a batch keeps ``plan``. Decided with the plan, applied per batch
+    """The plan a batch may take instead of ``plan`` when all its rows have the same
+    length (where :func:`takes_uniform_rows_plan` says it does), or None where every
+    batch keeps ``plan``. Decided with the plan, applied per batch shape
     (bodies.FusedRecurrence.plan_for_batch).
 
     The measured rule (bench/batch_path.py, bench/RESULTS.md "Per-batch path"; AMD EPYC
     with AVX-512, one thread per job, the workflow's default): over rows of one length,
-    torch's module over the unpacked batch (oneDNN's fused LSTM) trained an LSTM of
-    hidden 32-64 faster than the compiled kernels in 24 of 25 paired rounds (median
-    1.4x), both directions, batch 32 and 128; at hidden 128 the compiled kernels were
-    faster in 4 of 5. Rows of different lengths must
-    be packed, and there the compiled kernels win 8-10x ("Uneven rows"). RNNs and GRUs
-    have no oneDNN kernel: torch's modules lose to the compiled kernels at any lengths.
-    Without a compiler, the packed module's LSTMs get the same alternative. The caller
-    asks only for a planned path, not a forced one, so that a path forced for a test or
-    a benchmark column stays that path for every batch. The rule reads the shape only,
-    never the thread count, so that the thread count never changes a batch's path.
+    torch's module over the unpacked batch (oneDNN's fused LSTM) trains an LSTM of
+    hidden 32-64 faster than the compiled kernels (1.2-1.5x, every round, batch 32 and
+    128), and a BiLSTM of batch 32 (1.2x); from batch 64 on, the compiled kernels
+    train a BiLSTM as fast or faster (0.7-1.0x), and at 2 threads faster still, since
+    they run its directions side by side. At hidden 128 the two were within a few per
+    cent. Rows of different lengths must be packed, and there the compiled kernels win
+    8-10x ("Uneven rows"). RNNs and GRUs have no oneDNN kernel: torch's modules lose to
+    the compiled kernels at any lengths. Without a compiler, the packed module's LSTMs
+    get the same alternative. The caller asks only for a planned path, not a forced one,
+    so that a path forced for a test or a benchmark column stays that path for every
+    batch. The rule reads the shape only, never the thread count, so that the thread
+    count never changes a batch's path (or its rounding).
     """
     mkldnn = torch.backends.mkldnn
     onednn = mkldnn.is_available() and mkldnn.enabled
@@ -159,3 +166,10 @@ def uniform_rows_plan(kind: str, hidden: int, device: torch.device, plan: Plan) 
     if plan.path is not Path.COMPILED and not packed:
         return None
     return Plan(Path.LIBRARY, EXEC_ONEDNN + UNPACKED, unpacked=True)
+
+
+def takes_uniform_rows_plan(directions: int, rows: int) -> bool:
+    """Whether a batch of ``rows`` rows of one length takes the recurrence's uniform-rows
+    plan (:func:`uniform_rows_plan`, where it has one): always for one direction, up to
+    ONEDNN_MAX_ROWS_BIDIRECTIONAL rows for two."""
+    return directions == 1 or rows <= ONEDNN_MAX_ROWS_BIDIRECTIONAL

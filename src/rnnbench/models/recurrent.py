@@ -283,11 +283,40 @@ def run_stack(
     out = _layer_by_layer(kind, module, x, lengths, module.dropout, embedding)
     if per_token:
         return per_token_outputs(_in_input_order(out, lengths).permute(0, 2, 1), lengths, length)
-    # The state after each row's last real step: time index lengths - 1, both directions.
-    # gather reads the [T, D, H, B] states in place (advanced indexing copied them first).
-    by_row = out.permute(3, 1, 0, 2)  # [B, D, T, H]
-    index = (lengths - 1).view(-1, 1, 1, 1).expand(-1, by_row.shape[1], 1, by_row.shape[3])
-    return torch.gather(by_row, 2, index).flatten(1)  # [B, D*H]
+    return LastStates.apply(out, lengths)  # [B, D*H]
+
+
+class LastStates(torch.autograd.Function):
+    """states [T, D, H, B] -> [B, D*H]: each row's state after its last real step (time
+    index lengths - 1 in every direction's reading order), forward direction first.
+
+    As torch.gather over the states seen as [B, D, T, H], whose backward scatters into
+    zeros of that shape; the kernels then need the gradient in the states' own layout,
+    and that transposing copy of a mostly-zero [T, D, H, B] tensor cost 1.6 ms of a
+    20 ms BiLSTM step at seed A (1 thread, AMD EPYC). This backward scatters the same
+    values, added to zeros the same way, straight into the states' layout.
+    """
+
+    @staticmethod
+    def forward(ctx, states: Tensor, lengths: Tensor) -> Tensor:
+        index = _last_step_index(states, lengths)
+        ctx.save_for_backward(index)
+        ctx.shape = states.shape
+        return torch.gather(states.permute(3, 1, 0, 2), 2, index).flatten(1)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+        (index,) = ctx.saved_tensors
+        d_states = grad.new_zeros(ctx.shape)
+        by_row = d_states.permute(3, 1, 0, 2)  # a view: the scatter writes d_states
+        by_row.scatter_add_(2, index, grad.view(index.shape))
+        return d_states, None
+
+
+def _last_step_index(states: Tensor, lengths: Tensor) -> Tensor:
+    """gather's index into states [T, D, H, B] seen as [B, D, T, H]: lengths - 1."""
+    _, dirs, hidden, _ = states.shape
+    return (lengths - 1).view(-1, 1, 1, 1).expand(-1, dirs, 1, hidden)
 
 
 _CELLS: dict[str, type[Cell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}

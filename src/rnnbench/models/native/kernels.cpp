@@ -575,31 +575,61 @@ void min_scan_backward(const Layout& L, index_t H, const T* pre, const T* h, con
 // + weight products writes and rereads [T, G, B] pre-activations, gates and their
 // gradients several times over (~240 MB per GRU layer); that traffic, not arithmetic,
 // was most of a layer's time. Here a step computes b + W_ih x[t] + W_hh h[t-1] into a
-// block that stays in cache, the forward stores only the states (and the LSTM's cells),
-// and the backward recomputes the gates from x[t] and h[t-1], writes d x[t] and adds the
-// weight and bias gradients up in cache (~40 MB per layer). Each piece returns partial
+// block that stays in cache, the forward stores only the states (and the LSTM's cells
+// and gates), and the backward recomputes the RNN's and GRU's gates from x[t] and
+// h[t-1], writes d x[t] and adds the weight and bias gradients up in cache (~40 MB per
+// layer). Each piece returns partial
 // gradient sums for its one direction and its columns; the caller adds the pieces in a
 // fixed order, so the sums do not depend on the thread count either.
 
 template <typename T>
 constexpr int kLanes = 64 / static_cast<int>(sizeof(T));
 
+// kLanes<T> values of T in one 64-byte vector (GCC's vector extension), and loads of it.
+template <typename T>
+struct LaneVector {
+  typedef T type __attribute__((vector_size(64)));
+};
+template <typename T>
+using Lanes = typename LaneVector<T>::type;
+
+template <typename T>
+[[gnu::always_inline]] inline Lanes<T> load_lanes(const T* p) {
+  Lanes<T> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// The first `count` values from p, the other lanes zero.
+template <typename T>
+[[gnu::always_inline]] inline Lanes<T> load_lanes(const T* p, index_t count) {
+  T buffer[kLanes<T>] = {};
+  std::copy(p, p + count, buffer);
+  return load_lanes(buffer);
+}
+
 // acc[(r * K + c) * V + v] += sum over columns j = v (mod V) of a[r, j] x[c, j], for an
 // MB x KB block. Kept per lane so that the sum over columns stays vectorised; the lanes
-// are added once at the end (lanes_to), always in the same order.
+// are added once at the end (lanes_to), always in the same order. The block's sums are
+// whole vectors, so that they stay in registers (as plain arrays GCC kept them on the
+// stack: a load and a store around every product, 3x slower). The last, partial group
+// of columns reads zeros beyond n: each of those lanes adds 0 * 0, which leaves its
+// sum as it was (the sums start at +0 and never become -0).
 template <typename T, int MB, int KB>
 inline void outer_block(const T* a, index_t lda, const T* x, index_t ldx, index_t n, T* acc,
                         index_t K) {
   constexpr int V = kLanes<T>;
-  T s[MB][KB][V] = {};
+  Lanes<T> s[MB][KB] = {};
+  const auto add = [&](auto load) {
+    Lanes<T> av[MB], xv[KB];
+    for (int r = 0; r < MB; ++r) av[r] = load(a + r * lda);
+    for (int c = 0; c < KB; ++c) xv[c] = load(x + c * ldx);
+    for (int r = 0; r < MB; ++r)
+      for (int c = 0; c < KB; ++c) s[r][c] += av[r] * xv[c];
+  };
   index_t j = 0;
-  for (; j + V <= n; j += V)
-    for (int r = 0; r < MB; ++r)
-      for (int c = 0; c < KB; ++c)
-        for (int v = 0; v < V; ++v) s[r][c][v] += a[r * lda + j + v] * x[c * ldx + j + v];
-  for (int v = 0; j + v < n; ++v)
-    for (int r = 0; r < MB; ++r)
-      for (int c = 0; c < KB; ++c) s[r][c][v] += a[r * lda + j + v] * x[c * ldx + j + v];
+  for (; j + V <= n; j += V) add([j](const T* row) { return load_lanes(row + j); });
+  if (j < n) add([j, n](const T* row) { return load_lanes(row + j, n - j); });
   for (int r = 0; r < MB; ++r)
     for (int c = 0; c < KB; ++c)
       for (int v = 0; v < V; ++v) acc[(r * K + c) * V + v] += s[r][c][v];
@@ -746,33 +776,40 @@ void elman_layer_backward(const Layout& L, index_t H, index_t F, const T* x, con
   acc.finish(grads, piece);
 }
 
-// LSTM in the kernel's block order o, i, f, g; cells are kept for the backward. The rows
-// keep the gates in registers: the layer recomputes them in the backward instead of
-// storing them.
+// LSTM in the kernel's block order o, i, f, g. The forward keeps the cells and the
+// activated gates ([T, D, 4H, B]) for the backward: recomputing the gates there instead
+// (a second W_ih x[t] + W_hh h[t-1] per step) took 1.2-1.3x the time of reading them at
+// seed A, seed C and the memory task's BiLSTM (1 thread, AMD EPYC; the same values).
 template <typename T>
 void lstm_layer_row_forward(index_t n, const T* __restrict a_o, const T* __restrict a_i,
                             const T* __restrict a_f, const T* __restrict a_g,
-                            const T* __restrict cp, T* __restrict c, T* __restrict h) {
+                            const T* __restrict cp, T* __restrict c, T* __restrict h,
+                            T* __restrict k_o, T* __restrict k_i, T* __restrict k_f,
+                            T* __restrict k_g) {
   for (index_t j = 0; j < n; ++j) {
     const LSTMGates<T> s =
         lstm_element<T, false, false>(a_o[j], a_i[j], a_f[j], a_g[j], cp[j], T(0), T(0), T(0));
     c[j] = s.c;
     h[j] = s.o * s.tc;
+    k_o[j] = s.o;
+    k_i[j] = s.i;
+    k_f[j] = s.f;
+    k_g[j] = s.g;
   }
 }
 
-// dh_carry: in, what reaches h[t] from step t + 1; dc_carry: in, what reaches c[t], out,
-// what reaches c[t - 1].
+// k_*: the step's stored gates; c: its cells, cp the previous ones; dh_carry: in, what
+// reaches h[t] from step t + 1; dc_carry: in, what reaches c[t], out, what reaches
+// c[t - 1].
 template <typename T>
-void lstm_layer_row_backward(index_t n, const T* __restrict a_o, const T* __restrict a_i,
-                             const T* __restrict a_f, const T* __restrict a_g,
-                             const T* __restrict cp, const T* __restrict go,
-                             T* __restrict da_o, T* __restrict da_i, T* __restrict da_f,
-                             T* __restrict da_g, const T* __restrict dh_carry,
-                             T* __restrict dc_carry) {
+void lstm_layer_row_backward(index_t n, const T* __restrict k_o, const T* __restrict k_i,
+                             const T* __restrict k_f, const T* __restrict k_g,
+                             const T* __restrict cp, const T* __restrict c,
+                             const T* __restrict go, T* __restrict da_o, T* __restrict da_i,
+                             T* __restrict da_f, T* __restrict da_g,
+                             const T* __restrict dh_carry, T* __restrict dc_carry) {
   for (index_t j = 0; j < n; ++j) {
-    const LSTMGates<T> s =
-        lstm_element<T, false, false>(a_o[j], a_i[j], a_f[j], a_g[j], cp[j], T(0), T(0), T(0));
+    const LSTMGates<T> s{k_o[j], k_i[j], k_f[j], k_g[j], c[j], tanh_act(c[j])};
     dc_carry[j] = lstm_element_backward<T, false, false>(
         s, cp[j], go[j] + dh_carry[j], dc_carry[j], T(0), T(0), T(0), da_o[j], da_i[j], da_f[j],
         da_g[j]);
@@ -781,17 +818,19 @@ void lstm_layer_row_backward(index_t n, const T* __restrict a_o, const T* __rest
 
 template <typename T>
 void lstm_layer_forward(const Layout& L, index_t H, index_t F, const T* x, const T* w_ih,
-                        const T* w_hh, const T* bias, T* out, T* cell) {
+                        const T* w_hh, const T* bias, T* out, T* cell, T* gates) {
   const LayerStep<T> S(L, H, F, 4 * H, L.d_lo, x, w_ih, w_hh, bias, out);
-  const index_t n = S.n;
+  const index_t n = S.n, ld = H * L.batch;  // a stored gate's rows: ld after the last's
   std::vector<T> pre(4 * H * n);
   for (index_t t = 0; t < L.steps; ++t) {
     S.preact(t, pre.data(), true);
     for (index_t u = 0; u < H; ++u) {
       const T* cp = t ? cell + L.at(t - 1, S.d, H, u) : S.zeros.data();
       const T* p = pre.data() + u * n;  // o; i, f, g follow H rows apart each
+      T* k = gates + L.at(t, S.d, 4 * H, u);
       lstm_layer_row_forward(n, p, p + H * n, p + 2 * H * n, p + 3 * H * n, cp,
-                             cell + L.at(t, S.d, H, u), out + L.at(t, S.d, H, u));
+                             cell + L.at(t, S.d, H, u), out + L.at(t, S.d, H, u), k, k + ld,
+                             k + 2 * ld, k + 3 * ld);
     }
   }
 }
@@ -799,19 +838,18 @@ void lstm_layer_forward(const Layout& L, index_t H, index_t F, const T* x, const
 template <typename T>
 void lstm_layer_backward(const Layout& L, index_t H, index_t F, const T* x, const T* w_ih,
                          const T* w_hh, const T* bias, const T* out, const T* cell,
-                         const T* grad_out, T* d_x, T* grads, index_t piece) {
+                         const T* gates, const T* grad_out, T* d_x, T* grads, index_t piece) {
   const LayerStep<T> S(L, H, F, 4 * H, L.d_lo, x, w_ih, w_hh, bias, out);
-  const index_t n = S.n;
+  const index_t n = S.n, ld = H * L.batch;
   LayerGrads<T> acc(4 * H, F, H, 0);
-  std::vector<T> pre(4 * H * n), d_pre(4 * H * n), dh_carry(H * n), dc_carry(H * n);
+  std::vector<T> d_pre(4 * H * n), dh_carry(H * n), dc_carry(H * n);
   for (index_t t = L.steps - 1; t >= 0; --t) {
-    S.preact(t, pre.data(), true);
     for (index_t u = 0; u < H; ++u) {
       const T* cp = t ? cell + L.at(t - 1, S.d, H, u) : S.zeros.data();
-      const T* p = pre.data() + u * n;
+      const T* k = gates + L.at(t, S.d, 4 * H, u);
       T* dp = d_pre.data() + u * n;
-      lstm_layer_row_backward(n, p, p + H * n, p + 2 * H * n, p + 3 * H * n, cp,
-                              grad_out + L.at(t, S.d, H, u), dp,
+      lstm_layer_row_backward(n, k, k + ld, k + 2 * ld, k + 3 * ld, cp,
+                              cell + L.at(t, S.d, H, u), grad_out + L.at(t, S.d, H, u), dp,
                               dp + H * n, dp + 2 * H * n, dp + 3 * H * n,
                               dh_carry.data() + u * n, dc_carry.data() + u * n);
     }
@@ -1064,17 +1102,18 @@ void for_pieces(const index_t* shape, index_t count, const index_t* pieces, Body
   extern "C" void lstm_layer_forward_##SUFFIX(const index_t* s, index_t np,                \
                                               const index_t* pc, int F, const T* x,        \
                                               const T* w_ih, const T* w_hh, const T* b,    \
-                                              T* out, T* cell) {                           \
+                                              T* out, T* cell, T* gates) {                 \
     for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t) {                       \
-      lstm_layer_forward<T>(L, H, F, x, w_ih, w_hh, b, out, cell);                         \
+      lstm_layer_forward<T>(L, H, F, x, w_ih, w_hh, b, out, cell, gates);                  \
     });                                                                                    \
   }                                                                                        \
   extern "C" void lstm_layer_backward_##SUFFIX(                                            \
       const index_t* s, index_t np, const index_t* pc, int F, const T* x, const T* w_ih,   \
-      const T* w_hh, const T* b, const T* out, const T* cell, const T* grad_out, T* d_x,   \
-      T* grads) {                                                                          \
+      const T* w_hh, const T* b, const T* out, const T* cell, const T* gates,              \
+      const T* grad_out, T* d_x, T* grads) {                                               \
     for_pieces(s, np, pc, [=](const Layout& L, index_t H, index_t p) {                     \
-      lstm_layer_backward<T>(L, H, F, x, w_ih, w_hh, b, out, cell, grad_out, d_x, grads, p); \
+      lstm_layer_backward<T>(L, H, F, x, w_ih, w_hh, b, out, cell, gates, grad_out, d_x,   \
+                             grads, p);                                                    \
     });                                                                                    \
   }                                                                                        \
   extern "C" void gru_layer_forward_##SUFFIX(const index_t* s, index_t np,                 \
