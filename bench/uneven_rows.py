@@ -29,10 +29,13 @@ from rnnbench.models import build_model
 from rnnbench.models.bodies import plan_model
 from rnnbench.models.plan import Path as ExecPath
 from rnnbench.optimizers import build_optimizer
+from rnnbench.train.cpu import configure_cpu
 
 BENCH = Path(__file__).resolve().parent
 LENGTH, BATCH, VOCAB = 120, 128, 10_000
 HPARAMS = {"embedding_dim": 16, "hidden": 32, "head_hidden": 6}
+# Each path forced, then None: as planned, per batch. (STEP_COMPILED is a GPU path.)
+PATHS = (ExecPath.COMPILED, ExecPath.LIBRARY, ExecPath.REFERENCE, None)
 
 
 def samples_per_second(model: nn.Module, batch: tuple, windows: int, steps: int) -> float:
@@ -67,17 +70,17 @@ def measure(archs: list[str], windows: int = 3, steps: int = 5) -> list[dict]:
     for arch in archs:
         for rows_kind, lengths in (("full", torch.full((BATCH,), LENGTH)), ("uneven", uneven)):
             row = {"arch": arch, "rows": rows_kind}
-            for path in (ExecPath.COMPILED, ExecPath.LIBRARY, ExecPath.REFERENCE, None):
+            for path in PATHS:
                 torch.manual_seed(0)
                 model = build_model(arch, meta, HPARAMS)
-                plan_model(model, torch.device("cpu"), path)  # None: as planned, per batch
+                plan_model(model, torch.device("cpu"), path)
                 rate = samples_per_second(model, (x, lengths, y), windows, steps)
                 row[str(path or "planned")] = round(rate, 1)
             # What the planned model ran this batch on (models/plan.py, per batch).
             row["planned_path"] = model.body.recurrence.plan_for_batch(lengths).label
             rows.append(row)
             print(f"  {arch:>6} {rows_kind:>6}: " + ", ".join(
-                f"{p} {row[p]:,.0f}" for p in (*map(str, ExecPath), "planned")
+                f"{p} {row[p]:,.0f}" for p in (*map(str, PATHS[:-1]), "planned")
             ) + f" samples/s; planned: {row['planned_path']}", flush=True)  # fmt: skip
     return rows
 
@@ -88,7 +91,7 @@ def main() -> None:
     parser.add_argument("--archs", nargs="*", default=["lstm", "bilstm", "gru"])
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "uneven_rows.json")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    configure_cpu(args.threads)  # the threads and allocator settings a training job runs
     load = [round(v, 2) for v in os.getloadavg()]
     results = measure(args.archs)
     machine = machine_info(load)

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnbench.models import native, recurrent
-from rnnbench.models.compiled_layer import compiled_layer
+from rnnbench.models.compiled_layer import compiled_layer, layer_group, layer_pieces
 from rnnbench.models.plan import Path
 from rnnbench.models.recurrent import (
     project,
@@ -72,6 +72,7 @@ def _projected_scan(kind: str, x: Tensor, w_ih: Tensor, w_hh: Tensor, bias: Tens
         (1, 1, 3, 2, 5),  # one step: no state product at all
         (6, 1, 5, 3, 37),  # odd sizes: every remainder path of the blocked loops
         (6, 2, 6, 4, 300),  # two directions, two column groups (two pieces each)
+        (5, 1, 4, 3, 70),  # one direction cut in two pieces, 64 columns and 6
         (4, 2, 17, 9, 19),  # inputs wider than the gates' blocks of 8 and 4
     ],
 )
@@ -149,8 +150,9 @@ def test_table_projection_gives_the_same_bits_on_any_thread_count() -> None:
 
 @needs_native
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_compiled_layer_gives_the_same_bits_on_any_thread_count(kind: str) -> None:
-    inputs = _layer_inputs(kind, 5, 1, 4, 3, 600, torch.float32)  # three column groups
+@pytest.mark.parametrize("batch", [600, 128])  # three column groups; one cut in two
+def test_compiled_layer_gives_the_same_bits_on_any_thread_count(kind: str, batch: int) -> None:
+    inputs = _layer_inputs(kind, 5, 1, 4, 3, batch, torch.float32)
     threads = torch.get_num_threads()
     results = []
     try:
@@ -277,3 +279,21 @@ def test_last_states_equal_torch_gather_bit_for_bit(dirs: int) -> None:
     assert torch.equal(got, want)
     assert torch.equal(d_got, d_want)
     assert d_got.is_contiguous()  # the kernels' layout, no copy left for them to make
+
+
+def test_one_direction_of_64_to_256_columns_is_cut_in_two_pieces() -> None:
+    """compiled_layer.layer_group: native's groups of 256 columns, but one direction of
+    64-256 columns runs as two pieces (the first a multiple of 32 columns), so that two
+    threads share it; the shape alone decides."""
+    assert [layer_pieces(1, batch) for batch in (32, 63, 64, 128, 200, 256, 257, 600)] == [
+        1,
+        1,
+        2,
+        2,
+        2,
+        2,
+        2,
+        3,
+    ]
+    assert layer_group(1, 128) == 64 and layer_group(1, 100) == 64 and layer_group(1, 64) == 32
+    assert [layer_pieces(2, batch) for batch in (32, 128, 300)] == [2, 2, 4]

@@ -25,6 +25,25 @@ from rnnbench.models.scan import full_precision
 
 # The kernels' name per kind.
 _KERNEL = {"rnn": "elman", "lstm": "lstm", "gru": "gru"}
+# A single direction of at least this many columns (and at most native's group) is cut
+# into two pieces, so that two threads share it.
+SPLIT_MIN_COLUMNS = 64
+
+
+def layer_group(dirs: int, batch: int) -> int:
+    """Columns per piece of a compiled layer over ``dirs`` directions of ``batch``
+    columns: native's groups, except that one direction of SPLIT_MIN_COLUMNS to a
+    group's columns is cut in two (the first half rounded up to 32 columns, the kernels'
+    register block). A shape rule: the pieces, and so the order in which the weight
+    gradients' partial sums are added, never depend on the thread count."""
+    if dirs > 1 or not SPLIT_MIN_COLUMNS <= batch <= native.GROUP:
+        return native.GROUP
+    return 32 * -(-batch // 64)
+
+
+def layer_pieces(dirs: int, batch: int) -> int:
+    """How many pieces (directions x column groups) a compiled layer runs as."""
+    return len(native.pieces(dirs, batch, layer_group(dirs, batch)))
 
 
 class CompiledLayer(Function):
@@ -50,7 +69,8 @@ class CompiledLayer(Function):
             states.append(torch.empty_like(states[0]))  # the cells, for the backward
             states.append(inputs.new_empty(steps, dirs, 4 * hidden, batch))  # its gates
         dims = (steps, dirs, hidden, batch)
-        native.run(f"{_KERNEL[kind]}_layer_forward", dims, features, *leading, *states)
+        group = layer_group(dirs, batch)
+        native.run(f"{_KERNEL[kind]}_layer_forward", dims, features, *leading, *states, group=group)
         ctx.save_for_backward(*leading, *states)
         ctx.kind, ctx.leading = kind, len(leading)
         return states[0]
@@ -66,12 +86,12 @@ class CompiledLayer(Function):
         # Each piece (one direction, a group of columns) returns its partial sums of
         # [dW_ih | dW_hh | bias (| b_hn)]; they are added here, per direction.
         widths = [gates * features, gates * hidden, gates] + ([hidden] if ctx.kind == "gru" else [])
-        pieces = len(native.pieces(dirs, batch))
-        partial = inputs.new_empty(pieces, sum(widths))
+        partial = inputs.new_empty(layer_pieces(dirs, batch), sum(widths))
         d_inputs = torch.empty_like(inputs)
         dims = (steps, dirs, hidden, batch)
         args = (*leading, *states, grad_out.contiguous(), d_inputs, partial)
-        native.run(f"{_KERNEL[ctx.kind]}_layer_backward", dims, features, *args)
+        group = layer_group(dirs, batch)
+        native.run(f"{_KERNEL[ctx.kind]}_layer_backward", dims, features, *args, group=group)
         grads = native.sum_over_pieces(partial, dirs).split(widths, 1)
         d_b_hn = grads[3] if ctx.kind == "gru" else None
         d_w_ih, d_w_hh = grads[0].view(w_ih.shape), grads[1].view(w_hh.shape)

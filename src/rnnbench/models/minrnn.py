@@ -200,25 +200,23 @@ class MinRecurrence(nn.Module):
         check_lengths(lengths, length)
         lengths = lengths.to(h.device)
         seq = h[:, : int(lengths.max())]  # no row needs more steps than its length
-        outputs = seq
+        rows = torch.arange(batch, device=h.device)
         for index, forward_layer in enumerate(self.forward_layers):
             if index > 0:
                 seq = self.dropout(seq)
-            outputs = _run(forward_layer, seq, self.impl)
+            outputs = [_run(forward_layer, seq, self.impl)]
             if self.backward_layers:
-                backward_layer = self.backward_layers[index]
                 reversed_seq = reverse_within_lengths(seq, lengths)
-                backward = _run(backward_layer, reversed_seq, self.impl)
-                outputs = torch.cat([outputs, reverse_within_lengths(backward, lengths)], -1)
-            seq = outputs
-        if per_token:
-            return per_token_outputs(seq.transpose(0, 1), lengths, length)
-        rows = torch.arange(batch, device=h.device)
-        hidden = self.forward_layers[0].hidden_size
-        last = seq[rows, lengths - 1, :hidden]  # forward: the last real position
-        if not self.backward_layers:
-            return last
-        return torch.cat([last, seq[:, 0, hidden:]], dim=-1)  # backward: position 0
+                outputs.append(_run(self.backward_layers[index], reversed_seq, self.impl))
+            if index + 1 == self.num_layers and not per_token:
+                # Each direction's state after its last real step: the forward's at
+                # lengths - 1, and the backward's at lengths - 1 of its own reading order
+                # (position 0 once reversed back), read before any reversal or concat.
+                return torch.cat([out[rows, lengths - 1] for out in outputs], dim=-1)
+            if self.backward_layers:
+                outputs[1] = reverse_within_lengths(outputs[1], lengths)
+            seq = torch.cat(outputs, -1) if len(outputs) > 1 else outputs[0]
+        return per_token_outputs(seq.transpose(0, 1), lengths, length)
 
 
 def build_minrnn(name: str, meta: EncodedMeta, dim: int, cfg: Any) -> nn.Module:

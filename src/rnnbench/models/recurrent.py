@@ -40,7 +40,7 @@ from rnnbench.models.cells import (
     RNNCell,
     run_cell,
 )
-from rnnbench.models.compiled_layer import TableProjection, compiled_layer
+from rnnbench.models.compiled_layer import TableProjection, compiled_layer, layer_pieces
 from rnnbench.models.scan import ElmanScan, GRUScan, LSTMScan
 
 
@@ -212,13 +212,13 @@ def _compiled_layer_pays(inputs: Tensor) -> bool:
     """Whether a layer over inputs [T, D, F, B] runs as one compiled pass (compiled_layer).
 
     Only where its work splits into two or more pieces (directions x column groups of
-    the batch): a single piece runs on one thread, while projection + scan has MKL's
-    parallel products. Measured at seed A in paired runs: 1.03-1.3x faster for
-    bidirectional layers, 1.1-1.5x slower for a unidirectional one at batch 128 (one
-    piece).
+    the batch: compiled_layer.layer_group): a single piece runs on one thread, while
+    projection + scan has MKL's parallel products. Measured at seed A (bench/RESULTS.md
+    "Compiled layer"): faster than projection + scan at one thread and two, for one
+    direction cut in two pieces as for two directions.
     """
     _, dirs, _, batch = inputs.shape
-    return len(native.pieces(dirs, batch)) > 1
+    return layer_pieces(dirs, batch) > 1
 
 
 def _layer_by_layer(

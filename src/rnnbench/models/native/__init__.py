@@ -52,10 +52,11 @@ FLAGS = (
     "-fPIC",
 )
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
-# The batch is cut into groups of _GROUP columns (a multiple of the kernels' 32-column
+# The batch is cut into groups of GROUP columns (a multiple of the kernels' 32-column
 # register block). Narrower pieces measured no faster on two threads than one: threads
 # writing neighbouring columns of the same rows share what the hardware prefetcher pulls.
-_GROUP = 256
+# (A caller may pass its own group: the scan kernels, and compiled_layer.layer_group.)
+GROUP = 256
 
 
 def _compiler() -> str | None:
@@ -166,7 +167,7 @@ def available() -> bool:
     return _library()[0] is not None
 
 
-def pieces(dirs: int, batch: int, group: int = _GROUP) -> list[tuple[int, int, int, int]]:
+def pieces(dirs: int, batch: int, group: int = GROUP) -> list[tuple[int, int, int, int]]:
     """(d_lo, d_hi, lo, hi) for every direction and group of ``group`` columns,
     direction-major: one direction per piece (the layer kernels return partial gradient
     sums per piece)."""
@@ -181,7 +182,7 @@ def sum_over_pieces(partial: Tensor, dirs: int) -> Tensor:
 
 
 def run(
-    name: str, dims: tuple[int, int, int, int], *args: Tensor | int | None, group: int = _GROUP
+    name: str, dims: tuple[int, int, int, int], *args: Tensor | int | None, group: int = GROUP
 ) -> None:
     """Call kernel ``name`` over dims (steps, dirs, hidden, batch) with ``args``.
 

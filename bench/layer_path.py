@@ -1,0 +1,153 @@
+"""Benchmark: how the compiled path runs a layer, one compiled pass or projection + scan.
+
+Inside the compiled path (models/recurrent.py run_stack), a layer whose work splits into
+two or more pieces (directions x column groups: compiled_layer.layer_group) runs as one
+compiled pass (compiled_layer.py); other layers run an input projection (MKL) plus the
+compiled time loop (scan.py). This times both on batches of uneven rows (real text:
+the case the compiled path exists for), interleaved round by round in one process (same
+weights, same batch; training steps: forward, backward, clipping 1.0, Adam), for
+unidirectional layers, where the rule cuts one direction of 64-256 columns in two
+pieces.
+
+    python bench/layer_path.py --threads 1   # writes bench/results/layer_path_threads1.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from datetime import date
+from pathlib import Path
+
+import torch
+from machine import machine_info  # bench/, first on sys.path for a script
+from torch import nn
+
+from rnnbench.data.arrays import EncodedMeta
+from rnnbench.models import build_model, recurrent
+from rnnbench.models.bodies import plan_model
+from rnnbench.models.compiled_layer import layer_pieces
+from rnnbench.models.plan import Path as ExecPath
+from rnnbench.optimizers import build_optimizer
+from rnnbench.train.cpu import configure_cpu
+
+BENCH = Path(__file__).resolve().parent
+# (name, arch, batch, length, embedding, hidden); text of a 10,000-token vocabulary
+SHAPES = [
+    ("seed A", "rnn", 128, 120, 16, 32),
+    ("seed A", "gru", 128, 120, 16, 32),
+    ("seed A", "lstm", 128, 120, 16, 32),
+    ("text, batch 64", "lstm", 64, 120, 16, 32),
+    ("imdb (modern)", "lstm", 128, 200, 32, 64),
+    ("text, batch 256", "gru", 256, 120, 16, 32),
+    ("text, hidden 128", "lstm", 128, 120, 16, 128),
+]
+VOCAB = 10_000
+
+
+@contextmanager
+def projection_and_scan() -> Iterator[None]:
+    """Every layer as projection + scan, whatever its pieces (the alternative timed)."""
+    chosen = recurrent._compiled_layer_pays
+    recurrent._compiled_layer_pays = lambda inputs: False
+    try:
+        yield
+    finally:
+        recurrent._compiled_layer_pays = chosen
+
+
+def _training_step(arch: str, batch: int, length: int, dim: int, hidden: int) -> Callable:
+    meta = EncodedMeta("bench", "sentiment", length, "post", "post", VOCAB, 2)
+    torch.manual_seed(0)
+    model = build_model(arch, meta, {"embedding_dim": dim, "hidden": hidden, "head_hidden": 0})
+    plan_model(model, torch.device("cpu"), ExecPath.COMPILED)  # every batch compiled
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randint(2, VOCAB, (batch, length), generator=generator)
+    lengths = torch.randint(length // 2, length + 1, (batch,), generator=generator)
+    lengths[0] = length  # uneven rows, the longest full length
+    y = torch.randint(0, 2, (batch,), generator=generator).float()
+    optimizer, loss_fn = build_optimizer("adam", model.parameters()), nn.BCEWithLogitsLoss()
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(x, lengths), y).backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+
+    return step
+
+
+def _timed(step: Callable, steps: int, alternative: bool) -> float:
+    with projection_and_scan() if alternative else nullcontext():
+        step()  # a warm-up step after each switch
+        started = time.perf_counter()
+        for _ in range(steps):
+            step()
+    return (time.perf_counter() - started) / steps
+
+
+def measure(rounds: int, steps: int) -> list[dict]:
+    rows = []
+    for name, arch, batch, length, dim, hidden in SHAPES:
+        step = _training_step(arch, batch, length, dim, hidden)
+        times: dict[str, list[float]] = {"one_pass": [], "projection_scan": []}
+        for index in range(rounds):  # a b, b a, ...: same minutes for both
+            order = ["one_pass", "projection_scan"][:: 1 if index % 2 == 0 else -1]
+            for key in order:
+                times[key].append(_timed(step, steps, key == "projection_scan"))
+        ratios = [s / o for o, s in zip(times["one_pass"], times["projection_scan"], strict=True)]
+        row = {
+            "shape": name,
+            "arch": arch,
+            "batch": batch,
+            "length": length,
+            "hidden": hidden,
+            "pieces": layer_pieces(1, batch),
+            "one_pass_ms": round(1000 * statistics.median(times["one_pass"]), 2),
+            "projection_scan_ms": round(1000 * statistics.median(times["projection_scan"]), 2),
+            "one_pass_speedup_per_round": [round(r, 3) for r in ratios],
+        }
+        rows.append(row)
+        print(
+            f"  {name:>17} {arch:>5}: one pass {row['one_pass_ms']} ms, projection + scan "
+            f"{row['projection_scan_ms']} ms; one pass's speed-up per round "
+            f"{row['one_pass_speedup_per_round']}",
+            flush=True,
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    out_path = args.out or BENCH / "results" / f"layer_path_threads{args.threads}.json"
+    configure_cpu(args.threads)
+    load = [round(v, 2) for v in os.getloadavg()]
+    results = measure(args.rounds, args.steps)
+    out = {
+        "benchmark": "one compiled pass vs projection + scan per layer, uneven rows",
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "steps_per_round": args.steps,
+        "results": results,
+        "machine": {
+            **machine_info(load),
+            "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        },
+        "date": date.today().isoformat(),
+    }
+    out_path.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {out_path}")
+
+
+if __name__ == "__main__":
+    main()
