@@ -148,15 +148,15 @@ def uniform_rows_plan(kind: str, hidden: int, device: torch.device, plan: Plan) 
     torch's module over the unpacked batch (oneDNN's fused LSTM) trains an LSTM of
     hidden 32-64 faster than the compiled kernels (1.05-1.5x, batch 32 and 128), and a
     BiLSTM of batch 32 (1.1-1.2x); at batch 64 the two tie on a BiLSTM, and from there
-    on the compiled kernels train it faster (1.1-1.6x at batch 128), at 2 threads
-    faster still, since they run its directions side by side. At hidden 128 the two
-    were within a few per cent. Rows of different lengths must be packed, and there the
-    compiled kernels win 5-10x ("Uneven rows"). RNNs and GRUs have no oneDNN kernel:
-    torch's modules lose to the compiled kernels at any lengths. Without a compiler, the packed module's LSTMs
-    get the same alternative. The caller asks only for a planned path, not a forced one,
-    so that a path forced for a test or a benchmark column stays that path for every
-    batch. The rule reads the shape only, never the thread count, so that the thread
-    count never changes a batch's path (or its rounding).
+    on the compiled kernels train it as fast or faster (1.0-1.6x at batch 128), at 2
+    threads faster still, since they run its directions side by side. At hidden 128 the
+    two were within a few per cent. Rows of different lengths must be packed, and there
+    the compiled kernels win 5-10x ("Uneven rows"). RNNs and GRUs have no oneDNN kernel:
+    torch's modules lose to the compiled kernels at any lengths. Without a compiler, the
+    packed module's LSTMs get the same alternative. The caller asks only for a planned
+    path, not a forced one, so that a path forced for a test or a benchmark column stays
+    that path for every batch. The rule reads the shape only, never the thread count, so
+    that the thread count never changes a batch's path (or its rounding).
     """
     mkldnn = torch.backends.mkldnn
     onednn = mkldnn.is_available() and mkldnn.enabled

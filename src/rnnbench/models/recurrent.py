@@ -309,7 +309,7 @@ class LastStates(torch.autograd.Function):
         (index,) = ctx.saved_tensors
         d_states = grad.new_zeros(ctx.shape)
         by_row = d_states.permute(3, 1, 0, 2)  # a view: the scatter writes d_states
-        by_row.scatter_add_(2, index, grad.view(index.shape))
+        by_row.scatter_add_(2, index, grad.reshape(index.shape))
         return d_states, None
 
 

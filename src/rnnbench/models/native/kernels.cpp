@@ -578,9 +578,9 @@ void min_scan_backward(const Layout& L, index_t H, const T* pre, const T* h, con
 // block that stays in cache, the forward stores only the states (and the LSTM's cells
 // and gates), and the backward recomputes the RNN's and GRU's gates from x[t] and
 // h[t-1], writes d x[t] and adds the weight and bias gradients up in cache (~40 MB per
-// layer). Each piece returns partial
-// gradient sums for its one direction and its columns; the caller adds the pieces in a
-// fixed order, so the sums do not depend on the thread count either.
+// layer). Each piece returns partial gradient sums for its one direction and its
+// columns; the caller adds the pieces in a fixed order, so the sums do not depend on the
+// thread count either.
 
 template <typename T>
 constexpr int kLanes = 64 / static_cast<int>(sizeof(T));
