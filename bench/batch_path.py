@@ -12,16 +12,12 @@ presets and the benchmarks use; the ratio per round is what the rule reads.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import time
-from datetime import date
 from pathlib import Path
 
 import torch
-from machine import machine_info  # bench/, first on sys.path for a script
-from torch import nn
+from paired import load_average, training_step, write_record  # bench/, first on sys.path
 
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models import build_model
@@ -29,7 +25,6 @@ from rnnbench.models.bodies import plan_model
 from rnnbench.models.plan import Path as ExecPath
 from rnnbench.models.plan import Plan
 from rnnbench.names import EXEC_ONEDNN, UNPACKED
-from rnnbench.optimizers import build_optimizer
 from rnnbench.train.cpu import configure_cpu
 
 BENCH = Path(__file__).resolve().parent
@@ -66,16 +61,7 @@ def _model(arch: str, batch: int, length: int, vocab: int, hidden: int, onednn: 
     else:
         x = torch.randn(batch, length, generator=generator)
     y = torch.randint(0, 2, (batch,), generator=generator).float()
-    optimizer, loss_fn = build_optimizer("adam", model.parameters()), nn.BCEWithLogitsLoss()
-    lengths = torch.full((batch,), length)
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss_fn(model(x, lengths), y).backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-
-    return model, step
+    return model, training_step(model, x, torch.full((batch,), length), y)
 
 
 def measure(rounds: int, steps: int) -> list[dict]:
@@ -123,22 +109,17 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "batch_path.json")
     args = parser.parse_args()
     configure_cpu(args.threads)
-    load = [round(v, 2) for v in os.getloadavg()]
+    load = load_average()
     results = measure(args.rounds, args.steps)
-    out = {
-        "benchmark": "LSTM training step on full-length batches: compiled kernels vs oneDNN",
-        "threads": args.threads,
-        "rounds": args.rounds,
-        "steps_per_round": args.steps,
-        "results": results,
-        "machine": {
-            **machine_info(load),
-            "load_average_after": [round(v, 2) for v in os.getloadavg()],
-        },
-        "date": date.today().isoformat(),
-    }
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_record(
+        args.out,
+        "LSTM training step on full-length batches: compiled kernels vs oneDNN",
+        args.threads,
+        results,
+        load,
+        rounds=args.rounds,
+        steps_per_round=args.steps,
+    )
 
 
 if __name__ == "__main__":

@@ -15,25 +15,20 @@ pieces.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from datetime import date
 from pathlib import Path
 
 import torch
-from machine import machine_info  # bench/, first on sys.path for a script
-from torch import nn
+from paired import load_average, training_step, write_record  # bench/, first on sys.path
 
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models import build_model, recurrent
 from rnnbench.models.bodies import plan_model
 from rnnbench.models.compiled_layer import layer_pieces
 from rnnbench.models.plan import Path as ExecPath
-from rnnbench.optimizers import build_optimizer
 from rnnbench.train.cpu import configure_cpu
 
 BENCH = Path(__file__).resolve().parent
@@ -71,15 +66,7 @@ def _training_step(arch: str, batch: int, length: int, dim: int, hidden: int) ->
     lengths = torch.randint(length // 2, length + 1, (batch,), generator=generator)
     lengths[0] = length  # uneven rows, the longest full length
     y = torch.randint(0, 2, (batch,), generator=generator).float()
-    optimizer, loss_fn = build_optimizer("adam", model.parameters()), nn.BCEWithLogitsLoss()
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss_fn(model(x, lengths), y).backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-
-    return step
+    return training_step(model, x, lengths, y)
 
 
 def _timed(step: Callable, steps: int, alternative: bool) -> float:
@@ -131,22 +118,17 @@ def main() -> None:
     args = parser.parse_args()
     out_path = args.out or BENCH / "results" / f"layer_path_threads{args.threads}.json"
     configure_cpu(args.threads)
-    load = [round(v, 2) for v in os.getloadavg()]
+    load = load_average()
     results = measure(args.rounds, args.steps)
-    out = {
-        "benchmark": "one compiled pass vs projection + scan per layer, uneven rows",
-        "threads": args.threads,
-        "rounds": args.rounds,
-        "steps_per_round": args.steps,
-        "results": results,
-        "machine": {
-            **machine_info(load),
-            "load_average_after": [round(v, 2) for v in os.getloadavg()],
-        },
-        "date": date.today().isoformat(),
-    }
-    out_path.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {out_path}")
+    write_record(
+        out_path,
+        "one compiled pass vs projection + scan per layer, uneven rows",
+        args.threads,
+        results,
+        load,
+        rounds=args.rounds,
+        steps_per_round=args.steps,
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -625,28 +626,53 @@ def layer_path_section(results: list[Result | None]) -> list[str]:
         "",
     ]
     for result in measured:
-        machine = result.get("machine", {})
-        load_avg = (machine.get("load_average_before"), machine.get("load_average_after"))
-        lines += [
-            machine_line(
-                result,
-                f"{result['threads']} thread(s), load average {load_avg[0]} "
-                f"before and {load_avg[1]} after",
-            ),
-            "",
-            "| shape | arch | batch | length | hidden | pieces | one pass | projection + scan "
-            "| one pass's speed-up per round |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---|",
-        ]
-        for row in result["results"]:
-            speedups = ", ".join(f"{v:.2f}x" for v in row["one_pass_speedup_per_round"])
-            lines.append(
-                f"| {row['shape']} | {row['arch']} | {row['batch']} | {row['length']} "
-                f"| {row['hidden']} | {row['pieces']} | {row['one_pass_ms']} ms "
-                f"| {row['projection_scan_ms']} ms | {speedups} |"
-            )
-        lines.append("")
+        lines += paired_table(
+            result,
+            [*SHAPE_HEADERS, "pieces:", "one pass:", "projection + scan:", ONE_PASS_ROUNDS],
+            lambda row: [
+                *_shape_cells(row),
+                str(row["pieces"]),
+                f"{row['one_pass_ms']} ms",
+                f"{row['projection_scan_ms']} ms",
+                _per_round(row["one_pass_speedup_per_round"]),
+            ],
+        )
     return lines
+
+
+# A paired benchmark's shape columns (a header ending in ":" is right-aligned).
+SHAPE_HEADERS = ["shape", "arch", "batch:", "length:", "hidden:"]
+ONE_PASS_ROUNDS = "one pass's speed-up per round"
+
+
+def _shape_cells(row: dict) -> list[str]:
+    return [row["shape"], row["arch"], *(str(row[key]) for key in ("batch", "length", "hidden"))]
+
+
+def _per_round(ratios: list[float]) -> str:
+    return ", ".join(f"{v:.2f}x" for v in ratios)
+
+
+def paired_table(
+    result: Result, headers: list[str], cells: Callable[[dict], list[str]]
+) -> list[str]:
+    """A paired benchmark's result (bench/batch_path.py, bench/layer_path.py): its machine
+    line with the thread count and the load average before and after, then one table row
+    per measured shape. A header ending in ":" is a right-aligned column."""
+    machine = result.get("machine", {})
+    load_avg = (machine.get("load_average_before"), machine.get("load_average_after"))
+    lines = [
+        machine_line(
+            result,
+            f"{result['threads']} thread(s), load average {load_avg[0]} "
+            f"before and {load_avg[1]} after",
+        ),
+        "",
+        "| " + " | ".join(h.removesuffix(":") for h in headers) + " |",
+        "|" + "|".join("---:" if h.endswith(":") else "---" for h in headers) + "|",
+    ]
+    lines += ["| " + " | ".join(cells(row)) + " |" for row in result["results"]]
+    return [*lines, ""]
 
 
 def batch_path_section(two: Result | None, one: Result | None) -> list[str]:
@@ -682,25 +708,16 @@ def batch_path_section(two: Result | None, one: Result | None) -> list[str]:
                 "its threads at every step; the compiled kernels' pieces never do).",
                 "",
             ]
-        lines += [
-            machine_line(
-                result,
-                f"{result['threads']} thread(s), load average {load_avg[0]} "
-                f"before and {load_avg[1]} after",
-            ),
-            "",
-            "| shape | arch | batch | length | hidden | compiled | oneDNN | oneDNN's speed-up "
-            "per round |",
-            "|---|---|---:|---:|---:|---:|---:|---|",
-        ]
-        for row in result["results"]:
-            speedups = ", ".join(f"{v:.2f}x" for v in row["onednn_speedup_per_round"])
-            lines.append(
-                f"| {row['shape']} | {row['arch']} | {row['batch']} | {row['length']} "
-                f"| {row['hidden']} | {row['compiled_ms']} ms | {row['onednn_ms']} ms "
-                f"| {speedups} |"
-            )
-        lines.append("")
+        lines += paired_table(
+            result,
+            [*SHAPE_HEADERS, "compiled:", "oneDNN:", "oneDNN's speed-up per round"],
+            lambda row: [
+                *_shape_cells(row),
+                f"{row['compiled_ms']} ms",
+                f"{row['onednn_ms']} ms",
+                _per_round(row["onednn_speedup_per_round"]),
+            ],
+        )
     return lines
 
 

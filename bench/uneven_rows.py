@@ -13,22 +13,18 @@ the rows shorter, at a uniform length in [12, 120).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import time
-from datetime import date
 from pathlib import Path
 
 import torch
-from machine import machine_info  # bench/, first on sys.path for a script
+from paired import load_average, training_step, write_record  # bench/, first on sys.path
 from torch import nn
 
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models import build_model
 from rnnbench.models.bodies import plan_model
 from rnnbench.models.plan import Path as ExecPath
-from rnnbench.optimizers import build_optimizer
 from rnnbench.train.cpu import configure_cpu
 
 BENCH = Path(__file__).resolve().parent
@@ -39,15 +35,7 @@ PATHS = (ExecPath.COMPILED, ExecPath.LIBRARY, ExecPath.REFERENCE, None)
 
 
 def samples_per_second(model: nn.Module, batch: tuple, windows: int, steps: int) -> float:
-    x, lengths, y = batch
-    optimizer, loss_fn = build_optimizer("adam", model.parameters()), nn.BCEWithLogitsLoss()
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss_fn(model(x, lengths), y).backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-
+    step = training_step(model, *batch)
     for _ in range(2):
         step()
     rates = []
@@ -92,19 +80,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "uneven_rows.json")
     args = parser.parse_args()
     configure_cpu(args.threads)  # the threads and allocator settings a training job runs
-    load = [round(v, 2) for v in os.getloadavg()]
+    load = load_average()
     results = measure(args.archs)
-    machine = machine_info(load)
-    out = {
-        "benchmark": "training samples/s per execution path, full-length vs uneven rows",
-        "setup": {"length": LENGTH, "batch": BATCH, "vocab": VOCAB, **HPARAMS},
-        "threads": args.threads,
-        "results": results,
-        "machine": machine,
-        "date": date.today().isoformat(),
-    }
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    write_record(
+        args.out,
+        "training samples/s per execution path, full-length vs uneven rows",
+        args.threads,
+        results,
+        load,
+        setup={"length": LENGTH, "batch": BATCH, "vocab": VOCAB, **HPARAMS},
+    )
 
 
 if __name__ == "__main__":
