@@ -590,9 +590,10 @@ ISSUE28_HISTORY = [
     "seed C's 16.6 to 13.9 ms, the memory task's BiLSTM 21 to 17 ms. (3) The final "
     "states' gradient is scattered straight into the kernels' [T, D, H, B] layout "
     "(recurrent.LastStates), instead of a transposing copy of a mostly-zero tensor "
-    "(1.6 ms of a 20 ms BiLSTM step). The compiled kernels then trained a BiLSTM at least "
-    "as fast as oneDNN from 64 rows of one length on (one thread) and 1.6-1.9x faster at "
-    'two threads ("Per-batch path" above), so a BiLSTM\'s batches of one length take '
+    "(1.6 ms of a 20 ms BiLSTM step). The compiled kernels then trained a BiLSTM of 64 "
+    "rows of one length as fast as oneDNN and of 128 rows faster (1.05-1.5x, one thread), "
+    'and 1.1-1.6x faster at two threads ("Per-batch path" above), so a BiLSTM\'s batches '
+    "of one length take "
     "oneDNN only up to 32 rows (models/plan.py takes_uniform_rows_plan); seed A's 128 "
     "rows take the compiled kernels. That rule changes a path, not the kernels: those "
     "batches' results equal oneDNN's in float64 and differ from them in float32 rounding.",
