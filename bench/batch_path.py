@@ -12,12 +12,17 @@ presets and the benchmarks use; the ratio per round is what the rule reads.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
 import torch
-from paired import load_average, training_step, write_record  # bench/, first on sys.path
+from paired import (  # bench/, first on sys.path
+    add_round_options,
+    load_average,
+    seconds_per_step,
+    shape_row,
+    training_step,
+    write_record,
+)
 
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models import build_model
@@ -66,7 +71,8 @@ def _model(arch: str, batch: int, length: int, vocab: int, hidden: int, onednn: 
 
 def measure(rounds: int, steps: int) -> list[dict]:
     rows = []
-    for name, arch, batch, length, vocab, hidden in SHAPES:
+    for shape in SHAPES:
+        name, arch, batch, length, vocab, hidden = shape
         compiled = _model(arch, batch, length, vocab, hidden, onednn=False)
         onednn = _model(arch, batch, length, vocab, hidden, onednn=True)
         for _, step in (compiled, onednn):
@@ -75,23 +81,15 @@ def measure(rounds: int, steps: int) -> list[dict]:
         times: dict[str, list[float]] = {"compiled": [], "onednn": []}
         for _ in range(rounds):
             for key, (_, step) in (("compiled", compiled), ("onednn", onednn)):
-                started = time.perf_counter()
-                for _ in range(steps):
-                    step()
-                times[key].append((time.perf_counter() - started) / steps)
+                times[key].append(seconds_per_step(step, steps))
         ratios = [c / o for c, o in zip(times["compiled"], times["onednn"], strict=True)]
         labels = {onednn[0].body.recurrence.plan_for_batch(torch.full((batch,), length)).label}
-        row = {
-            "shape": name,
-            "arch": arch,
-            "batch": batch,
-            "length": length,
-            "hidden": hidden,
-            "compiled_ms": round(1000 * statistics.median(times["compiled"]), 2),
-            "onednn_ms": round(1000 * statistics.median(times["onednn"]), 2),
-            "onednn_speedup_per_round": [round(r, 3) for r in ratios],
-            "onednn_path": sorted(labels),
-        }
+        row = shape_row(
+            shape,
+            times,
+            onednn_speedup_per_round=[round(r, 3) for r in ratios],
+            onednn_path=sorted(labels),
+        )
         rows.append(row)
         print(
             f"  {name:>17} {arch:>6}: compiled {row['compiled_ms']} ms, oneDNN "
@@ -104,8 +102,7 @@ def measure(rounds: int, steps: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=2)
+    add_round_options(parser, rounds=7, steps=2)
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "batch_path.json")
     args = parser.parse_args()
     configure_cpu(args.threads)

@@ -15,14 +15,19 @@ pieces.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import torch
-from paired import load_average, training_step, write_record  # bench/, first on sys.path
+from paired import (  # bench/, first on sys.path
+    add_round_options,
+    load_average,
+    seconds_per_step,
+    shape_row,
+    training_step,
+    write_record,
+)
 
 from rnnbench.data.arrays import EncodedMeta
 from rnnbench.models import build_model, recurrent
@@ -72,15 +77,13 @@ def _training_step(arch: str, batch: int, length: int, dim: int, hidden: int) ->
 def _timed(step: Callable, steps: int, alternative: bool) -> float:
     with projection_and_scan() if alternative else nullcontext():
         step()  # a warm-up step after each switch
-        started = time.perf_counter()
-        for _ in range(steps):
-            step()
-    return (time.perf_counter() - started) / steps
+        return seconds_per_step(step, steps)
 
 
 def measure(rounds: int, steps: int) -> list[dict]:
     rows = []
-    for name, arch, batch, length, dim, hidden in SHAPES:
+    for shape in SHAPES:
+        name, arch, batch, length, dim, hidden = shape
         step = _training_step(arch, batch, length, dim, hidden)
         times: dict[str, list[float]] = {"one_pass": [], "projection_scan": []}
         for index in range(rounds):  # a b, b a, ...: same minutes for both
@@ -88,17 +91,12 @@ def measure(rounds: int, steps: int) -> list[dict]:
             for key in order:
                 times[key].append(_timed(step, steps, key == "projection_scan"))
         ratios = [s / o for o, s in zip(times["one_pass"], times["projection_scan"], strict=True)]
-        row = {
-            "shape": name,
-            "arch": arch,
-            "batch": batch,
-            "length": length,
-            "hidden": hidden,
-            "pieces": layer_pieces(1, batch),
-            "one_pass_ms": round(1000 * statistics.median(times["one_pass"]), 2),
-            "projection_scan_ms": round(1000 * statistics.median(times["projection_scan"]), 2),
-            "one_pass_speedup_per_round": [round(r, 3) for r in ratios],
-        }
+        row = shape_row(
+            shape,
+            times,
+            pieces=layer_pieces(1, batch),
+            one_pass_speedup_per_round=[round(r, 3) for r in ratios],
+        )
         rows.append(row)
         print(
             f"  {name:>17} {arch:>5}: one pass {row['one_pass_ms']} ms, projection + scan "
@@ -112,8 +110,7 @@ def measure(rounds: int, steps: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--steps", type=int, default=3)
+    add_round_options(parser, rounds=6, steps=3)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     out_path = args.out or BENCH / "results" / f"layer_path_threads{args.threads}.json"

@@ -6,8 +6,11 @@ bench/uneven_rows.py): one training step as a job runs it, and their JSON record
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import statistics
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -51,3 +54,25 @@ def write_record(
     }
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {out}")
+
+
+def add_round_options(parser: argparse.ArgumentParser, rounds: int, steps: int) -> None:
+    """--rounds and --steps: how many paired rounds, of how many timed steps each."""
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--steps", type=int, default=steps)
+
+
+def seconds_per_step(step: Callable[[], None], steps: int) -> float:
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - started) / steps
+
+
+def shape_row(shape: tuple, times: dict[str, list[float]], **fields) -> dict:
+    """A result row: the shape (name, arch, batch, length, ..., hidden), each variant's
+    median ms per step (``<variant>_ms``) and ``fields``."""
+    name, arch, batch, length, *_, hidden = shape
+    medians = {f"{key}_ms": round(1000 * statistics.median(t), 2) for key, t in times.items()}
+    row = {"shape": name, "arch": arch, "batch": batch, "length": length, "hidden": hidden}
+    return {**row, **fields, **medians}
